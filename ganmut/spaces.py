@@ -1,0 +1,218 @@
+"""The learned 2-D conditional spaces of GANmut (linear) and GGANmut (Gaussian).
+
+The math is kept in pure tensor functions (``polar_to_xy``, ``covariance``,
+``label_distribution`` ...) that tests check against hand-computed values; the
+``nn.Module`` classes hold the learnable parameters and compose those functions.
+Every space answers the same questions:
+
+- ``code(emotion, intensity)``: the 2-D code of an emotion at an intensity in [0, 1]
+  (the app's radius slider, the paper's interpolation protocol);
+- ``distribution(z)``: the emotion mix of any codes, shape ``[..., 7]``, rows sum to 1;
+- ``anchors()``: the code of each emotion at full intensity, shape ``[7, dim]``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .emotions import EMOTIONS, N_EMOTIONS, NEUTRAL, emotion_index
+
+TAU = 0.2
+"""Radius below which a linear-space code counts as neutral (the paper's tau)."""
+
+
+# --------------------------------------------------------------------------- pure math
+def polar_to_xy(theta: torch.Tensor | float, rho: torch.Tensor | float) -> torch.Tensor:
+    """(theta, rho) -> (x, y), theta in radians from the +x axis, counter-clockwise."""
+    theta = torch.as_tensor(theta, dtype=torch.float32)
+    rho = torch.as_tensor(rho, dtype=torch.float32)
+    return torch.stack([rho * torch.cos(theta), rho * torch.sin(theta)], dim=-1)
+
+
+def xy_to_polar(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, y) -> (theta in [0, 2 pi), rho)."""
+    z = torch.as_tensor(z, dtype=torch.float32)
+    theta = torch.remainder(torch.atan2(z[..., 1], z[..., 0]), 2 * math.pi)
+    return theta, torch.linalg.vector_norm(z, dim=-1)
+
+
+def unit_directions(weight: torch.Tensor) -> torch.Tensor:
+    """L2-normalise each row: the learned emotion directions v_c of GANmut."""
+    return weight / torch.linalg.vector_norm(weight, dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def covariance(angle: torch.Tensor, axes: torch.Tensor) -> torch.Tensor:
+    """Sigma = R(angle) diag(|axes|) R(angle)^T for each mode; angle [K], axes [K, 2] -> [K, 2, 2]."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    rot = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+    return rot @ torch.diag_embed(axes.abs()) @ rot.transpose(-1, -2)
+
+
+def mahalanobis_sq(z: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Squared Mahalanobis distance of codes z [..., 2] to every mode (mu [K, 2], sigma [K, 2, 2]) -> [..., K]."""
+    diff = z.unsqueeze(-2) - mu  # [..., K, 2]
+    sol = torch.linalg.solve(sigma, diff.unsqueeze(-1)).squeeze(-1)
+    return (diff * sol).sum(-1)
+
+
+def label_distribution(z: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """p_z(c) = softmax_c(-d^2_{c,z}): the paper's label distribution of a code (Sec. 4.2)."""
+    return torch.softmax(-mahalanobis_sq(z, mu, sigma), dim=-1)
+
+
+def linear_distribution(z: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+    """Emotion mix of linear-space codes: the angularly nearest emotion gets rho, neutral 1 - rho.
+
+    ``directions`` are the 6 unit vectors of emotions 1..6; rho is clipped to [0, 1].
+    """
+    rho = torch.linalg.vector_norm(z, dim=-1).clamp(0, 1)
+    nearest = (z @ directions.T).argmax(-1) + 1
+    out = torch.zeros(*z.shape[:-1], N_EMOTIONS, dtype=z.dtype, device=z.device)
+    out[..., NEUTRAL] = 1 - rho
+    out.scatter_add_(-1, nearest.unsqueeze(-1), rho.unsqueeze(-1))
+    return out
+
+
+# --------------------------------------------------------------------------- spaces
+class Space(nn.Module):
+    """Common interface; subclasses define ``kind``, ``dim``, ``anchors`` and ``distribution``."""
+
+    kind: str = ""
+    dim: int = 2
+
+    def anchors(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def distribution(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def code(self, emotion: str | int, intensity: float = 1.0) -> torch.Tensor:
+        """The straight path from the neutral anchor (intensity 0) to the emotion's anchor (1)."""
+        idx = emotion_index(emotion)
+        if not 0.0 <= float(intensity) <= 1.0:
+            raise ValueError(f"intensity must lie in [0, 1], got {intensity}")
+        a = self.anchors().detach()
+        return a[NEUTRAL] + float(intensity) * (a[idx] - a[NEUTRAL])
+
+    def dominant(self, z: torch.Tensor) -> tuple[int, float]:
+        """The most likely emotion of one code and its share of the mix."""
+        p = self.distribution(torch.as_tensor(z, dtype=torch.float32).reshape(1, self.dim))[0]
+        i = int(p.argmax())
+        return i, float(p[i])
+
+    def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
+        """Whether a code lies in the space's domain (linear: unit disc; Gaussian: [-1, 1]^2)."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """JSON-friendly summary of the learned parameters (for ``info`` and model cards)."""
+        raise NotImplementedError
+
+
+class LinearSpace(Space):
+    """GANmut: neutral at the origin, one learned unit direction per emotion in the unit disc."""
+
+    kind = "linear"
+
+    def __init__(self) -> None:
+        super().__init__()
+        bound = 1e-4 * math.sqrt(1 / 6)  # supplement, Sec. 3
+        self.weight = nn.Parameter(torch.empty(N_EMOTIONS - 1, 2).uniform_(-bound, bound))
+
+    def directions(self) -> torch.Tensor:
+        """Unit directions of emotions 1..6, shape [6, 2]."""
+        return unit_directions(self.weight)
+
+    def anchors(self) -> torch.Tensor:
+        return torch.cat([self.weight.new_zeros(1, 2), self.directions()], 0)
+
+    def angles(self) -> torch.Tensor:
+        """theta_c of emotions 1..6 in radians, [0, 2 pi)."""
+        return xy_to_polar(self.directions())[0]
+
+    def distribution(self, z: torch.Tensor) -> torch.Tensor:
+        return linear_distribution(z, self.directions())
+
+    def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
+        return bool(torch.linalg.vector_norm(torch.as_tensor(z, dtype=torch.float32)) <= 1 + tol)
+
+    def describe(self) -> dict:
+        ang = self.angles().detach().tolist()
+        return {
+            name: {"theta_deg": round(math.degrees(t), 2), "direction": [round(v, 4) for v in d]}
+            for name, t, d in zip(EMOTIONS[1:], ang, self.directions().detach().tolist())
+        }
+
+
+class GaussianSpace(Space):
+    """GGANmut: one Gaussian mode per emotion in [-1, 1]^2, mu = tanh(w), Sigma = R diag(|a|) R^T."""
+
+    kind = "gaussian"
+
+    def __init__(self) -> None:
+        super().__init__()
+        bound = math.sqrt(0.5)  # PyTorch's default init for a 2-input layer (supplement, Sec. 3)
+        self.w = nn.Parameter(torch.empty(N_EMOTIONS, 2).uniform_(-bound, bound))
+        self.angle = nn.Parameter(torch.zeros(N_EMOTIONS))
+        self.axes = nn.Parameter(torch.ones(N_EMOTIONS, 2))
+
+    def means(self) -> torch.Tensor:
+        return torch.tanh(self.w)
+
+    def covariances(self) -> torch.Tensor:
+        return covariance(self.angle, self.axes)
+
+    def anchors(self) -> torch.Tensor:
+        return self.means()
+
+    def distribution(self, z: torch.Tensor) -> torch.Tensor:
+        return label_distribution(z, self.means(), self.covariances())
+
+    def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
+        return bool((torch.as_tensor(z, dtype=torch.float32).abs() <= 1 + tol).all())
+
+    def describe(self) -> dict:
+        return {
+            name: {
+                "mean": [round(v, 4) for v in m],
+                "angle_deg": round(math.degrees(a), 2),
+                "axes": [round(abs(v), 4) for v in s],
+            }
+            for name, m, a, s in zip(
+                EMOTIONS, self.means().detach().tolist(), self.angle.detach().tolist(), self.axes.detach().tolist()
+            )
+        }
+
+
+class CategoricalSpace(Space):
+    """StarGAN baseline: one-hot codes, no learned parameters; ``code`` interpolates the one-hots."""
+
+    kind = "stargan"
+    dim = N_EMOTIONS
+
+    def anchors(self) -> torch.Tensor:
+        return torch.eye(N_EMOTIONS)
+
+    def distribution(self, z: torch.Tensor) -> torch.Tensor:
+        z = z.clamp_min(0)
+        return z / z.sum(-1, keepdim=True).clamp_min(1e-12)
+
+    def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
+        z = torch.as_tensor(z, dtype=torch.float32)
+        return bool((z >= -tol).all() and abs(float(z.sum()) - 1) <= 1e-3)
+
+    def describe(self) -> dict:
+        return {"codes": "one-hot over " + ", ".join(EMOTIONS)}
+
+
+SPACES: dict[str, type[Space]] = {cls.kind: cls for cls in (LinearSpace, GaussianSpace, CategoricalSpace)}
+
+
+def make_space(kind: str) -> Space:
+    """A fresh space of the given parametrisation: 'linear', 'gaussian' or 'stargan'."""
+    try:
+        return SPACES[kind]()
+    except KeyError:
+        raise ValueError(f"unknown parametrisation {kind!r}; choose one of: {', '.join(SPACES)}") from None

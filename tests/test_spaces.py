@@ -1,0 +1,122 @@
+"""Space math against hand-computed values."""
+import math
+
+import pytest
+import torch
+
+from ganmut.emotions import EMOTIONS, emotion_index
+from ganmut.spaces import (
+    CategoricalSpace,
+    GaussianSpace,
+    LinearSpace,
+    covariance,
+    label_distribution,
+    linear_distribution,
+    mahalanobis_sq,
+    make_space,
+    polar_to_xy,
+    xy_to_polar,
+)
+
+
+def test_emotion_names_and_aliases():
+    assert EMOTIONS == ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger")
+    assert emotion_index("Angry") == 6 and emotion_index("surprised") == 3 and emotion_index(2) == 2
+    with pytest.raises(ValueError, match="choose one of"):
+        emotion_index("bored")
+
+
+@pytest.mark.parametrize(
+    "theta,rho,xy",
+    [(0.0, 1.0, (1.0, 0.0)), (math.pi / 2, 0.5, (0.0, 0.5)), (math.pi, 2.0, (-2.0, 0.0)), (math.pi / 4, math.sqrt(2), (1.0, 1.0))],
+)
+def test_polar_cartesian(theta, rho, xy):
+    assert torch.allclose(polar_to_xy(theta, rho), torch.tensor(xy), atol=1e-6)
+    t, r = xy_to_polar(torch.tensor(xy))
+    assert abs(float(r) - rho) < 1e-6 and abs(float(t) - theta) < 1e-6
+
+
+def test_polar_angle_range():
+    t, _ = xy_to_polar(torch.tensor([0.0, -1.0]))
+    assert abs(float(t) - 3 * math.pi / 2) < 1e-6
+
+
+def test_linear_space_directions_and_code():
+    s = LinearSpace()
+    with torch.no_grad():
+        s.weight.copy_(torch.tensor([[3.0, 4.0], [0, 2], [-1, 0], [0, -5], [1, 1], [2, -2]]))
+    d = s.directions()
+    assert torch.allclose(d[0], torch.tensor([0.6, 0.8]))
+    assert torch.allclose(torch.linalg.vector_norm(d, dim=1), torch.ones(6))
+    assert torch.allclose(s.code("happy", 0.5), torch.tensor([0.3, 0.4]))
+    assert torch.allclose(s.code("neutral", 1.0), torch.zeros(2))
+    assert torch.allclose(s.code("sad", 0.0), torch.zeros(2))
+    assert torch.allclose(s.code("sad", 1.0), torch.tensor([0.0, 1.0]))
+    assert abs(float(s.angles()[2]) - math.pi) < 1e-6  # surprise points along -x
+    with pytest.raises(ValueError):
+        s.code("happy", 1.5)
+    assert s.contains(torch.tensor([0.6, 0.8])) and not s.contains(torch.tensor([0.9, 0.9]))
+
+
+def test_linear_distribution_hand_values():
+    dirs = torch.tensor([[1.0, 0], [0, 1], [-1, 0], [0, -1], [0.6, 0.8], [-0.6, 0.8]])
+    p = linear_distribution(torch.tensor([[0.7, 0.0], [0.0, 0.0], [0.0, -2.0]]), dirs)
+    assert torch.allclose(p[0], torch.tensor([0.3, 0.7, 0, 0, 0, 0, 0]))
+    assert torch.allclose(p[1, 0], torch.tensor(1.0))
+    assert torch.allclose(p[2], torch.tensor([0.0, 0, 0, 0, 1, 0, 0]))  # rho clipped to 1, fear
+    assert torch.allclose(p.sum(-1), torch.ones(3))
+
+
+def test_linear_init_is_the_papers():
+    s = LinearSpace()
+    assert s.weight.abs().max() <= 1e-4 * math.sqrt(1 / 6)
+
+
+def test_covariance_and_mahalanobis_hand_values():
+    sigma = covariance(torch.tensor([0.0, math.pi / 2]), torch.tensor([[4.0, 1.0], [4.0, 1.0]]))
+    assert torch.allclose(sigma[0], torch.tensor([[4.0, 0], [0, 1]]), atol=1e-6)
+    assert torch.allclose(sigma[1], torch.tensor([[1.0, 0], [0, 4]]), atol=1e-6)
+    mu = torch.zeros(2, 2)
+    d2 = mahalanobis_sq(torch.tensor([[2.0, 0.0]]), mu, sigma)
+    assert torch.allclose(d2, torch.tensor([[1.0, 4.0]]), atol=1e-5)  # 2^2/4 and 2^2/1
+
+
+def test_label_distribution_sums_to_one_and_peaks_at_modes():
+    s = GaussianSpace()
+    with torch.no_grad():
+        ang = torch.arange(7) * 2 * math.pi / 7
+        s.w.copy_(torch.atanh(0.7 * torch.stack([ang.cos(), ang.sin()], -1)))
+        s.axes.fill_(0.05)
+    grid = torch.rand(100, 2) * 2 - 1
+    assert torch.allclose(s.distribution(grid).sum(-1), torch.ones(100), atol=1e-5)
+    p_modes = s.distribution(s.means())
+    assert torch.equal(p_modes.argmax(-1), torch.arange(7))
+    # with identity covariances the distribution is a softmax of -||z - mu||^2: check one value by hand
+    mu = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    p = label_distribution(torch.tensor([0.5, 0.0]), mu, torch.eye(2).expand(2, 2, 2))
+    assert torch.allclose(p, torch.tensor([0.5, 0.5]))
+    p = label_distribution(torch.tensor([0.0, 0.0]), mu, torch.eye(2).expand(2, 2, 2))
+    assert torch.allclose(p, torch.tensor([1 / (1 + math.exp(-1)), math.exp(-1) / (1 + math.exp(-1))]))
+
+
+def test_gaussian_code_endpoints_and_init():
+    s = GaussianSpace()
+    assert torch.equal(s.angle, torch.zeros(7)) and torch.equal(s.axes, torch.ones(7, 2))
+    assert (s.w.abs() <= math.sqrt(0.5)).all()
+    mu = s.means().detach()
+    assert torch.allclose(s.code("anger", 0.0), mu[0])
+    assert torch.allclose(s.code("anger", 1.0), mu[6])
+    assert torch.allclose(s.code("anger", 0.5), (mu[0] + mu[6]) / 2)
+    assert s.contains(mu[3]) and not s.contains(torch.tensor([1.2, 0.0]))
+
+
+def test_categorical_baseline():
+    s = CategoricalSpace()
+    assert torch.allclose(s.code("sad", 0.25), torch.tensor([0.75, 0, 0.25, 0, 0, 0, 0]))
+    assert s.dominant(s.code("fear"))[0] == 4
+
+
+def test_make_space():
+    assert make_space("gaussian").kind == "gaussian"
+    with pytest.raises(ValueError, match="linear"):
+        make_space("spherical")
