@@ -114,13 +114,16 @@ def read_metadata(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor
     if not path.is_file():
         raise CheckpointError(f"model file not found: {path}")
     with open(path, "rb") as f:
-        head = f.read(8)
-    if path.suffix.lower() in _PICKLE_SUFFIXES or head[:1] == b"\x80" or head[:2] == b"PK":
+        head = f.read(9)
+    # A safetensors file starts with its header length (u64, little endian) then the JSON header's "{";
+    # the length's low byte may be 0x80, so the pickle sniffing below only applies to anything else.
+    looks_safetensors = len(head) == 9 and head[8:9] == b"{"
+    if path.suffix.lower() in _PICKLE_SUFFIXES or (not looks_safetensors and (head[:1] == b"\x80" or head[:2] == b"PK")):
         raise CheckpointError(
             f"{path.name} looks like a pickle (.pt/.ckpt) file; GANmut loads only .safetensors checkpoints "
             "and never unpickles (convert it with `python -m training.export`)"
         )
-    if len(head) < 8 or int.from_bytes(head, "little") > min(_MAX_HEADER, path.stat().st_size - 8):
+    if len(head) < 8 or int.from_bytes(head[:8], "little") > min(_MAX_HEADER, path.stat().st_size - 8):
         raise CheckpointError(f"{path.name} is not a valid safetensors file (truncated or corrupt header)")
     try:
         from safetensors import safe_open

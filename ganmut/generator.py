@@ -5,8 +5,9 @@ Options beyond the paper's backbone (both documented in the model metadata):
 - ``upsample="resize"`` (nearest resize then 3x3 conv) avoids the checkerboard artefacts of the
   paper's ``"transposed"`` convolutions;
 - ``output="attention"`` predicts a colour image C and a mask A as in GANimation and returns
-  ``A * x + (1 - A) * C``, which keeps the identity of the input where nothing needs to change;
-  ``"direct"`` is the paper's plain tanh output.
+  ``A * x + (1 - A) * C``, which keeps the identity of the input where nothing needs to change
+  (in short CPU training runs the mask saturated to 1, i.e. G collapsed to the identity, so the
+  served configs use ``"direct"``, the paper's plain tanh output and the default).
 
 InstanceNorm never keeps running statistics, so train and eval modes agree and a face's edit
 never depends on the other images in its batch.
@@ -29,7 +30,7 @@ class GeneratorConfig:
     conv_dim: int = 64
     n_res: int = 6
     upsample: str = "resize"  # "resize" | "transposed"
-    output: str = "attention"  # "attention" | "direct"
+    output: str = "direct"  # "direct" | "attention"
 
     def __post_init__(self) -> None:
         if self.upsample not in ("resize", "transposed"):
@@ -98,10 +99,14 @@ class Generator(nn.Module):
         extra = 1 if cfg.output == "attention" else 0
         self.head = nn.Conv2d(c, cfg.channels + extra, 7, 1, 3, bias=False)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, z: torch.Tensor, return_mask: bool = False):
+        """The edited images; with ``return_mask`` also the attention mask A (None for direct output),
+        which training regularises so that it does not saturate to 1 (G = identity)."""
         z = z.to(x.dtype).view(z.size(0), -1, 1, 1).expand(-1, -1, x.size(2), x.size(3))
         h = self.head(self.body(torch.cat([x, z], dim=1)))
         if self.cfg.output == "direct":
-            return torch.tanh(h)
-        color, mask = torch.tanh(h[:, :-1]), torch.sigmoid(h[:, -1:])
-        return mask * x + (1 - mask) * color
+            out, mask = torch.tanh(h), None
+        else:
+            color, mask = torch.tanh(h[:, :-1]), torch.sigmoid(h[:, -1:])
+            out = mask * x + (1 - mask) * color
+        return (out, mask) if return_mask else out

@@ -43,11 +43,15 @@ def unit_directions(weight: torch.Tensor) -> torch.Tensor:
     return weight / torch.linalg.vector_norm(weight, dim=-1, keepdim=True).clamp_min(1e-12)
 
 
+AXIS_MIN = 1e-3
+"""Smallest covariance eigenvalue: keeps Sigma invertible if training shrinks an axis to zero."""
+
+
 def covariance(angle: torch.Tensor, axes: torch.Tensor) -> torch.Tensor:
-    """Sigma = R(angle) diag(|axes|) R(angle)^T for each mode; angle [K], axes [K, 2] -> [K, 2, 2]."""
+    """Sigma = R(angle) diag(max(|axes|, AXIS_MIN)) R(angle)^T per mode; angle [K], axes [K, 2] -> [K, 2, 2]."""
     c, s = torch.cos(angle), torch.sin(angle)
     rot = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
-    return rot @ torch.diag_embed(axes.abs()) @ rot.transpose(-1, -2)
+    return rot @ torch.diag_embed(axes.abs().clamp_min(AXIS_MIN)) @ rot.transpose(-1, -2)
 
 
 def mahalanobis_sq(z: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,8 @@ SHARED = Path(os.environ.get("GANMUT_SHARED", ROOT.parent / "shared"))
 PHOTOS = SHARED / "data" / "photos"
 FER2013 = SHARED / "data" / "fer2013"
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# One thread: tests share the CPU with the app servers they start; two threads per process thrash there.
+torch.set_num_threads(1)
 
 
 def make_tiny_checkpoint(path: Path, kind: str = "linear", seed: int = 0, image_size: int = 64) -> Path:
@@ -61,3 +62,44 @@ def linear_ckpt(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def gaussian_ckpt(tmp_path_factory) -> Path:
     return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-gaussian.safetensors", "gaussian")
+
+
+def make_fer_pack(path: Path, per_class: int = 20, split: str = "train") -> Path:
+    """A small real pack: the first ``per_class`` FER2013 images of each emotion (sorted names)."""
+    import numpy as np
+    from PIL import Image
+
+    from ganmut.emotions import emotion_index
+    from training.pack import Pack, save_pack
+
+    images, labels = [], []
+    for folder in sorted((FER2013 / split).iterdir()):
+        for f in sorted(folder.glob("*.png"))[:per_class]:
+            images.append(np.asarray(Image.open(f).convert("L"))[None])
+            labels.append(emotion_index(folder.name))
+    meta = {"source": str(FER2013 / split), "note": f"test subset, {per_class} per class"}
+    return save_pack(path, Pack(np.stack(images), np.array(labels, dtype=np.int64), meta))
+
+
+@pytest.fixture(scope="session")
+def fer_pack(fer2013, tmp_path_factory) -> Path:
+    """20 real FER2013 training images per emotion (140 faces, 48 px grayscale) as a pack."""
+    return make_fer_pack(tmp_path_factory.mktemp("pack") / "fer-small.npz")
+
+
+@pytest.fixture(scope="session")
+def fer_test_pack(fer2013, tmp_path_factory) -> Path:
+    """2 real FER2013 test images per emotion (14 faces) as a pack."""
+    return make_fer_pack(tmp_path_factory.mktemp("pack") / "fer-test-small.npz", per_class=2, split="test")
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(fer_pack, fer_test_pack, tmp_path_factory) -> Path:
+    """A narrow emotion classifier trained for two epochs on ``fer_pack`` through the CLI (untrained in effect)."""
+    from training.classifier import main
+
+    path = tmp_path_factory.mktemp("classifier") / "tiny-classifier.safetensors"
+    args = ["--data", str(fer_pack), "--test", str(fer_test_pack), "--out", str(path), "--epochs", "2",
+            "--width", "4", "--batch-size", "32", "--device", "cpu", "--quiet"]
+    assert main(args) == 0
+    return path

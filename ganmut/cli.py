@@ -1,0 +1,220 @@
+"""Command line: ``python -m ganmut edit|grid|info``.
+
+Every user error (unreadable image, no face, unknown emotion, code outside the space, bad model
+file) prints one line ``error: ...`` on stderr and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from .emotions import EMOTIONS
+from .errors import CodeError, GanmutError
+
+EPILOG_EDIT = """\
+codes:
+  --emotion NAME [--intensity R]  the straight path from neutral (R=0) to the emotion (R=1)
+  --xy X,Y                        a point of the space (linear: the unit disc; Gaussian: [-1,1]^2)
+  --polar THETA,RHO               THETA in degrees, counter-clockwise from the +x axis; RHO the
+                                  radius: (x, y) = RHO * (cos THETA, sin THETA)
+  emotions: {emotions}
+
+examples:
+  python -m ganmut edit me.jpg -o happy.jpg --emotion happy --intensity 0.8
+  python -m ganmut edit me.jpg -o out.png --model gaussian --xy -0.4,0.7
+  python -m ganmut edit group.jpg -o out.jpg --polar 120,1 --face all
+  python -m ganmut edit me.jpg -o out.jpg --model my-model.safetensors --emotion surprise
+"""
+
+EPILOG_GRID = """\
+The wheel shows the aligned input crop in the centre and one edited crop per code: for a linear
+model, N_DIRECTIONS angles on circles of radius RINGS; for a Gaussian model, the same angles on
+squares of half-side RINGS in [-1,1]^2. Each tile is marked with the code's dominant emotion.
+
+examples:
+  python -m ganmut grid me.jpg -o wheel.png
+  python -m ganmut grid me.jpg -o wheel.png --model gaussian --rings 0.33,0.66,1 --directions 16
+"""
+
+EPILOG_INFO = """\
+examples:
+  python -m ganmut info                       the bundled linear model
+  python -m ganmut info my-model.safetensors --json
+"""
+
+
+def _floats(text: str, n: int, what: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        vals = ()
+    if len(vals) != n:
+        raise argparse.ArgumentTypeError(f"{what} must be {n} comma-separated numbers, got {text!r}")
+    return vals
+
+
+def _xy(text: str) -> tuple[float, ...]:
+    return _floats(text, 2, "--xy")
+
+
+def _polar(text: str) -> tuple[float, ...]:
+    return _floats(text, 2, "--polar")
+
+
+def _floatlist(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _face(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"--face must be a face number (0 = largest) or 'all', got {text!r}")
+    return n
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="IN", help="input photo (JPEG, PNG, WebP, ...; EXIF orientation is applied)")
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="output image; the format follows the extension")
+    p.add_argument("--model", default="linear", help="'linear' (default), 'gaussian' or a .safetensors checkpoint path")
+    p.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, mps (default: CUDA, then MPS, then CPU)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="python -m ganmut", formatter_class=fmt,
+        description="Edit the facial expression of a photo to any point of GANmut's learned 2-D emotion space.",
+        epilog="Run `python -m ganmut COMMAND --help` for the options of a command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    edit = sub.add_parser("edit", help="edit the expression of one face (or all faces) of a photo",
+                          formatter_class=fmt, epilog=EPILOG_EDIT.format(emotions=", ".join(EMOTIONS)),
+                          description="Edit the expression of a face and paste it back into the full photo.")
+    _common(edit)
+    code = edit.add_mutually_exclusive_group(required=True)
+    code.add_argument("--emotion", metavar="NAME", help="target emotion: " + ", ".join(EMOTIONS))
+    code.add_argument("--xy", metavar="X,Y", type=_xy, help="target code in the space's coordinates")
+    code.add_argument("--polar", metavar="THETA,RHO", type=_polar, help="target code in polar form, THETA in degrees")
+    edit.add_argument("--intensity", metavar="R", type=float, default=None, help="with --emotion: 0 (neutral) to 1 (full; default)")
+    edit.add_argument("--face", type=_face, default=0, metavar="N|all", help="face number, 0 = largest (default), or 'all'")
+
+    grid = sub.add_parser("grid", help="draw the wheel of expressions of one face", formatter_class=fmt,
+                          epilog=EPILOG_GRID, description="Draw the gamut of expressions of one face as a wheel.")
+    _common(grid)
+    grid.add_argument("--face", type=_face, default=0, metavar="N", help="face number, 0 = largest (default)")
+    grid.add_argument("--rings", type=_floatlist, default=(0.5, 1.0), metavar="R1,R2,...", help="ring radii in (0, 1] (default 0.5,1)")
+    grid.add_argument("--directions", type=int, default=12, metavar="N", help="codes per ring (default 12)")
+
+    info = sub.add_parser("info", help="describe a model: emotions, learned directions or modes, metadata",
+                          formatter_class=fmt, epilog=EPILOG_INFO, description="Describe a model checkpoint.")
+    info.add_argument("model", nargs="?", default="linear", metavar="MODEL", help="'linear' (default), 'gaussian' or a checkpoint path")
+    info.add_argument("--json", action="store_true", help="print the description as JSON")
+    return parser
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """Let ``--xy -0.5,0.2`` through: argparse would take the value for an option."""
+    out: list[str] = []
+    it = iter(argv)
+    for tok in it:
+        if tok in ("--xy", "--polar"):
+            nxt = next(it, None)
+            out.append(tok if nxt is None else f"{tok}={nxt}")
+        else:
+            out.append(tok)
+    return out
+
+
+def _save(image, path: str) -> None:
+    out = Path(path)
+    try:
+        image.save(out)
+    except (ValueError, OSError, KeyError) as e:
+        raise GanmutError(f"cannot write {out.name} ({e}); for a {image.mode} image choose e.g. .png") from None
+
+
+def _edit(args: argparse.Namespace) -> int:
+    from .editor import load
+
+    if args.intensity is not None and args.emotion is None:
+        raise CodeError("--intensity applies to --emotion only")
+    z = args.xy
+    if args.polar is not None:
+        theta, rho = args.polar
+        z = (rho * math.cos(math.radians(theta)), rho * math.sin(math.radians(theta)))
+    editor = load(args.model, args.device)
+    intensity = 1.0 if args.intensity is None else args.intensity
+    result = editor.edit(args.input, z=z, emotion=args.emotion, intensity=intensity, face=args.face)
+    _save(result.image, args.output)
+    code = ", ".join(f"{v:.3f}" for v in result.code)
+    print(f"wrote {args.output}: {len(result.faces)} face(s) edited to code ({code})")
+    return 0
+
+
+def _grid(args: argparse.Namespace) -> int:
+    from .editor import load
+
+    editor = load(args.model, args.device)
+    _save(editor.grid(args.input, rings=args.rings, n_directions=args.directions, face=args.face), args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def describe(model: str) -> dict:
+    """A JSON-friendly description of a checkpoint (no face detector is loaded)."""
+    from .checkpoint import load_checkpoint
+    from .editor import resolve_model
+
+    path = resolve_model(model)
+    m = load_checkpoint(path)
+    return {
+        "file": str(path),
+        "parametrization": m.parametrization,
+        "emotions": list(EMOTIONS),
+        "space": m.space.describe(),
+        "generator": m.config.to_dict(),
+        "template": m.template,
+        "training": m.meta.get("training", {}),
+        "evaluation": m.meta.get("evaluation", {}),
+    }
+
+
+def _info(args: argparse.Namespace) -> int:
+    d = describe(args.model)
+    if args.json:
+        print(json.dumps(d, indent=2))
+        return 0
+    print(f"model:           {d['file']}")
+    print(f"parametrization: {d['parametrization']}")
+    print(f"emotions:        {', '.join(d['emotions'])}")
+    print("generator:       " + ", ".join(f"{k}={v}" for k, v in d["generator"].items()))
+    print("space:")
+    for name, v in d["space"].items():
+        print(f"  {name:9s} " + (json.dumps(v) if isinstance(v, dict) else str(v)))
+    for key in ("training", "evaluation"):
+        if d[key]:
+            print(f"{key}:")
+            for k, v in d[key].items():
+                print(f"  {k}: {json.dumps(v)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+    try:
+        return {"edit": _edit, "grid": _grid, "info": _info}[args.command](args)
+    except GanmutError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

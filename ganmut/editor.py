@@ -1,0 +1,303 @@
+"""The inference pipeline: detect and align faces once per image (cached), edit, paste back.
+
+``ganmut.load("linear")`` returns an :class:`Editor`; ``Editor.edit`` changes the expression of
+one or every face of a photo to a point of the model's learned space, ``edit_many`` does several
+codes in one generator batch, ``grid`` draws the gamut of expressions of one face as a wheel.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence, Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from .align import PastePlan, apply_paste, face_to_crop_matrix, feather_mask, paste_plan, paste_region, warp_to_crop
+from .checkpoint import Model, load_checkpoint
+from .emotions import COLORS, EMOTIONS, NEUTRAL
+from .errors import CheckpointError, CodeError, NoFaceError
+from .face import Face, FaceDetector, pick_device
+from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, load_image, match_channels, to_photo
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian": "ganmut-gaussian.safetensors"}
+"""Bundled model names and their files under :data:`WEIGHTS_DIR`."""
+
+DOMAINS = {"linear": "the unit disc (x^2 + y^2 <= 1)", "gaussian": "the square [-1, 1]^2",
+           "stargan": "one-hot mixtures (7 non-negative numbers summing to 1)"}
+CACHE_SIZE = 8
+PLAN_CACHE_PIXELS = 600_000
+"""Paste plans of faces covering more photo pixels than this are rebuilt per edit, not cached
+(a plan takes 32 bytes per pixel)."""
+BATCH = 32
+
+FaceSelector = Union[int, str]
+
+
+def resolve_model(model: str | os.PathLike) -> Path:
+    """Path of a bundled model name ('linear', 'gaussian') or of a checkpoint file."""
+    if isinstance(model, str) and model in MODEL_FILES:
+        path = WEIGHTS_DIR / MODEL_FILES[model]
+        if not path.is_file():
+            raise CheckpointError(
+                f"no trained weights are bundled yet ({path.name} is not in {WEIGHTS_DIR}); "
+                f"pass the path of a .safetensors checkpoint instead, e.g. --model path/to/model.safetensors"
+            )
+        return path
+    path = Path(model)
+    if not path.exists() and not path.suffix:
+        raise CheckpointError(f"unknown model {str(model)!r}: use {', '.join(repr(k) for k in MODEL_FILES)} or the path of a .safetensors checkpoint")
+    return path
+
+
+def load(model: str | os.PathLike = "linear", device: str | torch.device | None = None) -> "Editor":
+    """An :class:`Editor` for a bundled model name or a checkpoint path; device defaults to CUDA,
+    then MPS, then CPU."""
+    dev = pick_device(device)
+    return Editor(load_checkpoint(resolve_model(model), dev), dev)
+
+
+@dataclass
+class EditResult:
+    """``image``: the edited photo (same size and mode as the loaded input); ``faces``: the faces
+    edited; ``crops``: (before, after) aligned crops at model resolution, one pair per face;
+    ``code``: the code used."""
+
+    image: Image.Image
+    faces: list[Face]
+    crops: list[tuple[Image.Image, Image.Image]]
+    code: tuple[float, ...]
+
+
+@dataclass
+class _Prepared:
+    """Everything about one image that does not depend on the code (the cache entry)."""
+
+    photo: Photo
+    faces: list[Face]
+    matrices: list[np.ndarray]
+    plans: list[PastePlan | None]  # None: too large to keep, rebuilt per edit
+    inputs: torch.Tensor  # [F, C, S, S] in [-1, 1] on the model's device
+
+
+class Editor:
+    """Edits facial expressions with one loaded model; detection and alignment are cached per image."""
+
+    def __init__(self, model: Model, device: str | torch.device = "cpu", detector: FaceDetector | None = None,
+                 cache_size: int = CACHE_SIZE) -> None:
+        self.model = model
+        self.device = torch.device(device)
+        self.detector = detector or FaceDetector(self.device if self.device.type == "cuda" else "cpu")
+        self.size = model.config.image_size
+        self.channels = model.config.channels
+        self.template = np.asarray(model.template, dtype=np.float64)
+        self._mask = feather_mask(self.size)
+        self._cache: OrderedDict[str, _Prepared] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @property
+    def space(self):
+        return self.model.space
+
+    # ------------------------------------------------------------------ codes
+    def code(self, z: Sequence[float] | None = None, emotion: str | int | None = None, intensity: float = 1.0) -> tuple[float, ...]:
+        """The code of exactly one of ``z`` or ``emotion`` (at ``intensity`` in [0, 1]); CodeError otherwise."""
+        if (z is None) == (emotion is None):
+            raise CodeError("give exactly one of z=(x, y) or emotion=NAME")
+        if emotion is not None:
+            try:
+                return tuple(float(v) for v in self.space.code(emotion, intensity).tolist())
+            except ValueError as e:
+                raise CodeError(str(e)) from None
+        if intensity != 1.0:
+            raise CodeError("intensity applies to an emotion only; scale z itself instead")
+        return self._check(z)
+
+    def _check(self, z: Sequence[float]) -> tuple[float, ...]:
+        try:
+            vals = tuple(float(v) for v in z)
+        except (TypeError, ValueError):
+            raise CodeError(f"a code must be {self.space.dim} numbers, got {z!r}") from None
+        if len(vals) != self.space.dim:
+            raise CodeError(f"a {self.space.kind} code has {self.space.dim} numbers, got {len(vals)}")
+        if not all(math.isfinite(v) for v in vals):
+            raise CodeError(f"code {vals} is not finite")
+        if not self.space.contains(torch.tensor(vals, device=self.device)):
+            shown = ", ".join(f"{v:g}" for v in vals)
+            raise CodeError(f"code ({shown}) lies outside the {self.space.kind} space: {DOMAINS[self.space.kind]}")
+        return vals
+
+    # ------------------------------------------------------------------ detection (cached)
+    def _prepare(self, image: ImageSource) -> _Prepared:
+        img = load_image(image)
+        key = image_hash(img)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        photo = to_photo(img)
+        rgb, scale = detection_rgb(photo)
+        faces = self.detector.detect(rgb, scale)
+        matrices = [face_to_crop_matrix(f.landmarks, self.template, self.size) for f in faces]
+        crops = np.stack([match_channels(warp_to_crop(photo.pixels, m, self.size), self.channels) for m in matrices])
+        inputs = torch.from_numpy(crops).permute(0, 3, 1, 2).mul_(2.0 / photo.max_value).sub_(1.0).clamp_(-1, 1)
+        plans = [self._cached_plan(photo, m) for m in matrices]
+        prep = _Prepared(photo, faces, matrices, plans, inputs.to(self.device))
+        with self._lock:
+            self._cache[key] = prep
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return prep
+
+    def _cached_plan(self, photo: Photo, m: np.ndarray) -> PastePlan | None:
+        """A paste plan to keep in the cache, or None for a face too large to keep one for."""
+        x0, y0, x1, y1 = paste_region(photo.pixels.shape, m, self.size)
+        return None if (x1 - x0) * (y1 - y0) > PLAN_CACHE_PIXELS else paste_plan(photo.pixels.shape, m, self.size)
+
+    def detect(self, image: ImageSource) -> list[Face]:
+        """Every usable face of the image, largest first (NoFaceError when there is none)."""
+        return list(self._prepare(image).faces)
+
+    @staticmethod
+    def _select(prep: _Prepared, face: FaceSelector) -> list[int]:
+        if face == "all":
+            return list(range(len(prep.faces)))
+        if isinstance(face, bool) or not isinstance(face, (int, np.integer)):
+            raise NoFaceError(f"face must be a face number or 'all', got {face!r}")
+        if not 0 <= face < len(prep.faces):
+            raise NoFaceError(f"face {face} requested but {len(prep.faces)} face(s) found (numbered from 0, largest first)")
+        return [int(face)]
+
+    # ------------------------------------------------------------------ generation
+    @torch.inference_mode()
+    def _generate(self, inputs: torch.Tensor, codes: Sequence[tuple[float, ...]]) -> torch.Tensor:
+        """G(x, z) for every code and every input: [N codes, F faces, C, S, S]."""
+        n, f = len(codes), inputs.size(0)
+        x = inputs.repeat(n, 1, 1, 1)
+        z = torch.tensor(codes, dtype=torch.float32, device=self.device).repeat_interleave(f, 0)
+        out = torch.cat([self.model.generator(x[i:i + BATCH], z[i:i + BATCH]) for i in range(0, n * f, BATCH)])
+        return out.view(n, f, *inputs.shape[1:])
+
+    def _to_pil(self, t: torch.Tensor) -> Image.Image:
+        arr = t.detach().float().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
+        return Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0))
+
+    def _paste(self, prep: _Prepared, idx: list[int], residuals: torch.Tensor) -> Image.Image:
+        photo = prep.photo
+        res = residuals.float().permute(0, 2, 3, 1).cpu().numpy() * (photo.max_value / 2.0)
+        if self.channels == 3 and photo.channels == 1:
+            res = match_channels(res, 1)
+        pixels, boxes = photo.pixels, []
+        for r, i in zip(res, idx):
+            plan = prep.plans[i] or paste_plan(photo.pixels.shape, prep.matrices[i], self.size)
+            pixels = apply_paste(pixels, r, self._mask, plan)
+            boxes.append(plan.box)
+        return from_photo(photo, pixels, boxes)
+
+    def edit_many(self, image: ImageSource, codes: Sequence[Sequence[float]], face: FaceSelector = 0) -> list[EditResult]:
+        """One :class:`EditResult` per code; detection runs once and the generator once (batched)."""
+        checked = [self._check(c) for c in codes]
+        prep = self._prepare(image)
+        idx = self._select(prep, face)
+        if not checked:
+            return []
+        inputs = prep.inputs[idx]
+        out = self._generate(inputs, checked)
+        befores = [self._to_pil(t) for t in inputs]
+        results = []
+        for code, edited in zip(checked, out):
+            crops = [(b, self._to_pil(a)) for b, a in zip(befores, edited)]
+            results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code))
+        return results
+
+    def edit(self, image: ImageSource, z: Sequence[float] | None = None, emotion: str | int | None = None,
+             intensity: float = 1.0, face: FaceSelector = 0) -> EditResult:
+        """Move face number ``face`` (0 = largest) or ``"all"`` faces to code ``z`` or to ``emotion``
+        at ``intensity``; the rest of the photo is left bit-identical."""
+        return self.edit_many(image, [self.code(z, emotion, intensity)], face)[0]
+
+    # ------------------------------------------------------------------ grid
+    def grid_codes(self, rings: Sequence[float] = (0.5, 1.0), n_directions: int = 12) -> tuple[list[tuple[float, ...]], list[tuple[int, float]]]:
+        """Codes of the gamut grid, ring by ring, and each one's (ring index, angle in radians).
+
+        Linear: ``n_directions`` equally spaced angles on circles of radius ``rings``; Gaussian:
+        the same angles on the squares of half-side ``rings`` (the square of 1 is the border of
+        [-1, 1]^2); StarGAN: the six non-neutral emotions at intensities ``rings``.
+        """
+        rings = sorted(float(r) for r in rings)
+        if not rings or any(not 0 < r <= 1 for r in rings):
+            raise CodeError(f"rings must lie in (0, 1], got {rings}")
+        kind = self.space.kind
+        n = len(EMOTIONS) - 1 if kind == "stargan" else int(n_directions)
+        if n < 1:
+            raise CodeError("n_directions must be at least 1")
+        angles = [2 * math.pi * k / n for k in range(n)]
+        codes, places = [], []
+        for j, r in enumerate(rings):
+            for k, t in enumerate(angles):
+                if kind == "stargan":
+                    codes.append(tuple(float(v) for v in self.space.code(k + 1, r).tolist()))
+                else:
+                    c, s = math.cos(t), math.sin(t)
+                    m = max(abs(c), abs(s)) if kind == "gaussian" else 1.0
+                    codes.append((r * c / m, r * s / m))
+                places.append((j, t))
+        return codes, places
+
+    def grid(self, image: ImageSource, rings: Sequence[float] = (0.5, 1.0), n_directions: int = 12,
+             face: int = 0, tile_px: int | None = None) -> Image.Image:
+        """The gamut-of-expressions wheel of one aligned face: the input crop in the centre and one
+        edited crop per grid code at its place on the wheel, each marked with its dominant emotion."""
+        if face == "all":
+            raise NoFaceError("a grid shows one face: pass a face number, not 'all'")
+        codes, places = self.grid_codes(rings, n_directions)
+        prep = self._prepare(image)
+        i = self._select(prep, face)[0]
+        out = self._generate(prep.inputs[i:i + 1], codes)[:, 0]
+        tiles = [self._to_pil(prep.inputs[i])] + [self._to_pil(t) for t in out]
+        labels = ["input"] + [EMOTIONS[self.space.dominant(torch.tensor(c, device=self.device))[0]] for c in codes]
+        return wheel_canvas(tiles, places, labels, tile_px or max(96, self.size))
+
+
+def wheel_layout(places: list[tuple[int, float]], tile_px: int) -> np.ndarray:
+    """Pixel centres (y up, origin at the wheel's centre) for tiles on rings around a centre tile:
+    ring ``j`` at an evenly spaced radius, angle as given, no two tiles (or the centre) overlapping."""
+    gap = 1.08 * tile_px
+    ring = np.array([j for j, _ in places], dtype=float)
+    unit = np.array([[math.cos(t), math.sin(t)] for _, t in places]).reshape(-1, 2)
+    r1, step = 1.5 * gap, 1.5 * gap
+    while True:
+        pos = np.concatenate([np.zeros((1, 2)), unit * (r1 + step * ring)[:, None]])
+        d = np.abs(pos[:, None] - pos[None]).max(-1)
+        np.fill_diagonal(d, np.inf)
+        if d.min() >= gap:
+            return pos
+        r1 *= 1.05
+
+
+def wheel_canvas(tiles: list[Image.Image], places: list[tuple[int, float]], labels: list[str], tile_px: int) -> Image.Image:
+    """The centre tile and one tile per (ring, angle) place on a white canvas, each labelled lightly."""
+    pos = wheel_layout(places, tile_px)
+    half = np.abs(pos).max() + tile_px / 2 + tile_px // 4
+    side = int(np.ceil(2 * half))
+    canvas = Image.new("RGB", (side, side), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=max(10, tile_px // 9))
+    for tile, (x, y), label in zip(tiles, pos, labels):
+        x0 = int(round(half + x - tile_px / 2))
+        y0 = int(round(half - y - tile_px / 2))
+        canvas.paste(tile.convert("RGB").resize((tile_px, tile_px), Image.Resampling.BICUBIC), (x0, y0))
+        color = COLORS[EMOTIONS.index(label)] if label in EMOTIONS else COLORS[NEUTRAL]
+        bar = max(3, tile_px // 24)
+        draw.rectangle([x0, y0 + tile_px - bar, x0 + tile_px - 1, y0 + tile_px - 1], fill=color)
+        draw.text((x0 + 3, y0 + tile_px - bar - 2), label, fill="white", anchor="ld", font=font,
+                  stroke_width=1, stroke_fill="black")
+    return canvas

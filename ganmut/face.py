@@ -1,0 +1,123 @@
+"""Face detection with facenet-pytorch's MTCNN (its weights ship inside the wheel: works offline).
+
+Size policy: a face is usable when the shorter side of its MTCNN box is at least
+``min_face_px`` (default :data:`MIN_FACE_PX` = 32 px) in the photo's own pixels; a 64-px model then
+upsamples the face by at most 2x. MTCNN is asked to search down to 0.6x that size, so a face a
+little below the minimum gives "face too small" rather than "no face". Detections with a score
+below ``min_score`` (0.9) are ignored. Faces cut by the photo's border are kept (alignment pads).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import GanmutError, NoFaceError
+
+MIN_FACE_PX = 32
+MIN_SCORE = 0.9
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face in photo coordinates (continuous: pixel i covers [i, i + 1)).
+
+    ``box`` is (x0, y0, x1, y1) and may extend beyond the photo; ``landmarks`` is [5, 2] (x, y):
+    left eye, right eye, nose tip, mouth left, mouth right; ``score`` is MTCNN's probability.
+    """
+
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray
+    score: float
+
+    @property
+    def size(self) -> float:
+        """Shorter side of the box, in pixels."""
+        return min(self.box[2] - self.box[0], self.box[3] - self.box[1])
+
+    @property
+    def area(self) -> float:
+        return (self.box[2] - self.box[0]) * (self.box[3] - self.box[1])
+
+    def scaled(self, sx: float, sy: float) -> "Face":
+        """The same face in an image resized by (sx, sy)."""
+        x0, y0, x1, y1 = self.box
+        return Face((x0 * sx, y0 * sy, x1 * sx, y1 * sy), self.landmarks * np.array([sx, sy]), self.score)
+
+
+def pick_device(device=None):
+    """The given device (checked to exist), else CUDA, then MPS, then CPU."""
+    import torch
+
+    if device is not None:
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise GanmutError(f"unknown device {str(device)!r}; use e.g. cpu, cuda, cuda:1 or mps") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise GanmutError(f"device {str(device)!r} requested but CUDA is not available here")
+        if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise GanmutError(f"device {str(device)!r} requested but MPS is not available here")
+        return dev
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+class FaceDetector:
+    """MTCNN returning every face, largest first; see the module docstring for the size policy.
+
+    ``device``: where MTCNN runs (default: CUDA if available, else CPU). MPS is mapped to CPU:
+    facenet-pytorch's MTCNN is reported to fail on MPS (timesler/facenet-pytorch issues #201,
+    #223: unsupported ``aten::nonzero``, segfault at construction).
+    """
+
+    def __init__(self, device=None, min_face_px: int = MIN_FACE_PX, min_score: float = MIN_SCORE) -> None:
+        import torch
+        from facenet_pytorch import MTCNN
+
+        dev = torch.device(device) if device is not None else pick_device()
+        self.device = dev if dev.type != "mps" else torch.device("cpu")
+        self.min_face_px = int(min_face_px)
+        self.min_score = float(min_score)
+        self._mtcnn = MTCNN(keep_all=True, device=self.device)
+        self._lock = threading.Lock()  # detect() sets MTCNN's search size per call
+        self.calls = 0
+
+    def _raw(self, rgb: np.ndarray, search_px: float) -> list[Face]:
+        if min(rgb.shape[:2]) < 12:  # below MTCNN's smallest window
+            return []
+        self._mtcnn.min_face_size = min(max(12.0, search_px), min(rgb.shape[:2]))
+        boxes, probs, points = self._mtcnn.detect(rgb, landmarks=True)
+        if boxes is None:
+            return []
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        probs = np.asarray(probs, dtype=np.float64).reshape(-1)
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 5, 2)
+        # MTCNN reports pixel-index coordinates; +0.5 converts them to continuous ones.
+        return [Face(tuple(b + 0.5), p + 0.5, float(s)) for b, p, s in zip(boxes, points, probs)]
+
+    def detect(self, rgb: np.ndarray, scale: tuple[float, float] | np.ndarray = (1.0, 1.0)) -> list[Face]:
+        """Faces in an RGB uint8 [H, W, 3] array, largest first, in photo coordinates.
+
+        ``scale`` is (sx, sy) when ``rgb`` is a resized copy of the photo (a photo point ``p`` is
+        at ``p * scale`` in the copy). Raises :class:`NoFaceError` when no usable face is found.
+        """
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an RGB uint8 [H, W, 3] array, got {rgb.dtype} {rgb.shape}")
+        sx, sy = float(scale[0]), float(scale[1])
+        with self._lock:
+            self.calls += 1
+            raw = self._raw(rgb, 0.6 * self.min_face_px * min(sx, sy))
+        found = [f.scaled(1 / sx, 1 / sy) for f in raw]
+        found = [f for f in found if f.score >= self.min_score]
+        if not found:
+            raise NoFaceError("no face found in the image")
+        faces = sorted((f for f in found if f.size >= self.min_face_px), key=lambda f: -f.area)
+        if not faces:
+            largest = max(f.size for f in found)
+            raise NoFaceError(f"face too small: the largest face found is {largest:.0f} px across; the minimum is {self.min_face_px} px")
+        return faces

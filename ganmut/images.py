@@ -1,0 +1,265 @@
+"""Reading photos, splitting them into editable pixels, and putting them back in their own mode.
+
+Size policy:
+
+- hard limit: images over :data:`MAX_PIXELS` (40 megapixels) or with a side over :data:`MAX_SIDE`
+  (12000 px) are refused from the file header, before decoding (this also guards against
+  decompression bombs);
+- processing limit: face detection runs on a copy whose long side is at most
+  :data:`DETECT_MAX_SIDE` (1600 px); alignment and paste-back use the full-resolution pixels.
+
+Modes: L, RGB, RGBA, LA and 16-bit grayscale (I;16*, or I holding 0..65535) are edited natively
+and come back in the same mode, alpha untouched. Other modes are edited as RGB (or L) and only
+the pixels the edit changed are converted back, so every other pixel is bit-identical:
+
+- P (palette): back to P with the original palette (edited pixels take the nearest palette colour,
+  no dithering); P with transparency and PA come back as RGBA (lossless; the palette cannot
+  represent the edit together with the transparency faithfully);
+- CMYK, YCbCr, LAB, HSV and 1 (bilevel): back to their mode with Pillow's conversion.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+MAX_PIXELS = 40_000_000
+MAX_SIDE = 12_000
+DETECT_MAX_SIDE = 1600
+MAX_FILE_BYTES = 200_000_000
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
+
+_NATIVE = {"L", "RGB", "RGBA", "LA", "I;16", "I;16L", "I;16B", "I;16N", "I"}
+_BACK_AS_RGBA = {"PA", "La", "RGBa"}
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+"""ITU-R BT.601 luma weights (Pillow's RGB -> L conversion)."""
+
+
+def check_size(width: int, height: int) -> None:
+    """Refuse images beyond the hard size limit with a one-line :class:`ImageError`."""
+    if width < 1 or height < 1:
+        raise ImageError(f"image is empty ({width}x{height} px)")
+    if max(width, height) > MAX_SIDE:
+        raise ImageError(f"image is {width}x{height} px; the longest side accepted is {MAX_SIDE} px")
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"image is {width}x{height} px ({width * height / 1e6:.1f} megapixels); "
+            f"at most {MAX_PIXELS / 1e6:.0f} megapixels are accepted"
+        )
+
+
+def _from_array(arr: np.ndarray) -> Image.Image:
+    if arr.dtype == np.uint8 and arr.ndim == 2:
+        return Image.fromarray(arr)
+    if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] in (1, 3, 4):
+        return Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else np.ascontiguousarray(arr))
+    if arr.dtype == np.uint16 and (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 1)):
+        return Image.fromarray(np.ascontiguousarray(arr.reshape(arr.shape[:2])))
+    raise ImageError(
+        f"unsupported array: dtype {arr.dtype}, shape {arr.shape} "
+        "(expected uint8 HxW, HxWx1, HxWx3, HxWx4 or uint16 HxW)"
+    )
+
+
+def _open(src) -> Image.Image:
+    name = str(src) if isinstance(src, (str, os.PathLike)) else "image"
+    if isinstance(src, (str, os.PathLike)):
+        path = Path(src)
+        if not path.is_file():
+            raise ImageError(f"image file not found: {path}")
+        name = path.name
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ImageError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; at most {MAX_FILE_BYTES / 1e6:.0f} MB are accepted")
+        fp = io.BytesIO(path.read_bytes())  # no file handle outlives this call
+    else:
+        fp = io.BytesIO(bytes(src))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fp)
+            check_size(*img.size)
+            img.load()
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        if isinstance(e, UnidentifiedImageError):
+            raise ImageError(f"{name} is not an image (or not a format Pillow can read)") from None
+        raise ImageError(f"{name} is too large to decode safely: {e}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{name} is a corrupt or truncated image: {e}") from None
+    return img
+
+
+def load_image(src: ImageSource) -> Image.Image:
+    """Read an image from a path, bytes, a PIL image or a numpy array, upright (EXIF orientation
+    applied) and fully decoded; bad input raises a one-line :class:`ImageError`."""
+    if isinstance(src, Image.Image):
+        check_size(*src.size)
+        try:
+            src.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as e:
+            raise ImageError(f"corrupt or truncated image: {e}") from None
+        img = src
+    elif isinstance(src, np.ndarray):
+        img = _from_array(src)
+        check_size(*img.size)
+    elif isinstance(src, (str, os.PathLike, bytes, bytearray, memoryview)):
+        img = _open(src)
+    else:
+        raise ImageError(f"cannot read an image from a {type(src).__name__}")
+    try:
+        out = ImageOps.exif_transpose(img)
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"cannot apply the image's EXIF orientation: {e}") from None
+    check_size(*out.size)
+    return out
+
+
+@dataclass
+class Photo:
+    """An image split into editable pixels and what passes through unchanged.
+
+    ``pixels`` is uint8 or uint16 [H, W, C] with C = 1 (gray) or 3 (RGB); ``alpha`` is the
+    untouched alpha channel or None; ``source`` the loaded image; ``mode`` the mode returned.
+    """
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    source: Image.Image
+    mode: str
+
+    @property
+    def max_value(self) -> int:
+        return int(np.iinfo(self.pixels.dtype).max)
+
+    @property
+    def channels(self) -> int:
+        return int(self.pixels.shape[2])
+
+
+def _split(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Editable pixels and alpha of an image in a native mode."""
+    arr = np.asarray(img)
+    if img.mode in ("RGBA", "LA"):
+        return arr[..., :-1], arr[..., -1]
+    if img.mode.startswith("I"):
+        if arr.min(initial=0) < 0 or arr.max(initial=0) > 65535:
+            raise ImageError("32-bit integer images with values outside 0..65535 are not supported")
+        arr = arr.astype(np.uint16)
+    return (arr[..., None] if arr.ndim == 2 else arr), None
+
+
+def to_photo(img: Image.Image) -> Photo:
+    """Split a loaded image into a :class:`Photo` (see the module docstring for the modes)."""
+    mode = img.mode
+    if mode in _NATIVE:
+        work, out_mode = img, mode
+    elif mode == "F":
+        raise ImageError("32-bit floating-point images (mode F) are not supported")
+    elif mode in _BACK_AS_RGBA or (mode == "P" and ("transparency" in img.info or img.palette.mode == "RGBA")):
+        work, out_mode = img.convert("RGBA"), "RGBA"
+    elif mode == "1":
+        work, out_mode = img.convert("L"), mode
+    else:
+        try:
+            work, out_mode = img.convert("RGB"), mode
+        except (ValueError, OSError) as e:
+            raise ImageError(f"unsupported image mode {mode}: {e}") from None
+    pixels, alpha = _split(work)
+    return Photo(np.ascontiguousarray(pixels), alpha, img, out_mode)
+
+
+def _native_image(pixels: np.ndarray, alpha: np.ndarray | None, mode: str) -> Image.Image:
+    """Assemble an image of a native ``mode`` from pixels (and alpha)."""
+    if alpha is not None:
+        return Image.fromarray(np.concatenate([pixels, alpha[..., None]], axis=2))
+    arr = np.ascontiguousarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+    if mode == "I":
+        return Image.fromarray(arr.astype(np.int32))
+    if mode.startswith("I;16"):
+        dt = ">u2" if mode == "I;16B" else "<u2" if mode in ("I;16", "I;16L") else "=u2"
+        return Image.frombytes(mode, (arr.shape[1], arr.shape[0]), arr.astype(dt).tobytes())
+    return Image.fromarray(arr)
+
+
+def from_photo(photo: Photo, pixels: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> Image.Image:
+    """The edited ``pixels`` as an image in the photo's own mode and size.
+
+    ``boxes`` are the (x0, y0, x1, y1) regions the edit touched; for modes that are converted
+    for editing, only the pixels that changed inside them are converted back and every other
+    pixel is the source's.
+    """
+    if photo.mode in _NATIVE:
+        out = _native_image(pixels, photo.alpha, photo.mode)
+        if "icc_profile" in photo.source.info:
+            out.info["icc_profile"] = photo.source.info["icc_profile"]
+        return out
+    out = photo.source.copy()
+    for x0, y0, x1, y1 in boxes:
+        if x1 <= x0 or y1 <= y0:
+            continue
+        changed = (pixels[y0:y1, x0:x1] != photo.pixels[y0:y1, x0:x1]).any(axis=2)
+        if not changed.any():
+            continue
+        region = _native_image(pixels[y0:y1, x0:x1], None, "L" if photo.channels == 1 else "RGB")
+        if photo.mode == "P":
+            back = region.quantize(palette=photo.source, dither=Image.Dither.NONE)
+        elif photo.mode == "1":
+            back = region.convert("1", dither=Image.Dither.NONE)
+        else:
+            back = region.convert(photo.mode)
+        out.paste(back, (x0, y0), Image.fromarray(changed.astype(np.uint8) * 255))
+    return out
+
+
+def detection_rgb(photo: Photo, max_side: int = DETECT_MAX_SIDE) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB uint8 copy for face detection, downscaled to ``max_side`` at most, and its
+    (sx, sy) scale: a point ``p`` of the photo is at ``p * scale`` in the copy."""
+    px = photo.pixels
+    if px.dtype == np.uint16:
+        px = (px >> 8).astype(np.uint8)
+    h, w = px.shape[:2]
+    s = min(1.0, max_side / max(h, w))
+    if s < 1.0:
+        nw, nh = max(1, round(w * s)), max(1, round(h * s))
+        img = Image.fromarray(px[..., 0] if px.shape[2] == 1 else px)
+        px = np.asarray(img.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=2.0))
+        if px.ndim == 2:
+            px = px[..., None]
+        scale = np.array([nw / w, nh / h])
+    else:
+        scale = np.array([1.0, 1.0])
+    if px.shape[2] == 1:
+        px = np.repeat(px, 3, axis=2)
+    return np.ascontiguousarray(px), scale
+
+
+def match_channels(x: np.ndarray, channels: int) -> np.ndarray:
+    """Convert float [..., C] to ``channels`` (1: BT.601 luminance; 3: gray repeated)."""
+    c = x.shape[-1]
+    if c == channels:
+        return x
+    if c == 3 and channels == 1:
+        return (x @ LUMA)[..., None]
+    if c == 1 and channels == 3:
+        return np.repeat(x, 3, axis=-1)
+    raise ValueError(f"cannot convert {c} channels to {channels}")
+
+
+def image_hash(img: Image.Image) -> str:
+    """A key identifying an image's pixels, size and mode (for caches)."""
+    import hashlib
+
+    h = hashlib.sha256()  # hardware-accelerated on most CPUs: ~1 ms per megapixel
+    h.update(f"{img.mode}:{img.size}".encode())
+    h.update(img.tobytes())
+    return h.hexdigest()

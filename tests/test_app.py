@@ -1,0 +1,171 @@
+"""The real app over HTTP: ``python app.py`` on a free port, driven with gradio_client.
+
+The weights are the tiny untrained fixture checkpoints: the edits are meaningless but go through
+the whole pipeline (detection, alignment, generator, paste-back, PNG encoding, HTTP).
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import appserver
+
+ROOT = appserver.ROOT
+OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
+BIDEN = ROOT / "assets" / "examples" / "biden.jpg"
+MARGIN = 0.6  # pixels farther than this many face sizes from the face box must be untouched
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, request):
+    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt)
+    request.addfinalizer(appserver.stop)
+    return srv
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server.url, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def face_boxes(linear_ckpt):
+    import ganmut
+
+    ed = ganmut.load(linear_ckpt, device="cpu")
+    return {p: ed.detect(p)[0].box for p in (OBAMA, BIDEN)}
+
+
+def assert_edited_only_around(path_in, path_out, box) -> None:
+    """Same size; some pixels changed; every pixel far from the face box bit-identical."""
+    import ganmut
+
+    before = np.asarray(ganmut.load_image(path_in).convert("RGB"), dtype=np.int16)
+    after = np.asarray(Image.open(path_out).convert("RGB"), dtype=np.int16)
+    assert after.shape == before.shape
+    changed = np.abs(after - before).max(-1) > 0
+    assert changed.sum() > 100, "the face was not edited"
+    x0, y0, x1, y1 = box
+    pad = MARGIN * max(x1 - x0, y1 - y0)
+    far = np.ones_like(changed)
+    far[max(0, int(y0 - pad)):int(y1 + pad) + 1, max(0, int(x0 - pad)):int(x1 + pad) + 1] = False
+    assert far.any()
+    assert not changed[far].any(), f"{int(changed[far].sum())} pixels far from the face changed"
+
+
+def test_edit_xy_changes_only_the_face(client, face_boxes):
+    from gradio_client import handle_file
+
+    out = client.predict(handle_file(str(OBAMA)), 0.5, 0.5, "linear", "0", api_name="/edit_xy")
+    assert_edited_only_around(OBAMA, out, face_boxes[OBAMA])
+
+
+def test_edit_emotion_changes_only_the_face(client, face_boxes):
+    from gradio_client import handle_file
+
+    out = client.predict(handle_file(str(BIDEN)), "surprise", 0.7, "gaussian", "all", api_name="/edit_emotion")
+    assert Image.open(out).size == Image.open(BIDEN).size
+    assert_edited_only_around(BIDEN, out, face_boxes[BIDEN])
+
+
+def test_grid_endpoint(client):
+    from gradio_client import handle_file
+
+    out = Image.open(client.predict(handle_file(str(OBAMA)), "linear", "0", api_name="/grid"))
+    assert min(out.size) > 300
+
+
+def test_errors_are_clear_and_the_server_survives(client, tmp_path):
+    from gradio_client import handle_file
+    from skimage import data
+
+    cat = tmp_path / "chelsea.png"
+    Image.fromarray(data.chelsea()).save(cat)
+    with pytest.raises(Exception, match="no face found in the image"):
+        client.predict(handle_file(str(cat)), 0.5, 0.0, "linear", "0", api_name="/edit_xy")
+    junk = tmp_path / "broken.jpg"
+    junk.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    with pytest.raises(Exception, match="broken.jpg|corrupt|not .*image|cannot"):
+        client.predict(handle_file(str(junk)), "happy", 1.0, "linear", "0", api_name="/edit_emotion")
+    with pytest.raises(Exception, match="outside the linear space"):
+        client.predict(handle_file(str(OBAMA)), 2.0, 0.0, "linear", "0", api_name="/edit_xy")
+    with pytest.raises(Exception, match="intensity must lie in"):
+        client.predict(handle_file(str(OBAMA)), "happy", 1.5, "linear", "0", api_name="/edit_emotion")
+    with pytest.raises(Exception, match="face 3 requested but 1 face"):
+        client.predict(handle_file(str(OBAMA)), 0.1, 0.1, "gaussian", "3", api_name="/edit_xy")
+    out = client.predict(handle_file(str(OBAMA)), 0.0, -0.5, "gaussian", "0", api_name="/edit_xy")
+    assert Image.open(out).size == Image.open(OBAMA).size
+
+
+def test_api_lists_the_three_named_endpoints(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/edit_xy", "/edit_emotion", "/grid"} <= names
+
+
+def test_resolve_weights(tmp_path, linear_ckpt, gaussian_ckpt, monkeypatch):
+    monkeypatch.setenv("GANMUT_WEIGHTS", str(tmp_path / "nothing-here"))
+    sys.modules.pop("app", None)
+    monkeypatch.syspath_prepend(str(ROOT))
+    app = importlib.import_module("app")
+    try:
+        assert app.WEIGHTS == {} and "neither a directory" in app.WEIGHTS_PROBLEM
+        found, problem = app.resolve_weights(f"{linear_ckpt},{gaussian_ckpt}")
+        assert found == {"linear": linear_ckpt, "gaussian": gaussian_ckpt} and problem is None
+        found, problem = app.resolve_weights(str(tmp_path))
+        assert found == {} and "no trained weights" in problem
+        found, problem = app.resolve_weights(f",{gaussian_ckpt}")
+        assert found == {"gaussian": gaussian_ckpt} and problem is None
+        broken = tmp_path / "ganmut-linear.safetensors"
+        broken.write_bytes(b"not a checkpoint at all")
+        monkeypatch.setattr(app, "WEIGHTS", {"linear": broken, "gaussian": gaussian_ckpt})
+        assert "ganmut-linear.safetensors" in app.preload() and list(app.WEIGHTS) == ["gaussian"]
+        assert app.banner().startswith("**Only GGANmut (Gaussian) is available**")
+    finally:
+        sys.modules.pop("app", None)
+
+
+def test_without_weights_the_app_starts_and_says_so(tmp_path, monkeypatch):
+    import gradio as gr
+
+    monkeypatch.setenv("GANMUT_WEIGHTS", str(tmp_path))
+    sys.modules.pop("app", None)
+    monkeypatch.syspath_prepend(str(ROOT))
+    app = importlib.import_module("app")
+    try:
+        banner = next(b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) == "banner")
+        assert banner.visible and "No trained weights are bundled" in banner.value
+        with pytest.raises(gr.Error, match="No trained weights are bundled"):
+            app.api_edit_xy({"path": str(OBAMA)}, 0.1, 0.2, "linear", "0")
+        with pytest.warns(UserWarning, match="No trained weights are bundled"):  # the toast, outside a request
+            *_, status = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START))
+        assert "No trained weights are bundled" in status
+    finally:
+        sys.modules.pop("app", None)
+
+
+def test_wheel_clicks_reuse_the_detection(linear_ckpt, gaussian_ckpt, monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("GANMUT_WEIGHTS", f"{linear_ckpt},{gaussian_ckpt}")
+    sys.modules.pop("app", None)
+    monkeypatch.syspath_prepend(str(ROOT))
+    app = importlib.import_module("app")
+    try:
+        image, preview, picker, result, *_ = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START))
+        assert result[1].size == image.size and picker.visible is False
+        detector = app.editor("linear").detector
+        calls = detector.calls
+        request, marker = app.on_click("linear", SimpleNamespace(x=3.0, y=4.0))
+        assert request["z"] == pytest.approx([0.6, 0.8]) and marker.props["point"] == pytest.approx([0.6, 0.8])
+        _, _, (before, after), crops, _, status = app._edit_outputs(image, "linear", "0", request)
+        assert before is image and after.size == image.size and len(crops) == 2 and "(+0.60, +0.80)" in status
+        app.on_slider(image, "linear", "0", "fear", 0.5)
+        assert detector.calls == calls  # only the generator and the paste-back ran again
+    finally:
+        sys.modules.pop("app", None)

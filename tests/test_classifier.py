@@ -1,0 +1,103 @@
+"""The emotion classifier: learning, augmentation, safetensors round trip and one-line errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from ganmut.emotions import EMOTIONS
+from ganmut.errors import CheckpointError
+from training.classifier import (
+    ClassifierConfig,
+    EmotionClassifier,
+    TrainConfig,
+    augment,
+    load_classifier,
+    main,
+    predict,
+    save_classifier,
+    train_classifier,
+)
+from training.config import AugmentConfig
+from training.pack import load_pack
+from training.prepare import pack_tensors
+
+NO_AUGMENT = dict(geometry=AugmentConfig(flip=False, rotate_deg=0.0, translate=0.0, zoom_min=1.0, zoom_max=1.0), jitter=0.0, erase_p=0.0)
+
+
+def test_memorises_a_small_real_set(fer_pack):
+    """Without augmentation or dropout, 28 real faces (4 per emotion) must be learnt almost perfectly."""
+    pack = load_pack(fer_pack)
+    keep = torch.cat([torch.nonzero(torch.as_tensor(pack.labels) == c)[:4, 0] for c in range(len(EMOTIONS))])
+    x, y = pack_tensors(pack.subset(keep.numpy()), size=24)
+    arch = ClassifierConfig(input_size=24, width=8, feature_dim=32, dropout=0.0)
+    cfg = TrainConfig(epochs=40, batch_size=28, lr=3e-3, weight_decay=0.0, label_smoothing=0.0, warmup_epochs=0, **NO_AUGMENT)
+    model = train_classifier(x, y, arch, cfg, progress=False)
+    assert (predict(model, x).argmax(-1) == y).float().mean() >= 0.9
+
+
+def test_features_logits_and_input_adaptation(tiny_classifier):
+    clf = load_classifier(tiny_classifier)
+    assert not clf.training
+    x = torch.rand(3, 3, 64, 64) * 2 - 1  # RGB at the generator's size: adapted to 1 x 48 x 48
+    f, logits = clf.features(x), clf(x)
+    assert f.shape == (3, clf.cfg.feature_dim) and logits.shape == (3, len(EMOTIONS))
+    assert torch.allclose(clf.head(f), logits)
+    assert torch.allclose(clf(x[:1]), logits[:1], atol=1e-5)  # eval mode: no dependence on the batch
+
+
+def test_metadata_round_trip(tiny_classifier, tmp_path):
+    clf = load_classifier(tiny_classifier)
+    meta = clf.meta
+    assert meta["architecture"]["width"] == 4 and meta["emotions"] == list(EMOTIONS)
+    assert 0.0 <= meta["test"]["accuracy"] <= 1.0 and meta["test"]["n"] == 14
+    assert set(meta["test"]["per_class"]) == set(EMOTIONS)
+    again = load_classifier(save_classifier(tmp_path / "again.safetensors", clf, {"note": "copy"}))
+    x = torch.rand(2, 1, 48, 48) * 2 - 1
+    assert torch.equal(again(x), clf(x))
+
+
+def test_augment_shape_range_and_randomness():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(8, 1, 48, 48) * 2 - 1
+    y = augment(x, TrainConfig(), gen)
+    assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1
+    assert not torch.allclose(x, y)
+    assert torch.allclose(augment(x, TrainConfig(**NO_AUGMENT), gen), x, atol=1e-5)
+
+
+def test_cli_prints_per_class_accuracy(fer_pack, fer_test_pack, tmp_path, capsys):
+    out = tmp_path / "c.safetensors"
+    assert main(["--data", str(fer_pack), "--test", str(fer_test_pack), "--out", str(out), "--epochs", "1",
+                 "--width", "4", "--device", "cpu", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and all(e in printed for e in EMOTIONS)
+
+
+@pytest.mark.parametrize("args", [["--data", "/nonexistent.npz"], ["--device", "nonsense"]])
+def test_cli_bad_inputs_exit_2(fer_pack, tmp_path, capsys, args):
+    full = ["--data", str(fer_pack), "--out", str(tmp_path / "c.safetensors"), "--epochs", "1", "--width", "4", *args]
+    assert main(full) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err
+    assert not (tmp_path / "c.safetensors").exists()
+
+
+def test_load_rejects_foreign_and_corrupt_files(tmp_path, linear_ckpt):
+    with pytest.raises(CheckpointError, match="not an emotion classifier"):
+        load_classifier(linear_ckpt)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    with pytest.raises(CheckpointError):
+        load_classifier(junk)
+    model = EmotionClassifier(ClassifierConfig(width=4))
+    wrong = tmp_path / "wrong.safetensors"
+    meta = {"architecture": {"width": 8, "input_size": 48, "channels": 1, "feature_dim": 256, "dropout": 0.4},
+            "emotions": list(EMOTIONS)}
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, wrong, metadata={"ganmut_classifier": json.dumps(meta)})
+    with pytest.raises(CheckpointError, match="bad classifier weights"):
+        load_classifier(wrong)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_classifier(tmp_path / "missing.safetensors")

@@ -1,0 +1,294 @@
+"""The Editor end to end: real MTCNN on real photos, tiny untrained checkpoints (tests/conftest.py)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+from PIL import Image
+
+import ganmut
+import ganmut.editor as editor_mod
+from ganmut.align import apply_affine, face_to_crop_matrix, invert_affine, paste_region
+from ganmut.checkpoint import Model, load_checkpoint
+from ganmut.editor import Editor
+from ganmut.errors import CheckpointError, CodeError, ImageError, NoFaceError
+from ganmut.generator import GeneratorConfig
+from ganmut.images import load_image
+
+
+@pytest.fixture(scope="module")
+def editor(linear_ckpt) -> Editor:
+    return ganmut.load(linear_ckpt, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def gaussian_editor(gaussian_ckpt, editor) -> Editor:
+    return Editor(load_checkpoint(gaussian_ckpt), "cpu", editor.detector)
+
+
+@pytest.fixture(scope="module")
+def portrait(photos) -> Image.Image:
+    """obama.jpg at 400 px wide (the tests that are about big photos use the full files)."""
+    with Image.open(photos / "obama.jpg") as img:
+        return img.resize((400, round(400 * img.height / img.width)), Image.Resampling.LANCZOS)
+
+
+def _outside_mask(editor: Editor, result, shape) -> np.ndarray:
+    outside = np.ones(shape[:2], bool)
+    for f in result.faces:
+        x0, y0, x1, y1 = paste_region(shape, face_to_crop_matrix(f.landmarks, editor.template, editor.size), editor.size)
+        outside[y0:y1, x0:x1] = False
+    return outside
+
+
+def _assert_local_edit(editor, img: Image.Image, result) -> None:
+    assert result.image.size == img.size and result.image.mode == img.mode
+    a, b = np.asarray(img), np.asarray(result.image)
+    outside = _outside_mask(editor, result, a.shape)
+    assert (~outside).any()
+    np.testing.assert_array_equal(b[outside], a[outside])
+    assert (b[~outside] != a[~outside]).any()
+
+
+def test_edit_is_local_and_keeps_size_and_mode(editor, portrait):
+    res = editor.edit(portrait, emotion="happy", intensity=0.8)
+    _assert_local_edit(editor, portrait, res)
+    assert _outside_mask(editor, res, (portrait.height, portrait.width)).mean() > 0.5
+    assert len(res.faces) == 1 and len(res.crops) == 1
+    before, after = res.crops[0]
+    assert before.size == after.size == (editor.size, editor.size) and before.mode == "L"
+    assert res.code == pytest.approx(tuple(editor.space.code("happy", 0.8).tolist()))
+
+
+def test_rgba_photo_keeps_its_alpha(editor, photos):
+    with Image.open(photos / "32bit.png") as img:
+        img.load()
+    res = editor.edit(img, z=(0.0, -0.6))
+    assert img.mode == "RGBA"
+    _assert_local_edit(editor, img, res)
+    np.testing.assert_array_equal(np.asarray(res.image)[..., 3], np.asarray(img)[..., 3])
+
+
+def test_big_photo_is_pasted_at_full_resolution(editor, photos):
+    with Image.open(photos / "biden.jpg") as img:  # 970 x 2204: detection runs on a 1600 px copy
+        img.load()
+    res = editor.edit(photos / "biden.jpg", z=(0.7, 0.0))
+    _assert_local_edit(editor, img, res)
+
+
+def test_grayscale_and_16_bit_give_the_same_edit(editor, photos):
+    with Image.open(photos / "lfw" / "George_W_Bush_0132.jpg") as gray:
+        gray.load()
+    g16 = Image.fromarray(np.asarray(gray).astype(np.uint16) * 257)
+    r8 = editor.edit(gray, emotion="surprise")
+    r16 = editor.edit(g16, emotion="surprise")
+    _assert_local_edit(editor, gray, r8)
+    _assert_local_edit(editor, g16, r16)
+    assert r16.image.mode == "I;16"
+    diff = np.abs((np.asarray(r16.image) / 257.0) - np.asarray(r8.image))
+    assert diff.max() <= 1.0
+
+
+def test_one_channel_model_keeps_the_chroma_of_a_colour_photo(editor, portrait):
+    res = editor.edit(portrait, emotion="anger")
+    a, b = np.asarray(portrait).astype(int), np.asarray(res.image).astype(int)
+    unclipped = ((b > 0) & (b < 255)).all(-1)
+    changed = (a != b).any(-1) & unclipped
+    assert changed.sum() > 1000
+    np.testing.assert_array_equal((b[..., 0] - b[..., 1])[unclipped], (a[..., 0] - a[..., 1])[unclipped])
+    np.testing.assert_array_equal((b[..., 2] - b[..., 1])[unclipped], (a[..., 2] - a[..., 1])[unclipped])
+
+
+def test_exif_rotated_copy_finds_the_same_face(editor, portrait):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways; displayed after a 90-degree clockwise turn
+    buf = io.BytesIO()
+    portrait.transpose(Image.Transpose.ROTATE_90).save(buf, "PNG", exif=exif.tobytes())
+    data = buf.getvalue()
+    assert Image.open(io.BytesIO(data)).size == portrait.size[::-1]
+    res = editor.edit(data, emotion="sad")
+    assert res.image.size == portrait.size
+    expected = editor.detect(portrait)[0]
+    np.testing.assert_allclose(res.faces[0].landmarks, expected.landmarks, atol=1.0)
+
+
+def test_edit_many_equals_individual_edits(editor, portrait):
+    codes = [(0.5, 0.0), (0.0, -0.7), editor.code(emotion="fear", intensity=0.6)]
+    many = editor.edit_many(portrait, codes)
+    assert [r.code for r in many] == [tuple(c) for c in codes]
+    for r, c in zip(many, codes):
+        one = editor.edit(portrait, z=c)
+        a, b = np.asarray(r.image).astype(int), np.asarray(one.image).astype(int)
+        # batched and single convolutions may round differently in the last float bit
+        assert np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-3
+        assert np.abs(np.asarray(r.crops[0][1]).astype(int) - np.asarray(one.crops[0][1])).max() <= 1
+
+
+def test_cache_skips_detection(editor, photos):
+    small = Editor(editor.model, "cpu", editor.detector, cache_size=1)
+    a = np.asarray(load_image(photos / "lfw" / "Jelena_Dokic_0001.jpg"))
+    b = np.asarray(load_image(photos / "lfw" / "Mike_Weir_0007.jpg"))
+    n = editor.detector.calls
+    small.edit(a, emotion="happy")
+    small.edit(a, z=(0.1, 0.2))
+    small.edit_many(a, [(0.3, 0.3), (0.0, 0.0)])
+    small.grid(a, rings=(1.0,), n_directions=3)
+    small.detect(Image.fromarray(a.copy()))
+    assert editor.detector.calls == n + 1
+    small.edit(b, emotion="happy")  # evicts a (cache of 1)
+    small.edit(a, emotion="happy")
+    assert editor.detector.calls == n + 3
+
+
+def test_cat_gets_the_no_face_error(editor):
+    with pytest.raises(NoFaceError, match="no face found"):
+        editor.edit(skimage.data.chelsea(), emotion="happy")
+
+
+def test_tiny_lfw_face_is_edited(editor, photos):
+    with Image.open(photos / "lfw" / "Jayamadhuri_187.jpg") as img:  # 54 x 68 px
+        img.load()
+    res = editor.edit(img, emotion="happy")
+    assert res.image.size == (54, 68) and res.image.mode == img.mode
+
+
+def test_face_cut_by_the_border_is_edited(editor, photos):
+    with Image.open(photos / "obama_partial_face.jpg") as full:
+        img = full.reduce(2)
+    res = editor.edit(img, z=(-0.5, 0.5))
+    _assert_local_edit(editor, img, res)
+
+
+@pytest.fixture(scope="module")
+def two_faces() -> Image.Image:
+    face = Image.fromarray(skimage.data.astronaut()).crop((150, 40, 300, 200))
+    canvas = Image.new("RGB", (600, 300), "gray")
+    canvas.paste(face.resize((120, 128)), (20, 100))
+    canvas.paste(face.resize((240, 256)), (330, 20))
+    return canvas
+
+
+def test_all_faces_and_face_numbers(editor, two_faces):
+    res = editor.edit(two_faces, emotion="happy", face="all")
+    assert len(res.faces) == 2 and len(res.crops) == 2
+    _assert_local_edit(editor, two_faces, res)
+    second = editor.edit(two_faces, emotion="happy", face=1)
+    assert second.faces[0].box[0] < 300  # the smaller, left face
+    with pytest.raises(NoFaceError, match="face 2 requested but 2 face"):
+        editor.edit(two_faces, emotion="happy", face=2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(z=(1.2, 0.0)), r"outside the linear space"),
+        (dict(emotion="joy"), r"unknown emotion 'joy'; choose one of: neutral, happy, sad"),
+        (dict(z=(0.1, 0.1), emotion="happy"), r"exactly one"),
+        (dict(), r"exactly one"),
+        (dict(emotion="happy", intensity=1.5), r"intensity"),
+        (dict(z=(0.1, 0.1), intensity=0.5), r"intensity applies to an emotion"),
+        (dict(z=(0.1, 0.2, 0.3)), r"2 numbers"),
+        (dict(z=(float("nan"), 0.0)), r"not finite"),
+    ],
+)
+def test_bad_codes_raise_code_error_before_any_work(editor, kwargs, message):
+    n = editor.detector.calls
+    with pytest.raises(CodeError, match=message):
+        editor.edit(b"never decoded", **kwargs)
+    assert editor.detector.calls == n
+
+
+def test_bad_image_raises_image_error(editor):
+    with pytest.raises(ImageError):
+        editor.edit(b"GIF89a-broken", emotion="happy")
+
+
+def test_gaussian_model_edits_and_checks_its_square(gaussian_editor, portrait):
+    res = gaussian_editor.edit(portrait, z=(0.95, -0.95))
+    _assert_local_edit(gaussian_editor, portrait, res)
+    with pytest.raises(CodeError, match=r"\[-1, 1\]\^2"):
+        gaussian_editor.edit(portrait, z=(1.05, 0.0))
+
+
+def test_grid_codes_lie_on_rings(editor, gaussian_editor):
+    codes, places = editor.grid_codes((0.5, 1.0), 12)
+    assert len(codes) == len(places) == 24
+    np.testing.assert_allclose(np.linalg.norm(codes, axis=1), [0.5] * 12 + [1.0] * 12)
+    codes, _ = gaussian_editor.grid_codes((0.5, 1.0), 12)
+    np.testing.assert_allclose(np.abs(codes).max(1), [0.5] * 12 + [1.0] * 12)
+    assert all(gaussian_editor.space.contains(np.array(c)) for c in codes)
+
+
+def test_grid_draws_every_tile_without_overlap(editor, gaussian_editor, portrait):
+    for ed in (editor, gaussian_editor):
+        img = ed.grid(portrait, rings=(0.5, 1.0), n_directions=12, tile_px=64)
+        assert img.mode == "RGB" and img.width == img.height
+        pos = editor_mod.wheel_layout(ed.grid_codes((0.5, 1.0), 12)[1], 64)
+        assert len(pos) == 25
+        d = np.abs(pos[:, None] - pos[None]).max(-1) + np.eye(25) * 1e9
+        assert d.min() >= 64
+
+
+def test_bundled_names_without_weights_give_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(editor_mod, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(CheckpointError, match="no trained weights are bundled yet.*path of a .safetensors"):
+        ganmut.load("linear", device="cpu")
+
+
+def test_unknown_model_names_and_bad_files(tmp_path):
+    with pytest.raises(CheckpointError, match="unknown model 'linaer'"):
+        ganmut.load("linaer", device="cpu")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError):
+        ganmut.load(bad, device="cpu")
+
+
+class _MarkTemplate(torch.nn.Module):
+    """A stand-in generator that brightens small spots at the template's five landmarks."""
+
+    def __init__(self, cfg: GeneratorConfig, template: np.ndarray) -> None:
+        super().__init__()
+        self.cfg = cfg
+        s = cfg.image_size
+        yy, xx = torch.meshgrid(torch.arange(s) + 0.5, torch.arange(s) + 0.5, indexing="ij")
+        spots = sum(torch.exp(-((xx - x * s) ** 2 + (yy - y * s) ** 2) / (2 * 1.2 ** 2)) for x, y in template)
+        self.register_buffer("spots", spots)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return x + 0.5 * self.spots
+
+
+def test_the_edit_lands_where_the_alignment_puts_the_template(editor, photos):
+    """End-to-end geometry: spots drawn at the template in crop space appear in the photo where
+    the inverse alignment maps them (within 1 px), next to the detected landmarks."""
+    model = Model(_MarkTemplate(editor.model.config, editor.template), editor.model.space, editor.model.meta)
+    marker = Editor(model, "cpu", editor.detector)
+    with Image.open(photos / "obama2.jpg") as img:
+        photo = img.convert("L").reduce(2)
+    res = marker.edit(photo, z=(0.0, 0.0))
+    gain = np.asarray(res.image).astype(float) - np.asarray(photo).astype(float)
+    face = res.faces[0]
+    m = face_to_crop_matrix(face.landmarks, editor.template, editor.size)
+    expected = apply_affine(invert_affine(m), editor.template * editor.size)
+    r = int(round(3 * 1.2 / np.sqrt(abs(np.linalg.det(m[:, :2])))))  # 3 sigma of a spot, in photo px
+    yy, xx = np.mgrid[0:gain.shape[0], 0:gain.shape[1]] + 0.5
+    for (ex, ey), lm in zip(expected, face.landmarks):
+        win = (slice(int(ey) - r, int(ey) + r + 1), slice(int(ex) - r, int(ex) + r + 1))
+        w = np.clip(gain[win], 0, None)
+        assert w.max() > 40
+        centroid = np.array([(w * xx[win]).sum(), (w * yy[win]).sum()]) / w.sum()
+        assert np.linalg.norm(centroid - (ex, ey)) < 1.0
+        assert np.linalg.norm(centroid - lm) < 0.2 * np.linalg.norm(face.landmarks[1] - face.landmarks[0])
+
+
+@pytest.mark.parametrize("mode", ["P", "CMYK"])
+def test_converted_modes_come_back_in_their_mode(editor, portrait, mode):
+    img = portrait.quantize(256) if mode == "P" else portrait.convert("CMYK")
+    res = editor.edit(img, emotion="surprise")
+    _assert_local_edit(editor, img, res)
+    if mode == "P":
+        assert res.image.getpalette() == img.getpalette()

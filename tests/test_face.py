@@ -1,0 +1,86 @@
+"""Face detection with the real MTCNN on real photographs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+from ganmut.errors import NoFaceError
+from ganmut.face import MIN_FACE_PX, FaceDetector
+from ganmut.images import detection_rgb, load_image, to_photo
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector("cpu")
+
+
+def _detect(detector, src, max_side=1600):
+    rgb, scale = detection_rgb(to_photo(load_image(src)), max_side)
+    return detector.detect(rgb, scale)
+
+
+def _assert_plausible(face):
+    le, re, nose, ml, mr = face.landmarks
+    assert le[0] < re[0] and ml[0] < mr[0]
+    assert max(le[1], re[1]) < nose[1] < min(ml[1], mr[1])
+    x0, y0, x1, y1 = face.box
+    assert (face.landmarks[:, 0] > x0).all() and (face.landmarks[:, 0] < x1).all()
+    assert (face.landmarks[:, 1] > y0).all() and (face.landmarks[:, 1] < y1).all()
+    assert face.score >= 0.9 and face.size >= MIN_FACE_PX
+
+
+@pytest.mark.parametrize("name", ["obama.jpg", "biden.jpg", "lfw/George_W_Bush_0132.jpg", "lfw/Jayamadhuri_187.jpg"])
+def test_real_faces_have_plausible_landmarks(detector, photos, name):
+    faces = _detect(detector, photos / name)
+    assert faces
+    _assert_plausible(faces[0])
+
+
+def test_astronaut_face_is_where_it_is(detector):
+    faces = _detect(detector, skimage.data.astronaut())
+    assert len(faces) == 1
+    _assert_plausible(faces[0])
+    cx, cy = faces[0].landmarks.mean(0)
+    assert 200 < cx < 250 and 100 < cy < 150  # Eileen Collins' face, upper middle of the 512 px photo
+
+
+def test_big_photo_is_detected_on_a_downscaled_copy_in_full_resolution_coordinates(detector, photos):
+    full = _detect(detector, photos / "obama.jpg", max_side=1137)[0]  # 910 x 1137: no downscale
+    half = _detect(detector, photos / "obama.jpg", max_side=568)[0]
+    eye_dist = np.linalg.norm(full.landmarks[1] - full.landmarks[0])
+    assert np.abs(full.landmarks - half.landmarks).max() < 0.06 * eye_dist
+
+
+def test_faces_are_sorted_largest_first(detector):
+    face = Image.fromarray(skimage.data.astronaut()).crop((150, 40, 300, 200))
+    canvas = Image.new("RGB", (600, 300), "gray")
+    canvas.paste(face.resize((90, 96)), (20, 100))
+    canvas.paste(face.resize((240, 256)), (330, 20))
+    faces = _detect(detector, canvas)
+    assert len(faces) == 2
+    assert faces[0].area > faces[1].area and faces[0].box[0] > 300
+
+
+def test_face_cut_by_the_border_is_found(detector, photos):
+    faces = _detect(detector, photos / "obama_partial_face.jpg")
+    assert faces[0].box[0] < 0  # the box runs past the left edge
+    assert faces[0].score >= 0.9
+
+
+def test_cat_has_no_face(detector):
+    with pytest.raises(NoFaceError, match="^no face found in the image$"):
+        _detect(detector, skimage.data.chelsea())
+
+
+def test_tiny_face_gets_the_clear_error(detector):
+    small = Image.fromarray(skimage.data.astronaut()).resize((170, 170), Image.Resampling.LANCZOS)
+    with pytest.raises(NoFaceError, match=rf"^face too small: .* the minimum is {MIN_FACE_PX} px$"):
+        _detect(detector, small)
+
+
+def test_the_minimum_is_configurable(photos):
+    strict = FaceDetector("cpu", min_face_px=200)
+    with pytest.raises(NoFaceError, match="face too small"):
+        _detect(strict, photos / "lfw" / "Jayamadhuri_187.jpg")

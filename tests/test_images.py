@@ -1,0 +1,162 @@
+"""Loading photos (sources, EXIF, modes, size limits) and returning them in their own mode."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganmut.errors import ImageError
+from ganmut.images import (
+    DETECT_MAX_SIDE, MAX_SIDE, detection_rgb, from_photo, image_hash, load_image, match_channels, to_photo,
+)
+
+
+def _rgb(w=64, h=48, seed=0) -> Image.Image:
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8))
+
+
+def _png_bytes(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def test_sources_path_bytes_pil_numpy(tmp_path):
+    img = _rgb()
+    path = tmp_path / "a.png"
+    img.save(path)
+    expected = np.asarray(img)
+    for src in (path, str(path), path.read_bytes(), img, expected):
+        np.testing.assert_array_equal(np.asarray(load_image(src)), expected)
+
+
+@pytest.mark.parametrize("bad", [b"", b"not an image at all", "no/such/file.png"])
+def test_non_images_are_refused_with_one_line(bad):
+    with pytest.raises(ImageError) as e:
+        load_image(bad)
+    assert "\n" not in str(e.value)
+
+
+def test_text_file_and_truncated_file(tmp_path):
+    txt = tmp_path / "notes.txt"
+    txt.write_text("hello")
+    with pytest.raises(ImageError, match="not an image"):
+        load_image(txt)
+    data = _png_bytes(_rgb(200, 200), "JPEG")
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        load_image(data[: len(data) // 2])
+
+
+def test_unsupported_arrays_are_refused():
+    with pytest.raises(ImageError, match="unsupported array"):
+        load_image(np.zeros((10, 10, 3), np.float32))
+
+
+def test_size_limits_are_checked_before_decoding(tmp_path):
+    wide = tmp_path / "wide.png"
+    Image.new("1", (MAX_SIDE + 1, 2)).save(wide)
+    with pytest.raises(ImageError, match="longest side"):
+        load_image(wide)
+    big = tmp_path / "big.png"
+    Image.new("1", (7000, 6000)).save(big)  # 42 megapixels, a few kB on disk
+    with pytest.raises(ImageError, match="megapixels"):
+        load_image(big)
+
+
+def test_exif_orientation_is_applied():
+    img = _rgb(64, 48)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    loaded = load_image(_png_bytes(img, "PNG", exif=exif.tobytes()))
+    assert loaded.size == (48, 64)
+    np.testing.assert_array_equal(np.asarray(loaded), np.asarray(img.transpose(Image.Transpose.ROTATE_270)))
+
+
+def _all_modes() -> dict[str, Image.Image]:
+    rgb = _rgb(40, 30)
+    rgba = rgb.copy()
+    rgba.putalpha(Image.fromarray(np.random.default_rng(1).integers(0, 256, (30, 40), dtype=np.uint8)))
+    i16 = Image.fromarray((np.random.default_rng(2).integers(0, 65536, (30, 40))).astype(np.uint16))
+    return {
+        "RGB": rgb, "RGBA": rgba, "L": rgb.convert("L"), "LA": rgba.convert("LA"),
+        "P": rgb.quantize(64),
+        "CMYK": Image.fromarray(np.random.default_rng(3).integers(0, 256, (30, 40, 4), dtype=np.uint8), "CMYK"), "I;16": i16, "1": rgb.convert("1"),
+    }
+
+
+@pytest.mark.parametrize("mode", list(_all_modes()))
+def test_round_trip_without_edit_is_identical(mode):
+    img = _all_modes()[mode]
+    photo = to_photo(load_image(img))
+    out = from_photo(photo, photo.pixels, [(0, 0, 40, 30)])
+    assert out.mode == img.mode and out.size == img.size
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(img))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "CMYK", "I;16"])
+def test_edit_inside_a_box_leaves_the_rest_and_alpha(mode):
+    img = _all_modes()[mode]
+    photo = to_photo(img)
+    pixels = photo.pixels.copy()
+    pixels[5:15, 10:20] = pixels[5:15, 10:20] // 2
+    out = from_photo(photo, pixels, [(10, 5, 20, 15)])
+    assert out.mode == img.mode and out.size == img.size
+    a, b = np.asarray(out), np.asarray(img)
+    outside = np.ones(b.shape[:2], bool)
+    outside[5:15, 10:20] = False
+    np.testing.assert_array_equal(a[outside], b[outside])
+    assert (a[~outside] != b[~outside]).any()
+    if mode in ("RGBA", "LA"):
+        np.testing.assert_array_equal(a[..., -1], b[..., -1])
+
+
+def test_sixteen_bit_png_stays_sixteen_bit(tmp_path):
+    arr = (np.arange(30 * 40).reshape(30, 40) * 50).astype(np.uint16)
+    path = tmp_path / "g16.png"
+    Image.fromarray(arr).save(path)
+    photo = to_photo(load_image(path))
+    assert photo.pixels.dtype == np.uint16 and photo.max_value == 65535
+    out = from_photo(photo, photo.pixels, [])
+    assert out.mode.startswith("I")
+    np.testing.assert_array_equal(np.asarray(out).astype(np.uint16), arr)
+
+
+def test_palette_with_transparency_comes_back_as_rgba():
+    p = _rgb(20, 10).quantize(16)
+    p.info["transparency"] = 0
+    photo = to_photo(p)
+    assert photo.mode == "RGBA" and photo.alpha is not None
+    assert from_photo(photo, photo.pixels, []).mode == "RGBA"
+
+
+def test_float_mode_is_refused():
+    with pytest.raises(ImageError, match="mode F"):
+        to_photo(Image.new("F", (4, 4)))
+
+
+def test_detection_copy_is_rgb_uint8_and_downscaled():
+    big = Image.fromarray(np.zeros((2000, 3200), np.uint16) + 40000)
+    rgb, scale = detection_rgb(to_photo(big))
+    assert rgb.dtype == np.uint8 and rgb.shape == (1000, DETECT_MAX_SIDE, 3)
+    np.testing.assert_allclose(scale, [0.5, 0.5])
+    assert rgb[0, 0, 0] == 40000 >> 8
+    small = _rgb(300, 200)
+    rgb, scale = detection_rgb(to_photo(small))
+    np.testing.assert_array_equal(rgb, np.asarray(small))
+    np.testing.assert_array_equal(scale, [1.0, 1.0])
+
+
+def test_match_channels():
+    x = np.array([[[1.0, 0.0, 0.0]], [[0.0, 0.0, 1.0]]], np.float32)
+    np.testing.assert_allclose(match_channels(x, 1)[..., 0], [[0.299], [0.114]], rtol=1e-6)
+    np.testing.assert_array_equal(match_channels(x[..., :1], 3), np.repeat(x[..., :1], 3, -1))
+
+
+def test_image_hash_tells_pixels_size_and_mode_apart():
+    a = _rgb()
+    b = a.copy()
+    b.putpixel((0, 0), (0, 0, 1) if a.getpixel((0, 0)) != (0, 0, 1) else (0, 0, 2))
+    assert image_hash(a) == image_hash(a.copy())
+    assert len({image_hash(a), image_hash(b), image_hash(a.convert("RGBA"))}) == 3

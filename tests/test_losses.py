@@ -1,0 +1,95 @@
+"""Each loss of training.losses on inputs whose value can be worked out by hand."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from training import losses as L
+
+
+def test_wgan_terms():
+    real, fake = torch.tensor([[1.0], [3.0]]), torch.tensor([[0.0], [2.0]])
+    assert L.d_adv_loss(real, fake, "wgan").item() == pytest.approx(1 - 2)  # E[D(fake)] - E[D(real)]
+    assert L.g_adv_loss(fake, "wgan").item() == pytest.approx(-1)
+
+
+def test_logistic_terms():
+    zeros = torch.zeros(4, 1, 2, 2)
+    assert L.d_adv_loss(zeros, zeros, "logistic").item() == pytest.approx(2 * math.log(2))
+    big = torch.full((2, 1), 30.0)
+    assert L.d_adv_loss(big, -big, "logistic").item() == pytest.approx(0, abs=1e-6)  # confident, correct D
+    assert L.g_adv_loss(-big, "logistic").item() == pytest.approx(30, rel=1e-6)  # G fully rejected
+
+
+def _linear_critic(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """D(x) = <w, x> per sample: its input gradient is w everywhere."""
+    return (x * w).flatten(1).sum(1)
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    w = torch.zeros(1, 1, 2, 2)
+    w[0, 0, 0, 0], w[0, 0, 1, 1] = 3.0, 4.0  # ||w|| = 5
+    w.requires_grad_(True)
+    x_hat = torch.randn(3, 1, 2, 2, requires_grad=True)
+    gp = L.gradient_penalty(_linear_critic(x_hat, w), x_hat)
+    assert gp.item() == pytest.approx((5 - 1) ** 2)
+    gp.backward()  # differentiable (create_graph) so it trains D: d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||
+    assert torch.allclose(w.grad, 8 / 5 * w.detach())
+    unit = w.detach() / 5
+    assert L.gradient_penalty(_linear_critic(x_hat, unit), x_hat).item() == pytest.approx(0, abs=1e-10)
+
+
+def test_r1_of_a_linear_critic():
+    w = torch.full((1, 1, 2, 2), 0.5)  # ||w||^2 = 1
+    x = torch.randn(2, 1, 2, 2, requires_grad=True)
+    assert L.r1_penalty(_linear_critic(x, 3 * w), x).item() == pytest.approx(0.5 * 9)
+    # a PatchGAN map of 4 identical linear scores: its per-image logit (the mean) has gradient 3 w
+    patches = _linear_critic(x, 3 * w).view(2, 1, 1, 1).expand(2, 1, 2, 2)
+    assert L.r1_penalty(patches, x).item() == pytest.approx(0.5 * 9)
+
+
+def test_classification_is_cross_entropy():
+    logits = torch.zeros(5, 7)
+    assert L.cls_loss(logits, torch.arange(5)).item() == pytest.approx(math.log(7))
+    logits[:, 2] = 100
+    assert L.cls_loss(logits, torch.full((5,), 2)).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_info_is_squared_euclidean_distance():
+    coor = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
+    assert L.info_loss(coor, torch.zeros(2, 2)).item() == pytest.approx((1 + 4 + 0) / 2)
+
+
+def test_rho_loss_masks_codes_within_tau():
+    logits = torch.zeros(2, 7)
+    logits[:, 1] = math.log(3)  # softmax max = 3 / (3 + 6) = 1/3
+    rho = torch.tensor([0.1, 1 / 3 + 0.5])
+    # first sample has rho <= tau: contributes 0 but counts in the mean (paper eq. 7)
+    assert L.rho_loss(logits, rho, tau=0.2).item() == pytest.approx(0.25 / 2)
+    assert L.rho_loss(logits, rho, tau=0.05).item() == pytest.approx(((1 / 3 - 0.1) ** 2 + 0.25) / 2)
+
+
+def test_rec_loss_is_mean_absolute_error():
+    x = torch.zeros(2, 1, 2, 2)
+    y = torch.tensor([1.0, -1.0, 0.0, 2.0]).view(1, 1, 2, 2).expand(2, -1, -1, -1)
+    assert L.rec_loss(x, y).item() == pytest.approx(1.0)
+
+
+def test_symmetric_kl():
+    p = torch.tensor([[0.5, 0.5]])
+    q_logits = torch.log(torch.tensor([[0.9, 0.1]]))
+    # sum_c (p - q)(log p - log q) = -0.4 ln(5/9) + 0.4 ln 5 = 0.4 ln 9
+    assert L.symmetric_kl(p, q_logits).item() == pytest.approx(0.4 * math.log(9), rel=1e-5)
+    assert L.symmetric_kl(p, torch.zeros(1, 2)).item() == pytest.approx(0, abs=1e-7)
+    # symmetric in its two distributions
+    p2 = torch.tensor([[0.9, 0.1]])
+    assert L.symmetric_kl(p2, torch.log(p)).item() == pytest.approx(L.symmetric_kl(p, torch.log(p2)).item(), rel=1e-5)
+
+
+def test_symmetric_kl_moves_the_target_distribution():
+    """The Gaussian space learns through p_z: the divergence must pass gradients to p."""
+    p = torch.tensor([[0.7, 0.3]], requires_grad=True)
+    L.symmetric_kl(p, torch.zeros(1, 2)).backward()
+    assert p.grad is not None and p.grad[0, 0] > 0 > p.grad[0, 1]

@@ -1,0 +1,1 @@
+"""Everything that produces GANmut checkpoints and measures them (not needed for inference)."""

@@ -1,0 +1,337 @@
+"""The emotion classifier that scores edits (the paper's VGG role): ``python -m training.classifier``.
+
+A VGG-style CNN (four stages of two 3x3 conv + BatchNorm + ReLU, max-pooling between stages,
+global average pooling, one hidden fully connected layer whose activations are the FED features,
+then the 7 logits). Trained with on-device batch augmentation (flip, small affine, brightness and
+contrast, random erasing), label smoothing, AdamW and a cosine schedule with warm-up.
+
+Saved as ``.safetensors`` (no pickle) with one metadata entry ``ganmut_classifier`` holding JSON:
+architecture, input size and channels, emotions, training settings, data and test accuracy.
+``load_classifier(path)`` returns the module in eval mode; it accepts images in [-1, 1] of any size
+and 1 or 3 channels and adapts them to its own input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganmut.emotions import EMOTIONS, N_EMOTIONS
+from ganmut.errors import CheckpointError
+from training.augment import affine_matrices, warp
+from training.config import AugmentConfig
+from training.metrics import per_class_accuracy
+from training.pack import PackError, load_pack
+from training.prepare import adapt_images, pack_tensors
+
+META_KEY = "ganmut_classifier"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Architecture; stored in the weights' metadata."""
+
+    input_size: int = 48
+    channels: int = 1
+    width: int = 64
+    feature_dim: int = 256
+    dropout: float = 0.4
+
+    def __post_init__(self) -> None:
+        if self.input_size < 16 or self.input_size % 8:
+            raise ValueError(f"input_size must be a multiple of 8 and at least 16, got {self.input_size}")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ClassifierConfig":
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown classifier settings: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+def _default_geometry() -> AugmentConfig:
+    return AugmentConfig(flip=True, rotate_deg=10.0, translate=0.1, zoom_min=0.9, zoom_max=1.1)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and augmentation settings (geometry: the GAN's :class:`~training.config.AugmentConfig`)."""
+
+    epochs: int = 40
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.1
+    warmup_epochs: float = 1.0
+    geometry: AugmentConfig = field(default_factory=_default_geometry)
+    jitter: float = 0.2
+    erase_p: float = 0.5
+    seed: int = 0
+
+
+def _stage(cin: int, cout: int) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for c in (cin, cout):
+        layers += [nn.Conv2d(c, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    return layers
+
+
+class EmotionClassifier(nn.Module):
+    """VGG-style classifier; ``features(x)`` are the penultimate activations, ``forward(x)`` the logits."""
+
+    def __init__(self, cfg: ClassifierConfig = ClassifierConfig(), meta: dict | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.meta = meta or {}
+        w = cfg.width
+        widths = [w, 2 * w, 4 * w, 8 * w]
+        layers: list[nn.Module] = []
+        cin = cfg.channels
+        for i, c in enumerate(widths):
+            layers += _stage(cin, c)
+            if i < len(widths) - 1:
+                layers.append(nn.MaxPool2d(2))
+            cin = c
+        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.neck = nn.Sequential(
+            nn.Dropout(cfg.dropout), nn.Linear(cin, cfg.feature_dim), nn.BatchNorm1d(cfg.feature_dim), nn.ReLU(inplace=True)
+        )
+        self.head = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(cfg.feature_dim, N_EMOTIONS))
+
+    def adapt(self, x: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] of any size and 1 or 3 channels -> this network's input."""
+        return adapt_images(x, self.cfg.input_size, self.cfg.channels)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.neck(self.body(self.adapt(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+# --------------------------------------------------------------------------- weights
+def save_classifier(path: str | os.PathLike, model: EmotionClassifier, meta: dict) -> Path:
+    """Write weights + JSON metadata atomically as safetensors."""
+    from safetensors.torch import save_file
+
+    meta = dict(meta, format_version=FORMAT_VERSION, architecture=asdict(model.cfg), emotions=list(EMOTIONS))
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={META_KEY: json.dumps(meta)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_classifier(path: str | os.PathLike, device: str | torch.device = "cpu") -> EmotionClassifier:
+    """Load weights saved by :func:`save_classifier` (eval mode, no gradients); one-line errors."""
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"classifier file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get(META_KEY)
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path.name} is not a valid safetensors file: {e}") from None
+    if raw is None:
+        raise CheckpointError(f"{path.name} has no '{META_KEY}' metadata: not an emotion classifier")
+    try:
+        meta = json.loads(raw)
+        if meta.get("emotions") != list(EMOTIONS):
+            raise ValueError(f"emotions {meta.get('emotions')} differ from {list(EMOTIONS)}")
+        model = EmotionClassifier(ClassifierConfig.from_dict(meta["architecture"]), meta)
+        model.load_state_dict(tensors)
+    except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path.name}: bad classifier weights or metadata: {str(e).splitlines()[0]}") from None
+    return model.to(device).eval().requires_grad_(False)
+
+
+# --------------------------------------------------------------------------- training
+def augment(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """Random flip/rotation/zoom/shift (:mod:`training.augment`), brightness/contrast and erasing of a batch in [-1, 1]."""
+    b, dev = x.shape[0], x.device
+
+    def u(*shape):  # uniform in [-1, 1)
+        return torch.rand(*shape, generator=gen, device=dev) * 2 - 1
+
+    x = warp(x, affine_matrices(b, cfg.geometry, gen, dev), x.shape[-1])
+    mean = x.mean((1, 2, 3), keepdim=True)
+    x = (x - mean) * (1 + u(b, 1, 1, 1) * cfg.jitter) + mean + u(b, 1, 1, 1) * cfg.jitter
+    h, w = x.shape[2:]
+    eh = (torch.rand(b, generator=gen, device=dev) * 0.4 + 0.1) * h
+    ew = (torch.rand(b, generator=gen, device=dev) * 0.4 + 0.1) * w
+    cy, cx = torch.rand(b, generator=gen, device=dev) * h, torch.rand(b, generator=gen, device=dev) * w
+    ys, xs = torch.arange(h, device=dev).view(1, h, 1), torch.arange(w, device=dev).view(1, 1, w)
+    box = ((ys - cy.view(b, 1, 1)).abs() < eh.view(b, 1, 1) / 2) & ((xs - cx.view(b, 1, 1)).abs() < ew.view(b, 1, 1) / 2)
+    box &= (torch.rand(b, generator=gen, device=dev) < cfg.erase_p).view(b, 1, 1)
+    return x.masked_fill(box.unsqueeze(1), 0.0).clamp(-1, 1)
+
+
+@torch.no_grad()
+def predict(model: EmotionClassifier, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """Softmax probabilities ``[N, 7]`` of images ``x`` in [-1, 1] (eval mode restored afterwards)."""
+    was = model.training
+    model.eval()
+    out = torch.cat([F.softmax(model(x[i:i + batch_size]).float(), -1) for i in range(0, len(x), batch_size)])
+    model.train(was)
+    return out
+
+
+def accuracy_report(probs: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Overall and per-class accuracy (JSON-friendly, NaN -> None)."""
+    pred = probs.argmax(-1).cpu().numpy()
+    y = labels.cpu().numpy()
+    per = per_class_accuracy(pred, y, N_EMOTIONS)
+    return {
+        "accuracy": float((pred == y).mean()),
+        "per_class": {e: (None if np.isnan(a) else float(a)) for e, a in zip(EMOTIONS, per)},
+        "n": int(len(y)),
+    }
+
+
+def train_classifier(
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    arch: ClassifierConfig,
+    cfg: TrainConfig,
+    test: tuple[torch.Tensor, torch.Tensor] | None = None,
+    progress: bool = True,
+) -> EmotionClassifier:
+    """Train on images in [-1, 1] already at ``arch.input_size``; the test set is only reported, never used
+    to pick weights."""
+    from tqdm import tqdm
+
+    dev = train_x.device
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator(device=dev).manual_seed(cfg.seed)
+    model = EmotionClassifier(arch).to(dev)
+    if dev.type == "cuda":  # faster bf16 convolutions
+        model = model.to(memory_format=torch.channels_last)
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    steps_per_epoch = max(1, len(train_x) // cfg.batch_size)
+    total, warm = cfg.epochs * steps_per_epoch, max(1, int(cfg.warmup_epochs * steps_per_epoch))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm)))
+    )
+    amp = dict(device_type="cuda", dtype=torch.bfloat16) if dev.type == "cuda" else dict(device_type="cpu", enabled=False)
+    bar = tqdm(total=total, desc="training", unit="step", disable=not progress, file=sys.stderr)
+    for epoch in range(cfg.epochs):
+        model.train()
+        order = torch.randperm(len(train_x), generator=gen, device=dev)
+        for i in range(steps_per_epoch):
+            idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            x = augment(train_x[idx], cfg, gen)
+            with torch.autocast(**amp):
+                loss = F.cross_entropy(model(x), train_y[idx], label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            bar.update(1)
+            if i % 50 == 0:  # .item() waits for the GPU: not every step
+                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+        if test is not None and progress:
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", test_acc=f"{accuracy_report(predict(model, test[0]), test[1])['accuracy']:.3f}")
+    bar.close()
+    return model.eval()
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1' ...; ValueError for an unknown or missing device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was asked for but no CUDA GPU is available")
+    return device
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m training.classifier",
+        description="Train the emotion classifier used by the evaluation (accuracy of edits, smoothness, ERE, FED).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  python -m training.classifier --data packs/fer2013-train.npz --test packs/fer2013-test.npz "
+        "--out weights/classifier-fer2013.safetensors\n"
+        "  python -m training.classifier --data packs/small.npz --out /tmp/cls.safetensors --epochs 1 --width 8 --device cpu",
+    )
+    p.add_argument("--data", type=Path, required=True, help="training pack (python -m training.prepare)")
+    p.add_argument("--test", type=Path, default=None, help="test pack: reported per epoch and per class, never used for selection")
+    p.add_argument("--out", type=Path, default=Path("weights/classifier-fer2013.safetensors"), help="weights to write (.safetensors)")
+    p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--lr", type=float, default=TrainConfig.lr)
+    p.add_argument("--width", type=int, default=ClassifierConfig.width, help="channels of the first stage (default 64; 8 for tests)")
+    p.add_argument("--input-size", type=int, default=None, help="network input side (default: the pack's image size)")
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1 ...")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        dev = resolve_device(args.device)
+        train_pack = load_pack(args.data)
+        test_pack = load_pack(args.test) if args.test else None
+        if len(train_pack) < 2:
+            raise PackError(f"{args.data} holds {len(train_pack)} image(s); need at least 2")
+        arch = ClassifierConfig(input_size=args.input_size or train_pack.image_size, channels=train_pack.channels, width=args.width)
+        cfg = TrainConfig(epochs=args.epochs, batch_size=min(args.batch_size, len(train_pack)), lr=args.lr, seed=args.seed)
+    except ValueError as e:  # PackError and bad settings
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    tx, ty = pack_tensors(train_pack, arch.input_size, arch.channels, dev)
+    test = pack_tensors(test_pack, arch.input_size, arch.channels, dev) if test_pack is not None else None
+    t0 = time.time()
+    model = train_classifier(tx, ty, arch, cfg, test, progress=not args.quiet)
+    seconds = time.time() - t0
+    meta = {
+        "train": asdict(cfg) | {"seconds": round(seconds, 1), "device": str(dev)},
+        "data": {"train": str(args.data), "train_counts": train_pack.counts(), "source": train_pack.meta.get("source")},
+    }
+    if test is not None:
+        meta["test"] = accuracy_report(predict(model, test[0]), test[1]) | {"pack": str(args.test)}
+    save_classifier(args.out, model.cpu(), meta)
+    print(f"trained in {seconds:.0f} s on {dev}; wrote {args.out}")
+    if test is not None:
+        rep = meta["test"]
+        print(f"test accuracy {rep['accuracy']:.3f} on {rep['n']} faces")
+        for e, a in rep["per_class"].items():
+            print(f"  {e:<10}{'n/a' if a is None else f'{a:.3f}':>7}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

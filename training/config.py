@@ -1,0 +1,246 @@
+"""Training configuration: dataclasses loaded from TOML (``tomllib``) with command-line overrides.
+
+A TOML file has the top-level keys ``kind``, ``data``, ``out``, ``seed`` and one table per
+section below (``[generator]``, ``[discriminator]``, ``[optim]``, ``[loss]``, ``[sampling]``,
+``[augment]``, ``[log]``). Any key left out takes the default written here; a key that does not
+exist is an error (:class:`ConfigError`), never silently ignored. ``None`` defaults are filled per
+model kind (the paper's GGANmut uses lambda_cls 0.5 and n_c 7 of 16 where GANmut uses 1 and 9).
+"""
+from __future__ import annotations
+
+import tomllib
+import typing
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+
+from ganmut.generator import GeneratorConfig
+from ganmut.spaces import SPACES, make_space
+
+KINDS = tuple(SPACES)  # "linear", "gaussian", "stargan"
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is missing, malformed or names an unknown setting."""
+
+
+@dataclass
+class DiscriminatorConfig:
+    """StarGAN discriminator: stride-2 4x4 convs from ``conv_dim`` channels, doubling up to ``max_channels``."""
+
+    conv_dim: int = 64
+    max_channels: int = 2048  # 2048 = uncapped at 128 px (the paper's D)
+    norm: str = "none"  # "none" (StarGAN) | "spectral"
+
+
+@dataclass
+class OptimConfig:
+    """Batches, optimisers and schedules. One iteration = one batch = one D step; G steps every ``n_critic``."""
+
+    batch_size: int = 16  # per process; the global batch under torchrun is batch_size * world size
+    iters: int = 200_000
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    n_critic: int = 5
+    decay_iters: int = 100_000  # learning rates fall linearly to 0 over the last decay_iters iterations
+    ema_decay: float = 0.999  # EMA of G and its space; 0 disables it (export then uses G itself)
+
+
+@dataclass
+class LossConfig:
+    """Loss weights (the paper's defaults) and the adversarial formulation."""
+
+    adversarial: str = "wgan"  # "wgan" (paper) | "logistic" (non-saturating, pair with r1 as StarGAN v2)
+    penalty: str = "gp"  # "gp" (WGAN-GP, paper) | "r1" (on real images) | "none"
+    penalty_every: int = 1  # lazy regularisation: apply the penalty every k D steps, weighted by k
+    lambda_gp: float = 10.0
+    lambda_r1: float = 1.0  # multiplies 0.5 * E||grad D(x)||^2 as in StarGAN v2
+    lambda_cls: float | None = None  # 1 (GANmut, StarGAN), 0.5 (GGANmut)
+    lambda_info: float = 1.0  # coordinate regression, D and G (linear and Gaussian)
+    lambda_rho: float = 4.0  # linear only
+    lambda_div: float = 2.0  # Gaussian only
+    lambda_rec: float = 10.0
+    lambda_mask: float = 0.0  # attention output: lambda * mean(A) on both G passes (GANimation's L_A, 0.1 there)
+
+
+@dataclass
+class SamplingConfig:
+    """How the conditional codes of a batch are drawn (see :mod:`training.sampling`)."""
+
+    nc_fraction: float | None = None  # share of the batch in S_c: 9/16 linear, 7/16 Gaussian, 1 StarGAN
+    noise_std: float | None = None  # code noise in S_c: 0.1 linear (paper), 0.05 Gaussian, unused by StarGAN
+    tau: float = 0.2  # below this radius a linear code means neutral
+
+
+@dataclass
+class AugmentConfig:
+    """Batched on-device augmentation; every range is symmetric around the identity except zoom."""
+
+    flip: bool = True
+    rotate_deg: float = 7.5
+    translate: float = 0.05  # max shift as a fraction of the image side
+    zoom_min: float = 1.0  # zoom > 1 crops in (the official code used 1.075-1.15 at 128 px)
+    zoom_max: float = 1.1
+
+
+@dataclass
+class LogConfig:
+    log_every: int = 100
+    sample_every: int = 2000
+    ckpt_every: int = 5000
+    tensorboard: bool = True
+
+
+KIND_DEFAULTS: dict[str, dict[str, float]] = {
+    "linear": {"lambda_cls": 1.0, "nc_fraction": 9 / 16, "noise_std": 0.1},
+    "gaussian": {"lambda_cls": 0.5, "nc_fraction": 7 / 16, "noise_std": 0.05},
+    "stargan": {"lambda_cls": 1.0, "nc_fraction": 1.0, "noise_std": 0.0},
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; saved into every checkpoint."""
+
+    kind: str = "linear"  # "linear" (GANmut) | "gaussian" (GGANmut) | "stargan" (baseline)
+    data: str = ""  # dataset pack (.npz) written by training.prepare
+    out: str = "runs/ganmut"
+    seed: int = 0
+    generator: dict = field(default_factory=dict)  # GeneratorConfig fields except code_dim
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        for key, value in KIND_DEFAULTS[self.kind].items():
+            section = self.loss if hasattr(self.loss, key) else self.sampling
+            if getattr(section, key) is None:
+                setattr(section, key, value)
+        self.generator_config()  # validates the generator table
+        o, lo, s, a = self.optim, self.loss, self.sampling, self.augment
+        checks = [
+            (o.batch_size >= 2, "optim.batch_size must be at least 2"),
+            (o.iters >= 1, "optim.iters must be positive"),
+            (o.n_critic >= 1, "optim.n_critic must be at least 1"),
+            (o.decay_iters >= 0, "optim.decay_iters must be >= 0"),
+            (0 <= o.ema_decay < 1, "optim.ema_decay must lie in [0, 1)"),
+            (lo.adversarial in ("wgan", "logistic"), "loss.adversarial must be 'wgan' or 'logistic'"),
+            (lo.penalty in ("gp", "r1", "none"), "loss.penalty must be 'gp', 'r1' or 'none'"),
+            (lo.penalty_every >= 1, "loss.penalty_every must be at least 1"),
+            (self.discriminator.norm in ("none", "spectral"), "discriminator.norm must be 'none' or 'spectral'"),
+            (0 < s.nc_fraction <= 1, "sampling.nc_fraction must lie in (0, 1]"),
+            (s.noise_std >= 0 and 0 <= s.tau < 1, "sampling.noise_std must be >= 0 and tau in [0, 1)"),
+            (1 <= a.zoom_min <= a.zoom_max, "augment needs 1 <= zoom_min <= zoom_max"),
+            (a.rotate_deg >= 0 and a.translate >= 0, "augment.rotate_deg and translate must be >= 0"),
+            (min(self.log.log_every, self.log.sample_every, self.log.ckpt_every) >= 1, "log intervals must be positive"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def generator_config(self) -> GeneratorConfig:
+        """The generator architecture, with ``code_dim`` fixed by the space of ``kind``."""
+        if "code_dim" in self.generator:
+            raise ConfigError("generator.code_dim is set by kind; remove it")
+        try:
+            return GeneratorConfig.from_dict({**self.generator, "code_dim": make_space(self.kind).dim})
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"generator: {e}") from None
+
+    @property
+    def n_c(self) -> int:
+        """Number of S_c samples in a (per-process) batch."""
+        return max(1, round(self.optim.batch_size * self.sampling.nc_fraction))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "config") -> "TrainConfig":
+        return _build(cls, d, source, "")
+
+
+def _build(cls, d: dict, source: str, prefix: str):
+    """Instantiate dataclass ``cls`` from a dict, checking key names and value types."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"{source}: '{prefix.rstrip('.')}' must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting '{prefix}{unknown[0]}' (known: {', '.join(sorted(names))})")
+    kwargs = {}
+    for name, value in d.items():
+        hint = hints[name]
+        if is_dataclass(hint):
+            kwargs[name] = value if isinstance(value, hint) else _build(hint, value, source, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, hint, f"{source}: {prefix}{name}")
+    try:
+        return cls(**kwargs)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
+
+
+def _coerce(value, hint, where: str):
+    allowed = typing.get_args(hint) or (hint,)
+    if value is None and type(None) in allowed:
+        return None
+    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    for t in allowed:
+        if t is not type(None) and isinstance(value, t) and not (t is int and isinstance(value, bool)):
+            return value
+    names = "/".join(getattr(t, "__name__", str(t)) for t in allowed if t is not type(None))
+    raise ConfigError(f"{where} must be {names}, got {value!r}")
+
+
+def load_config(path: str | Path | None, overrides: dict | None = None) -> TrainConfig:
+    """Read a TOML file (or start from defaults when ``path`` is None) and apply nested overrides."""
+    data: dict = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"{path}: not a valid TOML file: {e}") from None
+    merge(data, overrides or {})
+    return TrainConfig.from_dict(data, source)
+
+
+def merge(base: dict, extra: dict) -> dict:
+    """Recursively merge ``extra`` into ``base`` (in place) and return it."""
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            merge(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+def parse_override(text: str) -> dict:
+    """``"loss.lambda_rho=2"`` -> ``{"loss": {"lambda_rho": 2}}``; the value is read as TOML, else as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    out: dict = {}
+    node = out
+    parts = key.strip().split(".")
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+    return out

@@ -1,0 +1,90 @@
+"""GANmut's losses as pure functions of tensors (paper Sec. 4, eqs. 3-10, supplement eqs. 12-17).
+
+Conventions: ``src`` is the discriminator's PatchGAN map (any shape ``[B, ...]``), ``logits`` the
+7 class logits, codes ``[B, dim]``. Every function returns a scalar averaged over the batch.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+# --------------------------------------------------------------------------- adversarial
+def d_adv_loss(real_src: torch.Tensor, fake_src: torch.Tensor, kind: str = "wgan") -> torch.Tensor:
+    """D's adversarial loss. WGAN (eq. 3): E[D(fake)] - E[D(real)]; logistic: softplus(-D(real)) + softplus(D(fake))."""
+    if kind == "wgan":
+        return fake_src.mean() - real_src.mean()
+    return F.softplus(-real_src).mean() + F.softplus(fake_src).mean()
+
+
+def g_adv_loss(fake_src: torch.Tensor, kind: str = "wgan") -> torch.Tensor:
+    """G's adversarial loss. WGAN: -E[D(fake)]; logistic (non-saturating): softplus(-D(fake))."""
+    if kind == "wgan":
+        return -fake_src.mean()
+    return F.softplus(-fake_src).mean()
+
+
+def _input_grad(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-sample input gradient of the summed outputs, flattened to ``[B, -1]``."""
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return grad.flatten(1)
+
+
+def gradient_penalty(out: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP: E[(||grad_x D(x_hat)||_2 - 1)^2]; ``out`` = D_src(x_hat), ``x_hat`` requires grad.
+
+    As in StarGAN, D(x_hat) is the sum of a PatchGAN map's scores.
+    """
+    return (_input_grad(out, x_hat).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def r1_penalty(out: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018, StarGAN v2): 0.5 E[||grad_x D(x)||^2] on real images.
+
+    D(x) is the mean of a PatchGAN map, the per-image logit that the logistic loss averages (on a
+    2x2 map the sum would weigh the penalty ~4x more, which starved D in short CPU runs).
+    """
+    per_image = out.reshape(out.size(0), -1).mean(1)
+    return 0.5 * _input_grad(per_image, x_real).pow(2).sum(1).mean()
+
+
+# --------------------------------------------------------------------------- conditional terms
+def cls_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy -log D_cls(c | x): on real images with their labels (eq. 5), on S_c fakes with c (eqs. 4, 10)."""
+    return F.cross_entropy(logits.float(), target)
+
+
+def info_loss(coor: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Coordinate regression (eq. 6 / 12): E||D_coor(G(x, z)) - z||_2^2, summed over the code's dims."""
+    return (coor.float() - z.float()).pow(2).sum(-1).mean()
+
+
+def rho_loss(logits: torch.Tensor, rho: torch.Tensor, tau: float = 0.2) -> torch.Tensor:
+    """Intensity loss (eq. 7): E[(max_c D_cls(c | G(x, z)) - rho)^2 * 1[rho > tau]].
+
+    As in the paper, codes with rho <= tau contribute 0 (they still count in the mean); the official
+    code instead pushes them towards neutral here. In this implementation the neutral region is
+    taught by the classification loss of S_c (see :mod:`training.sampling`).
+    """
+    rho_hat = torch.softmax(logits.float(), -1).amax(-1)
+    return ((rho_hat - rho).pow(2) * (rho > tau)).mean()
+
+
+def rec_loss(x: torch.Tensor, x_rec: torch.Tensor) -> torch.Tensor:
+    """Cycle loss (eq. 8): E||x - G(G(x, z), D_coor(x))||_1, mean absolute error per pixel (as StarGAN)."""
+    return (x.float() - x_rec.float()).abs().mean()
+
+
+def symmetric_kl(p: torch.Tensor, logits: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """GGANmut's divergence (eq. 9): KL(p || q) + KL(q || p) with q = softmax(logits), summed over classes."""
+    log_q = torch.log_softmax(logits.float(), -1)
+    p = p.float()
+    log_p = torch.log(p.clamp_min(eps))
+    return ((p - log_q.exp()) * (log_p - log_q)).sum(-1).mean()
+
+
+def mask_loss(mask: torch.Tensor) -> torch.Tensor:
+    """GANimation's attention regulariser E[A]: the mask A weights the input image (``A x + (1 - A) C``),
+    and without it A saturates to 1, where G is the identity: fakes then fool D and cycle perfectly
+    and the gradients of the classification loss vanish through the saturated sigmoid."""
+    return mask.float().mean()

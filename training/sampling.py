@@ -1,0 +1,87 @@
+"""Conditional codes of a training batch (paper Sec. 4.1-4.2, supplement Sec. 3).
+
+A batch of size n is split into S_c (the first ``n_c`` samples, which get a classification target)
+and S_r (the remaining ``n_r``, free to encode expressions no basic label describes):
+
+- linear (GANmut): S_c draws a target c from the data's label distribution (c =d c') and a radius
+  rho ~ U[0, 1]; the code is rho * v_c + N(0, noise_std^2). Following the paper's text ("as long as
+  rho < tau, D should classify y with the neutral expression"), a non-neutral target drawn with
+  rho <= tau is classified as neutral; a neutral target gets rho ~ U[0, tau] in a random direction
+  (the official code does the same for neutral, but draws non-neutral rho from U[tau, 1]).
+  S_r draws theta ~ U[0, 2 pi], rho ~ U[0, 1] (uniform in radius, as the paper writes; not in area).
+- Gaussian (GGANmut): S_c sits at the modes mu_c (+ small noise, clipped to [-1, 1]^2), the
+  targets cycling through the 7 emotions so every mode is trained in every batch (the official code
+  conditions its first 7 samples on the 7 modes); S_r is uniform in [-1, 1]^2.
+- StarGAN: every sample is in S_c with a one-hot code of a target drawn from the label distribution.
+
+Codes of S_c depend on the space's parameters, so the losses of G move the learned directions/modes.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+
+from ganmut.emotions import N_EMOTIONS, NEUTRAL
+from ganmut.spaces import GaussianSpace, LinearSpace, Space, polar_to_xy
+
+
+class Codes(NamedTuple):
+    z: torch.Tensor  # [n, dim] codes fed to G
+    target: torch.Tensor  # [n_c] long: classification targets of S_c = z[:n_c]
+    rho: torch.Tensor | None  # [n] intended radius of each code (linear only; for the rho loss)
+
+
+def _uniform(n: int, gen: torch.Generator, device, low: float = 0.0, high: float = 1.0) -> torch.Tensor:
+    return torch.rand(n, generator=gen, device=device) * (high - low) + low
+
+
+def sample_codes(
+    space: Space,
+    n: int,
+    n_c: int,
+    labels: torch.Tensor,
+    gen: torch.Generator,
+    noise_std: float = 0.1,
+    tau: float = 0.2,
+) -> Codes:
+    """Draw the codes of one batch of ``n`` images, S_c first.
+
+    ``labels`` are ``n`` target labels drawn from the data (so c =d c'); the linear space uses the
+    first ``n_c``, StarGAN all of them, the Gaussian space none (it cycles through the modes).
+    """
+    device = labels.device
+    n_c = min(n_c, n)
+    if isinstance(space, LinearSpace):
+        target = labels[:n_c]
+        neutral = target == NEUTRAL
+        rho_c = torch.where(neutral, _uniform(n_c, gen, device, 0, tau), _uniform(n_c, gen, device))
+        random_dir = polar_to_xy(_uniform(n_c, gen, device, 0, 2 * math.pi), torch.ones(n_c, device=device))
+        dirs = space.directions()[(target - 1).clamp_min(0)]
+        dirs = torch.where(neutral.unsqueeze(-1), random_dir, dirs)
+        noise = torch.randn(n_c, 2, generator=gen, device=device) * noise_std
+        z_c = rho_c.unsqueeze(-1) * dirs + noise
+        target = torch.where(rho_c > tau, target, torch.full_like(target, NEUTRAL))
+        rho_r = _uniform(n - n_c, gen, device)
+        z_r = polar_to_xy(_uniform(n - n_c, gen, device, 0, 2 * math.pi), rho_r)
+        return Codes(torch.cat([z_c, z_r]), target, torch.cat([rho_c, rho_r]))
+    if isinstance(space, GaussianSpace):
+        target = torch.arange(n_c, device=device) % N_EMOTIONS
+        noise = torch.randn(n_c, 2, generator=gen, device=device) * noise_std
+        z_c = (space.means()[target] + noise).clamp(-1, 1)
+        z_r = torch.rand(n - n_c, 2, generator=gen, device=device) * 2 - 1
+        return Codes(torch.cat([z_c, z_r]), target, None)
+    target = labels[:n]  # StarGAN: all of the batch is S_c
+    return Codes(torch.nn.functional.one_hot(target, N_EMOTIONS).float(), target, None)
+
+
+def cycle_codes(space: Space, real_labels: torch.Tensor, real_coor: torch.Tensor | None) -> torch.Tensor:
+    """The code that maps a fake back to its source in the cycle loss (eq. 8).
+
+    GANmut/GGANmut: D_coor of the real image, detached (no noise, no overwritten codes: the official
+    code's defect 2). StarGAN: the one-hot of the real label.
+    """
+    if real_coor is None:
+        return torch.nn.functional.one_hot(real_labels, N_EMOTIONS).float()
+    return real_coor.detach().float()
