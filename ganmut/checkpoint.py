@@ -84,20 +84,25 @@ def save_checkpoint(
     dtype: torch.dtype = torch.float16,
 ) -> Path:
     """Write a served checkpoint atomically (a crash never leaves a half-written file)."""
-    from safetensors.torch import save_file
-
     meta = build_metadata(generator, space, template, training, evaluation)
     # generator weights in ``dtype`` (fp16 keeps a served model under 20 MB); the space's few
     # parameters stay fp32 because fp16 would visibly move the learned directions and modes
     tensors = {f"generator.{k}": v.to(dtype if v.is_floating_point() else v.dtype) for k, v in generator.state_dict().items()}
     tensors.update({f"space.{k}": v.float() for k, v in space.state_dict().items()})
+    return write_safetensors(path, tensors, meta)
+
+
+def write_safetensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], meta: dict, key: str = META_KEY) -> Path:
+    """Write tensors plus JSON metadata under ``key`` atomically (a crash never leaves a half-written file)."""
+    from safetensors.torch import save_file
+
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     try:
-        save_file(tensors, tmp, metadata={META_KEY: json.dumps(meta)})
+        save_file(tensors, tmp, metadata={key: json.dumps(meta)})
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -105,14 +110,16 @@ def save_checkpoint(
     return path
 
 
-def read_metadata(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Validate the container and return (metadata, tensors); never unpickles."""
-    from safetensors import SafetensorError
+def read_safetensors(
+    path: str | os.PathLike, key: str = META_KEY, what: str = "a GANmut checkpoint"
+) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Validate the container and return (JSON metadata under ``key``, tensors); never unpickles."""
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"model file not found: {path}")
+        raise CheckpointError(f"file not found: {path}")
     with open(path, "rb") as f:
         head = f.read(9)
     # A safetensors file starts with its header length (u64, little endian) then the JSON header's "{";
@@ -126,21 +133,19 @@ def read_metadata(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor
     if len(head) < 8 or int.from_bytes(head[:8], "little") > min(_MAX_HEADER, path.stat().st_size - 8):
         raise CheckpointError(f"{path.name} is not a valid safetensors file (truncated or corrupt header)")
     try:
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as f:
-            raw = (f.metadata() or {}).get(META_KEY)
+            raw = (f.metadata() or {}).get(key)
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path.name} is not a valid safetensors file (truncated or corrupt): {e}") from None
     if raw is None:
-        raise CheckpointError(f"{path.name} has no '{META_KEY}' metadata: not a GANmut checkpoint")
+        raise CheckpointError(f"{path.name} has no '{key}' metadata: not {what}")
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError:
-        raise CheckpointError(f"{path.name}: the '{META_KEY}' metadata is not valid JSON") from None
+        raise CheckpointError(f"{path.name}: the '{key}' metadata is not valid JSON") from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"{path.name}: the '{META_KEY}' metadata is not a JSON object")
+        raise CheckpointError(f"{path.name}: the '{key}' metadata is not a JSON object")
     return meta, tensors
 
 
@@ -177,7 +182,7 @@ def _load_state(module: torch.nn.Module, prefix: str, tensors: dict[str, torch.T
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Model:
     """Load a served checkpoint into fp32 modules in eval mode on ``device``."""
     name = Path(path).name
-    meta, tensors = read_metadata(path)
+    meta, tensors = read_safetensors(path)
     _check_meta(name, meta)
     try:
         cfg = GeneratorConfig.from_dict(meta["generator"])

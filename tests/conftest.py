@@ -64,21 +64,33 @@ def gaussian_ckpt(tmp_path_factory) -> Path:
     return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-gaussian.safetensors", "gaussian")
 
 
+TINY_TRAIN = {
+    "kind": "linear",
+    "generator": {"image_size": 32, "conv_dim": 8, "n_res": 1},
+    "discriminator": {"conv_dim": 8},
+    "log": {"tensorboard": False},
+}
+"""A training config small enough for a few CPU iterations a second; tests add their own settings."""
+
+
+def write_tiny_config(path: Path, **sections: dict) -> Path:
+    """Write ``TINY_TRAIN`` merged with ``sections`` (e.g. ``optim={"iters": 8}``) as a TOML config."""
+    import copy
+
+    from training.config import merge
+    from training.train import to_toml
+
+    path.write_text(to_toml(merge(copy.deepcopy(TINY_TRAIN), sections)))
+    return path
+
+
 def make_fer_pack(path: Path, per_class: int = 20, split: str = "train") -> Path:
-    """A small real pack: the first ``per_class`` FER2013 images of each emotion (sorted names)."""
-    import numpy as np
-    from PIL import Image
+    """A small real pack made by ``training.prepare``: the first ``per_class`` FER2013 images of each emotion."""
+    from training.pack import save_pack
+    from training.prepare import PrepareConfig, prepare
 
-    from ganmut.emotions import emotion_index
-    from training.pack import Pack, save_pack
-
-    images, labels = [], []
-    for folder in sorted((FER2013 / split).iterdir()):
-        for f in sorted(folder.glob("*.png"))[:per_class]:
-            images.append(np.asarray(Image.open(f).convert("L"))[None])
-            labels.append(emotion_index(folder.name))
-    meta = {"source": str(FER2013 / split), "note": f"test subset, {per_class} per class"}
-    return save_pack(path, Pack(np.stack(images), np.array(labels, dtype=np.int64), meta))
+    cfg = PrepareConfig(source=FER2013, out=path, split=split, limit_per_class=per_class, progress=False)
+    return save_pack(path, prepare(cfg))
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import torch
+from conftest import write_tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,25 +26,6 @@ seen = hashlib.sha256(t.gen.get_state().numpy().tobytes()).hexdigest()
 open(f"{sys.argv[1]}/rank{t.world.rank}.txt", "w").write(f"{h.hexdigest()} {seen} {t.iter} {t.world.size}")
 """
 
-TINY = """
-kind = "linear"
-[generator]
-image_size = 32
-conv_dim = 8
-n_res = 1
-[discriminator]
-conv_dim = 8
-[optim]
-batch_size = 4
-iters = 8
-n_critic = 2
-decay_iters = 4
-[loss]
-penalty_every = 2
-[log]
-log_every = 4
-tensorboard = false
-"""
 
 
 def _free_port() -> int:
@@ -54,7 +36,8 @@ def _free_port() -> int:
 
 def test_two_processes_stay_in_sync(fer_pack, tmp_path):
     (tmp_path / "driver.py").write_text(DRIVER)
-    (tmp_path / "tiny.toml").write_text(TINY)
+    write_tiny_config(tmp_path / "tiny.toml", optim={"batch_size": 4, "iters": 8, "n_critic": 2, "decay_iters": 4},
+                      loss={"penalty_every": 2}, log={"log_every": 4})
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
            "--master-port", str(_free_port()), str(tmp_path / "driver.py"), str(tmp_path),

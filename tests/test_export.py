@@ -11,26 +11,8 @@ from ganmut.checkpoint import load_checkpoint
 from training.export import main as export_main
 from training.export import training_model
 from training.train import main as train_main
+from conftest import write_tiny_config
 
-TINY = """
-[generator]
-image_size = 32
-conv_dim = 8
-n_res = 1
-[discriminator]
-conv_dim = 8
-[optim]
-batch_size = 8
-iters = 12
-n_critic = 1
-decay_iters = 4
-ema_decay = 0.9
-[loss]
-adversarial = "logistic"
-penalty = "r1"
-[log]
-tensorboard = false
-"""
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +20,8 @@ def runs(fer_pack, tmp_path_factory) -> dict:
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("runs")
     cfg = root / "tiny.toml"
-    cfg.write_text(TINY)
+    write_tiny_config(cfg, optim={"batch_size": 8, "iters": 12, "n_critic": 1, "decay_iters": 4, "ema_decay": 0.9},
+                      loss={"adversarial": "logistic", "penalty": "r1"})
     out = {}
     for kind in ("linear", "gaussian", "stargan"):
         train_main(["--config", str(cfg), "--data", str(fer_pack), "--out", str(root / kind), "--set", f'kind="{kind}"', "--no-progress",

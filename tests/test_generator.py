@@ -29,3 +29,10 @@ def test_config_validation():
         GeneratorConfig(upsample="bicubic")
     with pytest.raises(ValueError, match="unknown generator settings"):
         GeneratorConfig.from_dict({"image_size": 64, "depth": 3})
+
+
+def test_nearest_upsampling_matches_torch():
+    from ganmut.generator import NearestUp2
+
+    x = torch.randn(2, 3, 5, 7)
+    assert torch.equal(NearestUp2()(x), torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"))

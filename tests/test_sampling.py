@@ -9,7 +9,8 @@ import torch
 
 from ganmut.emotions import N_EMOTIONS, NEUTRAL
 from ganmut.spaces import make_space
-from training.augment import augment, resize, to_float
+from training.augment import augment
+from training.prepare import to_model_input
 from training.config import AugmentConfig
 from training.data import DeviceData
 from training.pack import Pack
@@ -97,27 +98,27 @@ def _faces(n: int = 6, size: int = 48) -> torch.Tensor:
     return torch.randint(0, 256, (n, 1, size, size), generator=g, dtype=torch.uint8)
 
 
-def test_to_float_range_and_channels():
+def test_model_input_range_and_channels():
     x = torch.tensor([0, 255], dtype=torch.uint8).view(1, 1, 1, 2)
-    assert torch.equal(to_float(x, 1), torch.tensor([-1.0, 1.0]).view(1, 1, 1, 2))
-    assert to_float(x, 3).shape == (1, 3, 1, 2)
+    assert torch.equal(to_model_input(x, channels=1), torch.tensor([-1.0, 1.0]).view(1, 1, 1, 2))
+    assert to_model_input(x, channels=3).shape == (1, 3, 1, 2)
     rgb = torch.full((1, 3, 2, 2), 255, dtype=torch.uint8)
-    assert torch.allclose(to_float(rgb, 1), torch.ones(1, 1, 2, 2))
+    assert torch.allclose(to_model_input(rgb, channels=1), torch.ones(1, 1, 2, 2))
 
 
 def test_identity_augmentation_is_a_plain_resize():
     x = _faces()
     off = AugmentConfig(flip=False, rotate_deg=0, translate=0, zoom_min=1, zoom_max=1)
-    assert torch.allclose(augment(x, 48, 1, off, _gen()), to_float(x, 1), atol=1e-5)
+    assert torch.allclose(augment(x, 48, 1, off, _gen()), to_model_input(x, channels=1), atol=1e-5)
     up = augment(x, 64, 1, off, _gen())
-    ref = torch.nn.functional.interpolate(to_float(x, 1), size=64, mode="bilinear", align_corners=False)
-    assert torch.allclose(up, ref, atol=1e-5) and torch.allclose(resize(x, 64, 1), ref, atol=1e-5)
+    ref = torch.nn.functional.interpolate(to_model_input(x, channels=1), size=64, mode="bilinear", align_corners=False)
+    assert torch.allclose(up, ref, atol=1e-5) and torch.allclose(to_model_input(x, 64, 1), ref, atol=1e-5)
 
 
 def test_flip_only_mirrors_some_images():
     x = _faces(32)
     flip = AugmentConfig(flip=True, rotate_deg=0, translate=0, zoom_min=1, zoom_max=1)
-    y, ref = augment(x, 48, 1, flip, _gen()), to_float(x, 1)
+    y, ref = augment(x, 48, 1, flip, _gen()), to_model_input(x, channels=1)
     same = [(torch.allclose(a, b, atol=1e-5), torch.allclose(a, b.flip(-1), atol=1e-5)) for a, b in zip(y, ref)]
     assert all(s or f for s, f in same)
     assert 4 < sum(f for _, f in same) < 28
@@ -128,7 +129,7 @@ def test_augmentation_is_seeded_bounded_and_changes_images():
     a, b = augment(x, 64, 1, cfg, _gen(5)), augment(x, 64, 1, cfg, _gen(5))
     assert torch.equal(a, b) and a.shape == (6, 1, 64, 64)
     assert a.min() >= -1 and a.max() <= 1
-    assert not torch.allclose(a, resize(x, 64, 1), atol=1e-2)
+    assert not torch.allclose(a, to_model_input(x, 64, 1), atol=1e-2)
     assert not torch.equal(a, augment(x, 64, 1, cfg, _gen(6)))
 
 

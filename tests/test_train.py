@@ -12,28 +12,10 @@ from ganmut.spaces import make_space
 from training.config import ConfigError, DiscriminatorConfig, load_config, parse_override
 from training.discriminator import Discriminator
 from training.train import CKPT_NAME, _lr_factor, load_training_checkpoint, main
+from conftest import write_tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TINY = """
-kind = "linear"
-[generator]
-image_size = 32
-conv_dim = 8
-n_res = 1
-[discriminator]
-conv_dim = 8
-[optim]
-batch_size = 8
-iters = 24
-n_critic = 2
-decay_iters = 12
-[log]
-log_every = 6
-sample_every = 12
-ckpt_every = 12
-tensorboard = false
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -47,9 +29,8 @@ def one_thread():
 
 @pytest.fixture
 def tiny(tmp_path) -> Path:
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY)
-    return path
+    return write_tiny_config(tmp_path / "tiny.toml", optim={"batch_size": 8, "iters": 24, "n_critic": 2, "decay_iters": 12},
+                             log={"log_every": 6, "sample_every": 12, "ckpt_every": 12})
 
 
 def run(config: Path, pack: Path, out: Path, *extra: str):

@@ -2,6 +2,8 @@
 
 Flip, rotation, translation and zoom are composed into one 2x3 matrix per image, and the same
 bilinear resampling resizes the stored images (48 px for FER2013) to the model's ``image_size``.
+Without augmentation (sample grids, evaluation) :func:`training.prepare.to_model_input` does the
+conversion and resize.
 The output is float in [-1, 1]. All randomness comes from the caller's ``torch.Generator``.
 """
 from __future__ import annotations
@@ -12,16 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import AugmentConfig
-
-
-def to_float(x: torch.Tensor, channels: int) -> torch.Tensor:
-    """uint8 ``[B, C, H, W]`` -> float in [-1, 1] with ``channels`` channels (grey is replicated, RGB -> luma)."""
-    x = x.float().div_(127.5).sub_(1)
-    if x.size(1) == channels:
-        return x
-    if channels == 3:
-        return x.expand(-1, 3, -1, -1)
-    return (x * x.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+from .prepare import to_model_input
 
 
 def affine_matrices(n: int, cfg: AugmentConfig, gen: torch.Generator, device) -> torch.Tensor:
@@ -48,10 +41,4 @@ def warp(x: torch.Tensor, theta: torch.Tensor, size: int) -> torch.Tensor:
 
 def augment(x: torch.Tensor, size: int, channels: int, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
     """Augment a uint8 batch and return it in [-1, 1] at ``size`` px with ``channels`` channels."""
-    return warp(to_float(x, channels), affine_matrices(x.size(0), cfg, gen, x.device), size)
-
-
-def resize(x: torch.Tensor, size: int, channels: int) -> torch.Tensor:
-    """The same pipeline without augmentation (identity matrices): for fixed sample faces and evaluation."""
-    theta = torch.eye(2, 3, device=x.device).expand(x.size(0), 2, 3)
-    return warp(to_float(x, channels), theta, size)
+    return warp(to_model_input(x, channels=channels), affine_matrices(x.size(0), cfg, gen, x.device), size)

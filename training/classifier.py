@@ -13,11 +13,9 @@ and 1 or 3 channels and adapts them to its own input.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -28,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganmut.emotions import EMOTIONS, N_EMOTIONS
+from ganmut.checkpoint import read_safetensors, write_safetensors
 from ganmut.errors import CheckpointError
 from training.augment import affine_matrices, warp
 from training.config import AugmentConfig
@@ -126,46 +125,20 @@ class EmotionClassifier(nn.Module):
 # --------------------------------------------------------------------------- weights
 def save_classifier(path: str | os.PathLike, model: EmotionClassifier, meta: dict) -> Path:
     """Write weights + JSON metadata atomically as safetensors."""
-    from safetensors.torch import save_file
-
     meta = dict(meta, format_version=FORMAT_VERSION, architecture=asdict(model.cfg), emotions=list(EMOTIONS))
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={META_KEY: json.dumps(meta)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_safetensors(path, model.state_dict(), meta, key=META_KEY)
 
 
 def load_classifier(path: str | os.PathLike, device: str | torch.device = "cpu") -> EmotionClassifier:
-    """Load weights saved by :func:`save_classifier` (eval mode, no gradients); one-line errors."""
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
-
+    """Load weights saved by :func:`save_classifier` (eval mode, no gradients); one-line errors, no unpickling."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"classifier file not found: {path}")
+    meta, tensors = read_safetensors(path, key=META_KEY, what="an emotion classifier")
     try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = (f.metadata() or {}).get(META_KEY)
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path.name} is not a valid safetensors file: {e}") from None
-    if raw is None:
-        raise CheckpointError(f"{path.name} has no '{META_KEY}' metadata: not an emotion classifier")
-    try:
-        meta = json.loads(raw)
         if meta.get("emotions") != list(EMOTIONS):
             raise ValueError(f"emotions {meta.get('emotions')} differ from {list(EMOTIONS)}")
         model = EmotionClassifier(ClassifierConfig.from_dict(meta["architecture"]), meta)
         model.load_state_dict(tensors)
-    except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as e:
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path.name}: bad classifier weights or metadata: {str(e).splitlines()[0]}") from None
     return model.to(device).eval().requires_grad_(False)
 

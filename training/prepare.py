@@ -304,7 +304,7 @@ def adapt_images(x, size: int | None = None, channels: int | None = None):
         if channels == 1:
             x = (x * torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
         else:
-            x = x.expand(-1, channels, -1, -1)
+            x = x.repeat(1, channels, 1, 1)
     if size is not None and (x.shape[2] != size or x.shape[3] != size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
     return x

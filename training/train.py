@@ -37,11 +37,12 @@ from ganmut.generator import Generator
 from ganmut.spaces import GaussianSpace, LinearSpace, make_space
 
 from . import losses as L
-from .augment import augment, resize
+from .augment import augment
 from .config import ConfigError, TrainConfig, load_config, merge, parse_override
 from .data import DeviceData
 from .discriminator import Discriminator
 from .pack import PackError, load_pack
+from .prepare import to_model_input
 from .sampling import Codes, cycle_codes, sample_codes
 
 CKPT_NAME = "checkpoint.pt"
@@ -255,7 +256,7 @@ class Trainer:
         """uint8 ``[rows*H, cols*W, C]``: fixed faces (rows) x [input, G(x, anchor) for each emotion]."""
         g, space = self.served()
         x_u8, _ = self.data.fixed(N_FIXED)
-        x = resize(x_u8, g.cfg.image_size, g.cfg.channels)
+        x = to_model_input(x_u8, g.cfg.image_size, g.cfg.channels)
         cols = [x]
         for code in space.anchors().detach():
             cols.append(g(x, code.expand(len(x), -1)).float())
