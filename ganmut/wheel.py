@@ -220,6 +220,7 @@ def _gaussian_traces(space: Space) -> list:
     for c, (mu, cov) in enumerate(zip(means, covs)):
         for k, dash in ((1, "solid"), (2, "dash")):
             e = ellipse(mu, cov, k)
+            e[(np.abs(e) > 1).any(1)] = np.nan  # the space is [-1, 1]^2: break the outline where it leaves
             traces.append(go.Scatter(
                 x=e[:, 0], y=e[:, 1], mode="lines", name=f"{EMOTIONS[c]} {k}σ", hoverinfo="skip",
                 line=dict(color=COLORS[c], width=2 if k == 1 else 1.2, dash=dash),
