@@ -33,6 +33,7 @@ from PIL import Image
 
 from ganmut.emotions import EMOTIONS, N_EMOTIONS, emotion_index
 from ganmut.errors import GanmutError, ImageError
+from ganmut.images import LUMA
 from training.pack import Pack, PackError, save_pack
 
 LAYOUTS = ("auto", "fer2013", "csv", "folders")
@@ -302,7 +303,7 @@ def adapt_images(x, size: int | None = None, channels: int | None = None):
 
     if channels is not None and channels != x.shape[1]:
         if channels == 1:
-            x = (x * torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+            x = (x * torch.as_tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
         else:
             x = x.repeat(1, channels, 1, 1)
     if size is not None and (x.shape[2] != size or x.shape[3] != size):
