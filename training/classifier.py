@@ -30,7 +30,7 @@ from ganmut.checkpoint import read_safetensors, write_safetensors
 from ganmut.errors import CheckpointError
 from training.augment import affine_matrices, warp
 from training.config import AugmentConfig
-from training.metrics import per_class_accuracy
+from training.metrics import confusion_matrix, per_class_accuracy
 from training.pack import PackError, load_pack
 from training.prepare import adapt_images, pack_tensors
 
@@ -164,12 +164,26 @@ def augment(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Te
     return x.masked_fill(box.unsqueeze(1), 0.0).clamp(-1, 1)
 
 
+def autocast_settings(device: torch.device) -> dict:
+    """bf16 autocast on CUDA and on CPUs with native bf16 (AVX512-BF16 or AMX); fp32 elsewhere."""
+    if device.type == "cuda":
+        return dict(device_type="cuda", dtype=torch.bfloat16, enabled=True)
+    native = device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return dict(device_type="cpu", dtype=torch.bfloat16, enabled=bool(native))
+
+
 @torch.no_grad()
-def predict(model: EmotionClassifier, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Softmax probabilities ``[N, 7]`` of images ``x`` in [-1, 1] (eval mode restored afterwards)."""
+def predict(model: EmotionClassifier, x: torch.Tensor, batch_size: int = 512, flip: bool = False) -> torch.Tensor:
+    """Softmax probabilities ``[N, 7]`` of images ``x`` in [-1, 1] (eval mode restored afterwards).
+    ``flip`` averages them with those of the mirrored images (test-time augmentation)."""
     was = model.training
     model.eval()
-    out = torch.cat([F.softmax(model(x[i:i + batch_size]).float(), -1) for i in range(0, len(x), batch_size)])
+
+    def probs(b: torch.Tensor) -> torch.Tensor:
+        p = F.softmax(model(b).float(), -1)
+        return (p + F.softmax(model(b.flip(-1)).float(), -1)) / 2 if flip else p
+
+    out = torch.cat([probs(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
     model.train(was)
     return out
 
@@ -202,7 +216,8 @@ def train_classifier(
     torch.manual_seed(cfg.seed)
     gen = torch.Generator(device=dev).manual_seed(cfg.seed)
     model = EmotionClassifier(arch).to(dev)
-    if dev.type == "cuda":  # faster bf16 convolutions
+    amp = autocast_settings(dev)
+    if amp["enabled"]:  # bf16 convolutions are fastest in channels-last layout
         model = model.to(memory_format=torch.channels_last)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
@@ -212,7 +227,6 @@ def train_classifier(
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm)))
     )
-    amp = dict(device_type="cuda", dtype=torch.bfloat16) if dev.type == "cuda" else dict(device_type="cpu", enabled=False)
     bar = tqdm(total=total, desc="training", unit="step", disable=not progress, file=sys.stderr)
     for epoch in range(cfg.epochs):
         model.train()
@@ -295,12 +309,17 @@ def main(argv: list[str] | None = None) -> int:
         "data": {"train": str(args.data), "train_counts": train_pack.counts(), "source": train_pack.meta.get("source")},
     }
     if test is not None:
-        meta["test"] = accuracy_report(predict(model, test[0]), test[1]) | {"pack": str(args.test)}
+        probs, probs_flip = predict(model, test[0]), predict(model, test[0], flip=True)
+        meta["test"] = accuracy_report(probs_flip, test[1]) | {
+            "pack": str(args.test), "flip_averaged": True, "accuracy_single_view": accuracy_report(probs, test[1])["accuracy"],
+            "confusion": confusion_matrix(probs_flip.argmax(-1).numpy(), test[1].numpy(), N_EMOTIONS).tolist(),
+        }
     save_classifier(args.out, model.cpu(), meta)
     print(f"trained in {seconds:.0f} s on {dev}; wrote {args.out}")
     if test is not None:
         rep = meta["test"]
-        print(f"test accuracy {rep['accuracy']:.3f} on {rep['n']} faces")
+        print(f"test accuracy {rep['accuracy']:.3f} on {rep['n']} faces with flip averaging "
+              f"({rep['accuracy_single_view']:.3f} single view)")
         for e, a in rep["per_class"].items():
             print(f"  {e:<10}{'n/a' if a is None else f'{a:.3f}':>7}")
     return 0

@@ -113,3 +113,10 @@ def per_class_accuracy(pred, labels, n_classes: int) -> np.ndarray:
     out = np.full(n_classes, np.nan)
     np.divide(hits, total, out=out, where=total > 0)
     return out
+
+
+def confusion_matrix(pred, labels, n_classes: int) -> np.ndarray:
+    """Counts ``[true, predicted]`` of integer predictions against labels."""
+    out = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(out, (np.asarray(labels, dtype=np.int64), np.asarray(pred, dtype=np.int64)), 1)
+    return out
