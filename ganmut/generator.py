@@ -7,7 +7,10 @@ Options beyond the paper's backbone (both documented in the model metadata):
 - ``output="attention"`` predicts a colour image C and a mask A as in GANimation and returns
   ``A * x + (1 - A) * C``, which keeps the identity of the input where nothing needs to change
   (in short CPU training runs the mask saturated to 1, i.e. G collapsed to the identity, so the
-  served configs use ``"direct"``, the paper's plain tanh output and the default).
+  served configs use ``"direct"``, the paper's plain tanh output and the default);
+- ``output="residual"`` adds the network's output to the input before the tanh,
+  ``tanh(atanh(x) + h)``: G starts as the identity and only learns the change, which may keep
+  identity better. It is smooth and bounded (no clamp with dead gradients).
 
 InstanceNorm never keeps running statistics, so train and eval modes agree and a face's edit
 never depends on the other images in its batch.
@@ -20,6 +23,11 @@ import torch
 from torch import nn
 
 
+OUTPUTS = ("direct", "attention", "residual")
+RESIDUAL_EDGE = 0.999
+"""Inputs are clipped to +-this before ``atanh`` in the residual output (atanh(+-1) is infinite)."""
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     """Architecture of a generator; stored in every checkpoint's metadata."""
@@ -30,13 +38,13 @@ class GeneratorConfig:
     conv_dim: int = 64
     n_res: int = 6
     upsample: str = "resize"  # "resize" | "transposed"
-    output: str = "direct"  # "direct" | "attention"
+    output: str = "direct"  # "direct" | "attention" | "residual"
 
     def __post_init__(self) -> None:
         if self.upsample not in ("resize", "transposed"):
             raise ValueError(f"upsample must be 'resize' or 'transposed', got {self.upsample!r}")
-        if self.output not in ("attention", "direct"):
-            raise ValueError(f"output must be 'attention' or 'direct', got {self.output!r}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {self.output!r}")
         if self.image_size % 4 or self.image_size < 16:
             raise ValueError(f"image_size must be a multiple of 4 and at least 16, got {self.image_size}")
         if self.channels not in (1, 3):
@@ -114,6 +122,8 @@ class Generator(nn.Module):
         h = self.head(self.body(torch.cat([x, z], dim=1)))
         if self.cfg.output == "direct":
             out, mask = torch.tanh(h), None
+        elif self.cfg.output == "residual":
+            out, mask = torch.tanh(torch.atanh(x.clamp(-RESIDUAL_EDGE, RESIDUAL_EDGE)) + h), None
         else:
             color, mask = torch.tanh(h[:, :-1]), torch.sigmoid(h[:, -1:])
             out = mask * x + (1 - mask) * color

@@ -47,18 +47,28 @@ AXIS_MIN = 1e-3
 """Smallest covariance eigenvalue: keeps Sigma invertible if training shrinks an axis to zero."""
 
 
+def _fp32(device: torch.device) -> torch.autocast:
+    """A region where autocast is off: the space's small matrices stay in fp32 under any mixed precision
+    (CUDA autocast would run ``@`` in bf16 and hand ``linalg.solve`` mismatched dtypes)."""
+    return torch.autocast(device.type, enabled=False)
+
+
 def covariance(angle: torch.Tensor, axes: torch.Tensor) -> torch.Tensor:
-    """Sigma = R(angle) diag(max(|axes|, AXIS_MIN)) R(angle)^T per mode; angle [K], axes [K, 2] -> [K, 2, 2]."""
-    c, s = torch.cos(angle), torch.sin(angle)
-    rot = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
-    return rot @ torch.diag_embed(axes.abs().clamp_min(AXIS_MIN)) @ rot.transpose(-1, -2)
+    """Sigma = R(angle) diag(max(|axes|, AXIS_MIN)) R(angle)^T per mode; angle [K], axes [K, 2] -> [K, 2, 2], fp32."""
+    with _fp32(angle.device):
+        angle, axes = angle.float(), axes.float()
+        c, s = torch.cos(angle), torch.sin(angle)
+        rot = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+        return rot @ torch.diag_embed(axes.abs().clamp_min(AXIS_MIN)) @ rot.transpose(-1, -2)
 
 
 def mahalanobis_sq(z: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Squared Mahalanobis distance of codes z [..., 2] to every mode (mu [K, 2], sigma [K, 2, 2]) -> [..., K]."""
-    diff = z.unsqueeze(-2) - mu  # [..., K, 2]
-    sol = torch.linalg.solve(sigma, diff.unsqueeze(-1)).squeeze(-1)
-    return (diff * sol).sum(-1)
+    """Squared Mahalanobis distance of codes z [..., 2] to every mode (mu [K, 2], sigma [K, 2, 2]) -> [..., K], in fp32
+    whatever the inputs' dtypes or the autocast state."""
+    with _fp32(z.device):
+        diff = z.float().unsqueeze(-2) - mu.float()  # [..., K, 2]
+        sol = torch.linalg.solve(sigma.float(), diff.unsqueeze(-1)).squeeze(-1)
+        return (diff * sol).sum(-1)
 
 
 def label_distribution(z: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

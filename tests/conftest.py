@@ -78,7 +78,7 @@ def write_tiny_config(path: Path, **sections: dict) -> Path:
     import copy
 
     from training.config import merge
-    from training.train import to_toml
+    from training.config import to_toml
 
     path.write_text(to_toml(merge(copy.deepcopy(TINY_TRAIN), sections)))
     return path

@@ -4,7 +4,7 @@ import torch
 from ganmut.generator import Generator, GeneratorConfig
 
 
-@pytest.mark.parametrize("upsample,output", [("resize", "attention"), ("transposed", "direct")])
+@pytest.mark.parametrize("upsample,output", [("resize", "attention"), ("transposed", "direct"), ("resize", "residual")])
 def test_shapes_range_and_batch_independence(upsample, output):
     torch.manual_seed(0)
     g = Generator(GeneratorConfig(image_size=32, channels=1, conv_dim=8, n_res=1, upsample=upsample, output=output))
@@ -18,6 +18,13 @@ def test_shapes_range_and_batch_independence(upsample, output):
     assert not torch.allclose(g(x[:1], z[1:2]), y[:1])  # the code matters
 
 
+def test_residual_output_is_the_identity_when_the_head_is_zero():
+    g = Generator(GeneratorConfig(image_size=32, channels=1, conv_dim=8, n_res=1, output="residual"))
+    torch.nn.init.zeros_(g.head.weight)
+    x = torch.rand(2, 1, 32, 32) * 1.8 - 0.9
+    assert torch.allclose(g(x, torch.randn(2, 2)), x, atol=1e-5)
+
+
 def test_paper_size_parameter_count():
     g = Generator(GeneratorConfig(image_size=128, channels=3, upsample="transposed", output="direct"))
     n = sum(p.numel() for p in g.parameters())
@@ -27,6 +34,8 @@ def test_paper_size_parameter_count():
 def test_config_validation():
     with pytest.raises(ValueError, match="upsample"):
         GeneratorConfig(upsample="bicubic")
+    with pytest.raises(ValueError, match="output must be one of direct, attention, residual"):
+        GeneratorConfig(output="mask")
     with pytest.raises(ValueError, match="unknown generator settings"):
         GeneratorConfig.from_dict({"image_size": 64, "depth": 3})
 

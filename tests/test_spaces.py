@@ -81,6 +81,26 @@ def test_covariance_and_mahalanobis_hand_values():
     assert torch.allclose(d2, torch.tensor([[1.0, 4.0]]), atol=1e-5)  # 2^2/4 and 2^2/1
 
 
+def test_mahalanobis_takes_a_bf16_covariance_and_answers_in_fp32():
+    """CUDA autocast runs the covariance's ``@`` in bf16, and ``linalg.solve`` then gets mixed dtypes (a crash at
+    GGANmut's first G step): the space's maths must run in fp32 whatever dtypes it is handed."""
+    sigma = covariance(torch.tensor([0.3, 1.2]), torch.tensor([[0.5, 0.2], [0.3, 0.9]]))
+    mu, z = torch.tensor([[0.1, -0.2], [0.5, 0.4]]), torch.tensor([[0.7, -0.1], [0.0, 0.3]])
+    exact = mahalanobis_sq(z, mu, sigma)
+    mixed = mahalanobis_sq(z, mu.bfloat16(), sigma.bfloat16())
+    assert mixed.dtype == torch.float32
+    assert torch.allclose(mixed, exact, rtol=2e-2)
+    assert label_distribution(z.bfloat16(), mu, sigma.bfloat16()).dtype == torch.float32
+
+
+def test_gaussian_space_is_fp32_under_autocast():
+    s = GaussianSpace()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        sigma, p = s.covariances(), s.distribution(torch.rand(5, 2) * 2 - 1)
+    assert sigma.dtype == p.dtype == torch.float32
+    assert torch.allclose(p.sum(-1), torch.ones(5), atol=1e-5)
+
+
 def test_label_distribution_sums_to_one_and_peaks_at_modes():
     s = GaussianSpace()
     with torch.no_grad():

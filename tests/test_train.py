@@ -11,7 +11,8 @@ import torch
 from ganmut.spaces import make_space
 from training.config import ConfigError, DiscriminatorConfig, load_config, parse_override
 from training.discriminator import Discriminator
-from training.train import CKPT_NAME, _lr_factor, load_training_checkpoint, main
+from training.checkpoint import CKPT_NAME, load_training_checkpoint
+from training.train import _lr_factor, main
 from conftest import write_tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -80,6 +80,14 @@ class TrainConfig:
     jitter: float = 0.2
     erase_p: float = 0.5
     seed: int = 0
+    max_minutes: float | None = None  # wall-clock budget: the schedule follows elapsed time, ``epochs`` is the cap
+
+
+def lr_factor(step: int, warmup_steps: int, progress: float) -> float:
+    """Linear warm-up over the first ``warmup_steps``, then cosine from 1 to 0 as ``progress`` goes 0 -> 1."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def _stage(cin: int, cout: int) -> list[nn.Module]:
@@ -224,14 +232,17 @@ def train_classifier(
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
     steps_per_epoch = max(1, len(train_x) // cfg.batch_size)
     total, warm = cfg.epochs * steps_per_epoch, max(1, int(cfg.warmup_epochs * steps_per_epoch))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm)))
-    )
-    bar = tqdm(total=total, desc="training", unit="step", disable=not progress, file=sys.stderr)
+    budget_s = cfg.max_minutes * 60 if cfg.max_minutes is not None else math.inf
+    bar = tqdm(total=total, desc="training", unit="step", disable=not progress, file=sys.stderr, mininterval=5)
+    t0, step, progress_frac = time.monotonic(), 0, 0.0
     for epoch in range(cfg.epochs):
         model.train()
         order = torch.randperm(len(train_x), generator=gen, device=dev)
         for i in range(steps_per_epoch):
+            # past warm-up, the cosine follows whichever is further along: steps or the time budget
+            progress_frac = max((step - warm) / max(1, total - warm), (time.monotonic() - t0) / budget_s)
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * lr_factor(step, warm, progress_frac)
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
             x = augment(train_x[idx], cfg, gen)
             with torch.autocast(**amp):
@@ -239,12 +250,18 @@ def train_classifier(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            sched.step()
+            step += 1
             bar.update(1)
-            if i % 50 == 0:  # .item() waits for the GPU: not every step
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+            if progress_frac >= 1:
+                break
+        line = f"epoch {epoch + 1}: loss {loss.item():.3f}, {time.monotonic() - t0:.0f} s"
         if test is not None and progress:
-            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", test_acc=f"{accuracy_report(predict(model, test[0]), test[1])['accuracy']:.3f}")
+            line += f", test accuracy {accuracy_report(predict(model, test[0]), test[1])['accuracy']:.3f}"
+        if progress:
+            bar.write(line, file=sys.stderr)
+        if progress_frac >= 1:
+            break
+    model.meta["epochs_done"] = epoch + 1
     bar.close()
     return model.eval()
 
@@ -281,12 +298,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=ClassifierConfig.width, help="channels of the first stage (default 64; 8 for tests)")
     p.add_argument("--input-size", type=int, default=None, help="network input side (default: the pack's image size)")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="wall-clock budget from the start of this command: the learning-rate schedule follows elapsed "
+                   "time and training ends on time; --epochs is then an upper bound")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1 ...")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
     args = build_parser().parse_args(argv)
     try:
         dev = resolve_device(args.device)
@@ -295,17 +316,20 @@ def main(argv: list[str] | None = None) -> int:
         if len(train_pack) < 2:
             raise PackError(f"{args.data} holds {len(train_pack)} image(s); need at least 2")
         arch = ClassifierConfig(input_size=args.input_size or train_pack.image_size, channels=train_pack.channels, width=args.width)
-        cfg = TrainConfig(epochs=args.epochs, batch_size=min(args.batch_size, len(train_pack)), lr=args.lr, seed=args.seed)
+        cfg = TrainConfig(epochs=args.epochs, batch_size=min(args.batch_size, len(train_pack)), lr=args.lr, seed=args.seed,
+                          max_minutes=args.max_minutes)
     except ValueError as e:  # PackError and bad settings
         print(f"error: {e}", file=sys.stderr)
         return 2
     tx, ty = pack_tensors(train_pack, arch.input_size, arch.channels, dev)
     test = pack_tensors(test_pack, arch.input_size, arch.channels, dev) if test_pack is not None else None
+    if cfg.max_minutes is not None:  # the budget counts from the start of the command: loading is inside it
+        cfg.max_minutes = max(0.0, cfg.max_minutes - (time.monotonic() - started) / 60)
     t0 = time.time()
     model = train_classifier(tx, ty, arch, cfg, test, progress=not args.quiet)
     seconds = time.time() - t0
     meta = {
-        "train": asdict(cfg) | {"seconds": round(seconds, 1), "device": str(dev)},
+        "train": asdict(cfg) | {"seconds": round(seconds, 1), "device": str(dev), "epochs_done": model.meta["epochs_done"]},
         "data": {"train": str(args.data), "train_counts": train_pack.counts(), "source": train_pack.meta.get("source")},
     }
     if test is not None:

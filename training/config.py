@@ -8,6 +8,7 @@ model kind (the paper's GGANmut uses lambda_cls 0.5 and n_c 7 of 16 where GANmut
 """
 from __future__ import annotations
 
+import json
 import tomllib
 import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -244,3 +245,13 @@ def parse_override(text: str) -> dict:
         node = node.setdefault(p, {})
     node[parts[-1]] = value
     return out
+
+
+def to_toml(d: dict) -> str:
+    """Minimal TOML writer for a TrainConfig dict (scalars at top level, one table per section)."""
+    def val(v) -> str:
+        return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
+
+    top = [f"{k} = {val(v)}" for k, v in d.items() if not isinstance(v, dict)]
+    tables = [f"\n[{k}]\n" + "\n".join(f"{kk} = {val(vv)}" for kk, vv in v.items()) for k, v in d.items() if isinstance(v, dict)]
+    return "\n".join(top) + "\n" + "\n".join(tables) + "\n"

@@ -7,6 +7,8 @@ faces resized to the model's input:
   emotion c (neutral: the neutral anchor), next to the accuracy on the real faces;
 - **Table 1**: smoothness (:func:`training.metrics.smoothness`) of the target-class softmax along
   ``space.code(c, j / 10)``, j = 0..10, for the six non-neutral emotions;
+- **Identity**: mean |G(x, neutral code) - x| on the neutral test faces and on all of them, and the
+  cycle error mean |G(G(x, c), y) - x| (c a random other emotion, y the face's label);
 - **Table 2**: ERE settings 1 and 2 (:func:`training.metrics.topk_targets` on groups of faces taken in a
   seeded random order; the target face itself is edited with every code of the search grid: linear
   polar grid, radii step 0.05 and angle step 2 pi / 21; Gaussian [-1, 1]^2 step 0.1; StarGAN the
@@ -70,6 +72,7 @@ class EvalConfig:
     fed_noise: float = 0.1
     plot_faces: int = 3
     progress: bool = True
+    figures: bool = True
 
 
 # --------------------------------------------------------------------------- codes
@@ -124,6 +127,28 @@ class Scorer:
     @torch.no_grad()
     def edit(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.model.generator(x.to(self.device), z.to(self.device, torch.float32))
+
+    @torch.no_grad()
+    def identity(self, x: torch.Tensor, labels: np.ndarray, gen: torch.Generator) -> dict:
+        """How much of the face survives: mean |G(x, neutral) - x| on the neutral faces and on all faces, and
+        the cycle error mean |G(G(x, c), y) - x| with c a random other emotion and y the face's own label
+        (codes: ``space.code(., 1.0)``); all on [-1, 1] at the model's input size."""
+        space = self.model.space
+        anchors = torch.stack([space.code(c, 1.0) for c in range(N_EMOTIONS)]).float()
+        y = torch.as_tensor(labels, dtype=torch.long)
+        other = (y + torch.randint(1, N_EMOTIONS, (len(y),), generator=gen)) % N_EMOTIONS
+        neutral_err, cycle_err = [], []
+        for s in range(0, len(x), self.batch_size):
+            xb, yb, cb = x[s:s + self.batch_size], y[s:s + self.batch_size], other[s:s + self.batch_size]
+            neutral_err.append((self.edit(xb, anchors[NEUTRAL].expand(len(xb), -1)) - xb).abs().mean((1, 2, 3)).cpu())
+            cycle_err.append((self.edit(self.edit(xb, anchors[cb]), anchors[yb]) - xb).abs().mean((1, 2, 3)).cpu())
+        neutral, cycle = torch.cat(neutral_err), torch.cat(cycle_err)
+        is_neutral = y == NEUTRAL
+        return {
+            "neutral_code_l1_on_neutral_faces": float(neutral[is_neutral].mean()) if is_neutral.any() else float("nan"),
+            "neutral_code_l1_on_all_faces": float(neutral.mean()),
+            "cycle_l1": float(cycle.mean()),
+        }
 
     @torch.no_grad()
     def features(self, x: torch.Tensor, z: torch.Tensor, desc: str) -> torch.Tensor:
@@ -191,6 +216,7 @@ def evaluate_model(model: Model, clf: EmotionClassifier, real: dict, cfg: EvalCo
     ere_scores = {name: ere(t, grid_probs[np.searchsorted(rows, idx)]) for name, (idx, t) in targets.items()}
 
     fake = scorer.features(x, fed_codes(space, real["label_freq"], len(x), gen, cfg.fed_noise), "FED edits")
+    identity = scorer.identity(x, real["labels"], gen)
     result = {
         "parametrization": space.kind,
         "image_size": model.config.image_size,
@@ -200,6 +226,7 @@ def evaluate_model(model: Model, clf: EmotionClassifier, real: dict, cfg: EvalCo
         "mean_scores": {e: scores[:, i].mean(0).tolist() for i, e in enumerate(EMOTIONS[1:])},
         "ere": ere_scores | {"targets": {name: int(len(idx)) for name, (idx, _) in targets.items()}, "grid_codes": int(len(grid))},
         "fed": fed(real["features"], fake.numpy()),
+        "identity": identity,
     }
     if space.kind == "gaussian":
         fake_u = scorer.features(x, fed_codes(space, real["label_freq"], len(x), gen, cfg.fed_noise, uniform=True), "FED uniform")
@@ -337,8 +364,9 @@ def run(cfg: EvalConfig) -> dict:
     for name, (path, model) in models.items():
         if cfg.progress:
             print(f"evaluating {name} on {len(keep)} faces", file=sys.stderr)
-        results[name] = evaluate_model(model, clf, real, cfg) | {"path": str(path)}
-        figures[name] = render_figures(name, model, clf, real, results[name], cfg)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):  # bf16 on GPUs, as trained
+            results[name] = evaluate_model(model, clf, real, cfg) | {"path": str(path)}
+            figures[name] = render_figures(name, model, clf, real, results[name], cfg) if cfg.figures else []
     metrics = _nan_to_none({
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine_info(device),

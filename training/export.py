@@ -22,8 +22,8 @@ from ganmut.errors import CheckpointError
 from ganmut.generator import Generator
 from ganmut.spaces import Space, make_space
 
+from .checkpoint import continuation_path, load_training_checkpoint, save_continuation
 from .config import ConfigError, TrainConfig
-from .train import load_training_checkpoint
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 
@@ -53,12 +53,13 @@ def training_facts(state: dict) -> dict:
         "kind": cfg["kind"],
         "iterations": state["iter"],
         "g_steps": state["g_steps"],
-        "images_seen": state["iter"] * cfg["optim"]["batch_size"] * state["world_size"],
+        "images_seen": state["images_seen"],
         "ema": state["exported_ema"],
         "device": state["device"],
         "processes": state["world_size"],
         "wall_time_s": round(state["elapsed_s"], 1),
         "device_time_s": round(state["elapsed_s"] * state["world_size"], 1),
+        "history": state["history"],
         "config": cfg,
         "trainer": "training.train",
     }
@@ -85,10 +86,14 @@ def max_output_difference(a: Generator, b: Generator, space: Space, n: int = 4, 
     return float((a(x, z) - b(x, z)).abs().max())
 
 
-def export(src: str | Path, out: str | Path, ema: bool = True, evaluation: dict | None = None, dtype: str = "fp16") -> tuple[Path, float]:
-    """Write the served checkpoint; return its path and the max output difference after reloading it."""
+def export(src: str | Path, out: str | Path, ema: bool = True, evaluation: dict | None = None, dtype: str = "fp16",
+           continuation: bool = True) -> tuple[Path, float]:
+    """Write the served checkpoint (and, with ``continuation``, its continuation state beside it, see
+    :mod:`training.checkpoint`); return its path and the max output difference after reloading it."""
     gen, space, state = training_model(src, ema)
     path = save_checkpoint(out, gen, space, template_of(state), training_facts(state), evaluation, DTYPES[dtype])
+    if continuation:
+        save_continuation(continuation_path(path), state)
     model = load_checkpoint(path)
     return path, max_output_difference(gen, model.generator, space)
 
@@ -104,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-ema", action="store_true", help="export the live generator instead of its EMA")
     p.add_argument("--eval-report", type=Path, help="JSON object of evaluation figures (training.evaluate) to store in metadata")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="fp16", help="tensor precision in the file (default fp16)")
+    p.add_argument("--no-continuation", action="store_true",
+                   help="do not write the continuation state (continuation/<name> beside the output) that lets "
+                   "`training.train --continue-from` carry on training this model")
     args = p.parse_args(argv)
     try:
         evaluation = None
@@ -114,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError(f"cannot read evaluation report {args.eval_report}: {e}") from None
             if not isinstance(evaluation, dict):
                 raise ConfigError(f"{args.eval_report} must hold a JSON object")
-        path, diff = export(args.run, args.output, not args.no_ema, evaluation, args.dtype)
+        path, diff = export(args.run, args.output, not args.no_ema, evaluation, args.dtype, not args.no_continuation)
     except (ConfigError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -168,6 +168,9 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
 
 
+IDENTITY = ("neutral_code_l1_on_neutral_faces", "neutral_code_l1_on_all_faces", "cycle_l1")
+
+
 def markdown(m: dict) -> str:
     """The report: Tables 3, 1 and 2 in the paper's layout, the protocol, figures and the paper's values."""
     models = m["models"]
@@ -191,6 +194,16 @@ def markdown(m: dict) -> str:
     rows = [["Real", *(pct(m["real"]["accuracy"][e]) for e in EMOTIONS), pct(m["real"]["accuracy"]["mean"])]]
     rows += [[name, *(pct(r["accuracy"][e]) for e in EMOTIONS), pct(r["accuracy"]["mean"])] for name, r in models.items()]
     out += _table(header, rows)
+    out += [
+        "",
+        "## Identity (mean absolute pixel change on [-1, 1]; lower keeps more of the face)",
+        "",
+        "*Neutral code*: G(x, neutral anchor) against x, on the neutral test faces and on all of them. *Cycle*: "
+        "G(G(x, c), y) against x, c a random other emotion, y the face's own label, both at full intensity.",
+        "",
+    ]
+    rows = [[name, *(_fmt(r["identity"][k], ".4f") for k in IDENTITY)] for name, r in models.items()]
+    out += _table(["", "Neutral code, neutral faces", "Neutral code, all faces", "Cycle"], rows)
     out += [
         "",
         "## Table 1: smoothness score (lower is smoother)",

@@ -26,6 +26,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -38,16 +39,27 @@ from ganmut.spaces import GaussianSpace, LinearSpace, make_space
 
 from . import losses as L
 from .augment import augment
-from .config import ConfigError, TrainConfig, load_config, merge, parse_override
+from .checkpoint import (
+    CKPT_FORMAT,
+    CKPT_NAME,
+    continuation_path,
+    discriminator,
+    load_continuation,
+    load_training_checkpoint,
+    save_continuation,
+    save_training_checkpoint,
+)
+from .config import ConfigError, TrainConfig, load_config, merge, parse_override, to_toml
 from .data import DeviceData
-from .discriminator import Discriminator
 from .pack import PackError, load_pack
 from .prepare import to_model_input
 from .sampling import Codes, cycle_codes, sample_codes
 
-CKPT_NAME = "checkpoint.pt"
-CKPT_FORMAT = "ganmut-train/1"
 N_FIXED = 8
+PROBE_WARMUP = 10
+"""Iterations left out of the throughput probe (cuDNN autotuning and compilation happen there)."""
+BUDGET_SAFETY = 0.97
+"""Share of the measured remaining capacity a budgeted schedule plans for."""
 
 
 class Diverged(RuntimeError):
@@ -64,6 +76,9 @@ class RunOptions:
     max_minutes: float | None = None
     stop_at: int | None = None
     progress: bool = True
+    budget_minutes: float | None = None  # measure the speed, then fit iters and the decay into this budget
+    probe_seconds: float = 20.0
+    started: float | None = None  # time.monotonic() the budget counts from (default: when training starts)
 
 
 @dataclass
@@ -90,7 +105,7 @@ class Trainer:
         gcfg = cfg.generator_config()
         self.space = make_space(cfg.kind).to(device)
         self.G = Generator(gcfg).to(device)
-        self.D = Discriminator(gcfg.image_size, gcfg.channels, gcfg.code_dim if cfg.kind != "stargan" else 0, cfg.discriminator).to(device)
+        self.D = discriminator(cfg).to(device)
         self.cuda = device.type == "cuda"
         if world.size > 1:
             for t in [*self.G.parameters(), *self.D.parameters(), *self.space.parameters()]:
@@ -111,6 +126,8 @@ class Trainer:
         self.iter = 0
         self.g_steps = 0
         self.elapsed_s = 0.0  # training-loop wall time over all sessions (per process)
+        self.images_seen = 0  # real images consumed over all sessions and processes
+        self.history: list[dict] = []  # one entry per training session of a continued model
         self._sums: dict[str, torch.Tensor] = {}
         self._counts: dict[str, int] = {}
 
@@ -140,6 +157,7 @@ class Trainer:
             if do_g:
                 self._g_step(x, labels, fake, mask, codes, real_coor)
         self.iter += 1
+        self.images_seen += b * self.world.size
 
     def _d_step(self, x, labels, fake, codes: Codes, penalty: str | None, alpha) -> torch.Tensor | None:
         lo, b = self.cfg.loss, x.size(0)
@@ -280,6 +298,8 @@ class Trainer:
             "iter": self.iter,
             "g_steps": self.g_steps,
             "elapsed_s": self.elapsed_s,
+            "images_seen": self.images_seen,
+            "history": self.history,
             "world_size": self.world.size,
             "device": torch.cuda.get_device_name(self.device) if self.cuda else "cpu",
             "data": {"path": self.cfg.data, "meta": self.data.meta},
@@ -294,62 +314,34 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Load a training checkpoint, or a continuation state (:func:`training.checkpoint.load_continuation`),
+        which has no optimiser moments (they restart from zero) and no RNG state (reseeded from the iteration)."""
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.space.load_state_dict(state["space"])
         if self.ema_G is not None:
             self.ema_G.load_state_dict(state["ema_G"])
             self.ema_space.load_state_dict(state["ema_space"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        if state["opt_g"] is not None:
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
         self.iter, self.g_steps, self.elapsed_s = state["iter"], state["g_steps"], state["elapsed_s"]
+        self.images_seen, self.history = state["images_seen"], list(state["history"])
         states = state["gen_states"]
-        if len(states) == self.world.size:
+        if states is not None and len(states) == self.world.size:
             self.gen.set_state(states[self.world.rank])
-        else:  # another world size: continue, but not bit-for-bit
+        else:  # a continuation, or another world size: continue, but not bit-for-bit
             self.gen.manual_seed(self.cfg.seed * 1_000_003 + self.world.rank + 7919 * self.iter)
-            if self.world.main:
+            if states is not None and self.world.main:
                 print(f"warning: checkpoint from {len(states)} process(es), now {self.world.size}: data order reseeded", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------- files
-def save_training_checkpoint(path: Path, state: dict) -> None:
-    """Atomic write: a crash leaves the previous checkpoint intact."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_training_checkpoint(path: Path) -> dict:
-    """Read a training checkpoint (``weights_only``: tensors and plain types, no arbitrary objects)."""
-    if path.is_dir():
-        path = path / CKPT_NAME
-    if not path.is_file():
-        raise ConfigError(f"training checkpoint not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # zip/pickle errors all mean a bad file
-        raise ConfigError(f"{path} is not a readable training checkpoint: {e}") from None
-    if not isinstance(state, dict) or state.get("format") != CKPT_FORMAT:
-        raise ConfigError(f"{path} is not a GANmut training checkpoint ({CKPT_FORMAT})")
-    return state
-
-
 def save_png(path: Path, grid: np.ndarray) -> None:
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
-
-
-def to_toml(d: dict) -> str:
-    """Minimal TOML writer for a TrainConfig dict (scalars at top level, one table per section)."""
-    def val(v) -> str:
-        return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
-
-    top = [f"{k} = {val(v)}" for k, v in d.items() if not isinstance(v, dict)]
-    tables = [f"\n[{k}]\n" + "\n".join(f"{kk} = {val(vv)}" for kk, vv in v.items()) for k, v in d.items() if isinstance(v, dict)]
-    return "\n".join(top) + "\n" + "\n".join(tables) + "\n"
 
 
 class Logger:
@@ -396,6 +388,53 @@ def setup_world(device_arg: str) -> tuple[World, torch.device]:
     return World(dist.get_rank(), dist.get_world_size()), device
 
 
+class Budget:
+    """A schedule fitted to a wall-clock budget: train at full learning rate while measuring the speed
+    (after ``PROBE_WARMUP`` iterations, for ``probe_seconds``, at most a quarter of the budget), then set
+    ``optim.iters`` so that the run ends inside the budget, with the linear decay over its second half."""
+
+    def __init__(self, trainer: Trainer, cfg: TrainConfig, t0: float, opts: RunOptions) -> None:
+        self.trainer, self.cfg, self.start_iter = trainer, cfg, trainer.iter
+        self.end_time = (opts.started if opts.started is not None else t0) + opts.budget_minutes * 60
+        self.probe_s = min(opts.probe_seconds, max(0.0, self.end_time - t0) / 4)
+        self.probe_from: tuple[float, int] | None = None
+        self.rate: float | None = None
+        cfg.optim.iters, cfg.optim.decay_iters = trainer.iter + 10**9, 0  # full learning rate while probing
+
+    def observe(self) -> bool:
+        """Call after every iteration; True once, when the schedule has just been fixed."""
+        if self.rate is not None:
+            return False
+        it = self.trainer.iter
+        if it - self.start_iter < PROBE_WARMUP:
+            return False
+        if self.probe_from is None:
+            _sync(self.trainer.device)
+            self.probe_from = (time.monotonic(), it)
+            return False
+        if time.monotonic() - self.probe_from[0] < self.probe_s:
+            return False
+        _sync(self.trainer.device)
+        now = time.monotonic()
+        self.rate = (it - self.probe_from[1]) / (now - self.probe_from[0])
+        session = it - self.start_iter + int(self.rate * max(0.0, self.end_time - now) * BUDGET_SAFETY)
+        self.cfg.optim.iters = self.start_iter + session
+        self.cfg.optim.decay_iters = session // 2
+        return True
+
+    def describe(self) -> str:
+        if self.rate is None:
+            return "budget: the speed was not measured (the budget ended first)"
+        o = self.cfg.optim
+        return (f"budget: measured {self.rate:.2f} iterations/s; planned {o.iters - self.start_iter} iterations "
+                f"this session (to {o.iters}), learning rate decaying over the last {o.decay_iters}")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None = None) -> Trainer:
     """Run (or continue from ``state``) a training session; returns the trainer with ``summary`` set."""
     world, device = setup_world(opts.device)
@@ -414,9 +453,12 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.toml").write_text(to_toml(cfg.to_dict()))
         (out / "data.json").write_text(json.dumps({"path": cfg.data, "meta": pack.meta}, indent=1))
-    end = min(cfg.optim.iters, opts.stop_at if opts.stop_at is not None else cfg.optim.iters)
-    deadline = time.monotonic() + opts.max_minutes * 60 if opts.max_minutes is not None else math.inf
     start_iter, start_elapsed, t0 = trainer.iter, trainer.elapsed_s, time.monotonic()
+    deadline = t0 + opts.max_minutes * 60 if opts.max_minutes is not None else math.inf
+    budget = Budget(trainer, cfg, t0, opts) if opts.budget_minutes is not None else None
+    if budget is not None:
+        deadline = min(deadline, budget.end_time)
+    end = min(cfg.optim.iters, opts.stop_at if opts.stop_at is not None else cfg.optim.iters)
     bar = None
     if opts.progress and world.main:
         from tqdm import tqdm
@@ -434,6 +476,12 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
         it = trainer.iter
         if bar is not None:
             bar.update(1)
+        if budget is not None and budget.observe():
+            end = cfg.optim.iters
+            if world.main:
+                print(budget.describe(), file=sys.stderr)
+                if bar is not None:
+                    bar.total = end
         if it % cfg.log.log_every == 0 or it == end:
             stats = last_stats = trainer.pop_stats()
             if _any_rank(not all(math.isfinite(v) for v in stats.values()), world):
@@ -456,13 +504,23 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
     if bar is not None:
         bar.close()
     trainer.elapsed_s = start_elapsed + session_s
-    if trainer.iter != last_saved:
+    done = trainer.iter - start_iter
+    images = done * cfg.optim.batch_size * world.size
+    trainer.history.append({
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "processes": world.size,
+        "iterations": done,
+        "images": images,
+        "wall_s": round(session_s, 1),
+        "images_per_s": round(images / session_s, 1) if session_s > 0 else 0.0,
+        "schedule": budget.describe() if budget is not None else f"iters {cfg.optim.iters}, decay {cfg.optim.decay_iters}",
+    })
+    if trainer.iter != last_saved or done:
         checkpoint()
     if world.main:
         save_png(out / "samples" / f"iter-{trainer.iter:07d}.png", trainer.sample_grid())
     logger.close()
-    done = trainer.iter - start_iter
-    images = done * cfg.optim.batch_size * world.size
     trainer.summary = {
         "iterations": trainer.iter,
         "g_steps": trainer.g_steps,
@@ -504,15 +562,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any config value, e.g. --set loss.lambda_rho=2 --set generator.upsample=transposed; repeatable")
     p.add_argument("--max-minutes", type=float, help="stop cleanly (with a checkpoint) after this many minutes of training")
     p.add_argument("--stop-at", type=int, help="stop cleanly (with a checkpoint) at this iteration, keeping the schedule of --iters")
+    p.add_argument("--budget-minutes", type=float, metavar="M",
+                   help="fit the schedule into M minutes from the start of this command (start-up included): measure the "
+                   "speed for up to 20 s, then set optim.iters and optim.decay_iters (half the session) so the "
+                   "learning-rate decay ends in time")
+    p.add_argument("--continue-from", type=Path, metavar="SAFETENSORS",
+                   help="continue a served model (e.g. weights/ganmut-linear.safetensors) from its EMA generator and the "
+                   "continuation state beside it (continuation/<name>); starts fresh, saying why, when the architecture differs")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N (default auto)")
     p.add_argument("--compile", action="store_true", help="torch.compile G and D (the gradient-penalty pass stays eager)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
     p.add_argument("--export", type=Path, metavar="SAFETENSORS",
-                   help="at the end, also export the served checkpoint there (as `python -m training.export`)")
+                   help="at the end, also export the served checkpoint there and its continuation state beside it "
+                   "(as `python -m training.export`)")
     return p
 
 
 def main(argv: list[str] | None = None) -> Trainer:
+    started = time.monotonic()
     args = build_parser().parse_args(argv)
     try:
         overrides: dict = {}
@@ -524,6 +591,10 @@ def main(argv: list[str] | None = None) -> Trainer:
                 merge(overrides, {section: {key: value}} if section else {key: value})
         if args.config is None and not args.resume:
             raise ConfigError("--config is required (or --resume with --out)")
+        if args.resume and args.continue_from:
+            raise ConfigError("--resume and --continue-from exclude each other")
+        if args.budget_minutes is not None and (args.budget_minutes <= 0 or args.stop_at is not None):
+            raise ConfigError("--budget-minutes must be positive and excludes --stop-at")
         state = None
         if args.resume:
             out = Path(args.out) if args.out else load_config(args.config).out if args.config else None
@@ -539,9 +610,13 @@ def main(argv: list[str] | None = None) -> Trainer:
             cfg = load_config(args.config, overrides)
             if (Path(cfg.out) / CKPT_NAME).exists():
                 raise ConfigError(f"{cfg.out} already holds a run; pass --resume to continue it or choose another --out")
+            if args.continue_from is not None:
+                state, why = load_continuation(args.continue_from, cfg)
+                print(why if state is not None else f"starting fresh: {why}", file=sys.stderr)
         if not cfg.data:
             raise ConfigError("no dataset pack: set data in the config or pass --data")
-        opts = RunOptions(args.device, args.compile, args.resume, args.max_minutes, args.stop_at, not args.no_progress)
+        opts = RunOptions(args.device, args.compile, args.resume, args.max_minutes, args.stop_at, not args.no_progress,
+                          args.budget_minutes, started=started)
         trainer = train(cfg, opts, state)
     except (ConfigError, PackError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -560,7 +635,8 @@ def main(argv: list[str] | None = None) -> Trainer:
             from .export import export
 
             path, diff = export(s["checkpoint"], args.export)
-            print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB); reloaded: max |output difference| {diff:.2e}")
+            print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB) and {continuation_path(path)}; "
+                  f"reloaded: max |output difference| {diff:.2e}")
     return trainer
 
 
