@@ -34,7 +34,7 @@ from ganmut.checkpoint import save_checkpoint  # noqa: E402
 from ganmut.generator import Generator, GeneratorConfig  # noqa: E402
 from ganmut.spaces import make_space  # noqa: E402
 
-PHOTO = ROOT.parent / "shared" / "data" / "photos" / "obama.jpg"
+PHOTO = ROOT / "tests" / "data" / "photos" / "obama.jpg"
 
 
 def random_model(path: Path) -> Path:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Measured with `python -m training.template /work/shared/data/fer2013/train` (defaults: 3000 faces
-# sampled with seed 0, upscaled to 160 px, one MTCNN detection at probability >= 0.98 each):
-# 2433 of the 3000 faces used. Per-point std is about 0.11 of the side: FER2013 crops are only
-# roughly centred, so the template is the average framing the generator was trained on.
+# Measured on the full FER2013 train split with `python -m training.template path/to/fer2013/train`
+# (defaults: 3000 faces sampled with seed 0, upscaled to 160 px, one MTCNN detection at probability
+# >= 0.98 each): 2433 of the 3000 faces used. Per-point std is about 0.11 of the side: FER2013 crops
+# are only roughly centred, so the template is the average framing the generator was trained on.
 FER2013_TEMPLATE: np.ndarray = np.array([
     [0.2972, 0.3895],
     [0.7058, 0.3831],

@@ -1,20 +1,20 @@
-"""Shared fixtures: paths to the real data, and small checkpoints built through the real export path.
+"""Shared fixtures: paths to the committed real test data (tests/data), and small checkpoints built
+through the real export path.
 
 The checkpoints here are seeded, untrained and tiny: they exist only so tests can run the whole
 pipeline without the served weights. They are never written under weights/.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("GANMUT_SHARED", ROOT.parent / "shared"))
-PHOTOS = SHARED / "data" / "photos"
-FER2013 = SHARED / "data" / "fer2013"
+DATA = Path(__file__).resolve().parent / "data"
+PHOTOS = DATA / "photos"
+FER2013 = DATA / "fer2013"
+"""A FER2013 subset in the Kaggle layout: the first 10 files of each emotion in train/ and in test/."""
 
 # One thread: tests share the CPU with the app servers they start; two threads per process thrash there.
 torch.set_num_threads(1)
@@ -38,19 +38,12 @@ def make_tiny_checkpoint(path: Path, kind: str = "linear", seed: int = 0, image_
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"shared data not found at {SHARED}; set GANMUT_SHARED")
-    return SHARED
-
-
-@pytest.fixture(scope="session")
-def photos(shared_dir) -> Path:
+def photos() -> Path:
     return PHOTOS
 
 
 @pytest.fixture(scope="session")
-def fer2013(shared_dir) -> Path:
+def fer2013() -> Path:
     return FER2013
 
 
@@ -84,8 +77,9 @@ def write_tiny_config(path: Path, **sections: dict) -> Path:
     return path
 
 
-def make_fer_pack(path: Path, per_class: int = 20, split: str = "train") -> Path:
-    """A small real pack made by ``training.prepare``: the first ``per_class`` FER2013 images of each emotion."""
+def make_fer_pack(path: Path, per_class: int | None = None, split: str = "train") -> Path:
+    """A small real pack made by ``training.prepare``: the first ``per_class`` FER2013 images of each
+    emotion in ``split`` (all 10 when None)."""
     from training.pack import save_pack
     from training.prepare import PrepareConfig, prepare
 
@@ -94,13 +88,13 @@ def make_fer_pack(path: Path, per_class: int = 20, split: str = "train") -> Path
 
 
 @pytest.fixture(scope="session")
-def fer_pack(fer2013, tmp_path_factory) -> Path:
-    """20 real FER2013 training images per emotion (140 faces, 48 px grayscale) as a pack."""
+def fer_pack(tmp_path_factory) -> Path:
+    """10 real FER2013 training images per emotion (70 faces, 48 px grayscale) as a pack."""
     return make_fer_pack(tmp_path_factory.mktemp("pack") / "fer-small.npz")
 
 
 @pytest.fixture(scope="session")
-def fer_test_pack(fer2013, tmp_path_factory) -> Path:
+def fer_test_pack(tmp_path_factory) -> Path:
     """2 real FER2013 test images per emotion (14 faces) as a pack."""
     return make_fer_pack(tmp_path_factory.mktemp("pack") / "fer-test-small.npz", per_class=2, split="test")
 

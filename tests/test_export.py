@@ -63,7 +63,7 @@ def test_export_round_trips_the_ema_generator(kind, runs, tmp_path, capsys):
     assert meta["evaluation"] == {"target_accuracy": 0.5}
     t = meta["training"]
     assert (t["iterations"], t["g_steps"], t["ema"], t["kind"]) == (12, 12, True, kind)
-    assert t["data"]["counts"]["disgust"] == 20 and t["config"]["optim"]["batch_size"] == 8
+    assert t["data"]["counts"]["disgust"] == 10 and t["config"]["optim"]["batch_size"] == 8
     assert t["wall_time_s"] > 0 and t["device"] == "cpu"
 
 

@@ -335,8 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
         "into one dataset pack (.npz).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
-        "  python -m training.prepare /work/shared/data/fer2013 -o packs/fer2013-train.npz --split train\n"
-        "  python -m training.prepare /work/shared/data/fer2013 -o packs/fer2013-test.npz --split test\n"
+        "  python -m training.prepare path/to/fer2013 -o packs/fer2013-train.npz --split train\n"
+        "  python -m training.prepare path/to/fer2013 -o packs/fer2013-test.npz --split test\n"
         "  python -m training.prepare affectnet/training.csv --root affectnet/images -o packs/affectnet.npz "
         "--size 128 --channels 3\n"
         "  python -m training.prepare my_faces/ -o packs/mine.npz --align --size 64 --limit-per-class 100",

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m training.template",
         description="Measure the mean MTCNN landmarks of FER2013 faces as fractions of the crop.",
     )
-    ap.add_argument("root", type=Path, help="folder of FER2013 PNGs, e.g. /work/shared/data/fer2013/train")
+    ap.add_argument("root", type=Path, help="folder of FER2013 PNGs, e.g. path/to/fer2013/train")
     ap.add_argument("-n", type=int, default=3000, help="faces to sample (default 3000)")
     ap.add_argument("--side", type=int, default=160, help="upscaled side fed to MTCNN (default 160)")
     ap.add_argument("--min-prob", type=float, default=0.98, help="keep detections at least this confident")
