@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--polar", metavar="THETA,RHO", type=_polar, help="target code in polar form, THETA in degrees")
     edit.add_argument("--intensity", metavar="R", type=float, default=None, help="with --emotion: 0 (neutral) to 1 (full; default)")
     edit.add_argument("--face", type=_face, default=0, metavar="N|all", help="face number, 0 = largest (default), or 'all'")
+    edit.add_argument("-v", "--verbose", action="store_true",
+                      help="also print what the emotion classifier reads on each face before and after the edit")
+    edit.add_argument("--classifier", metavar="FILE", default="auto",
+                      help="classifier for --verbose (default: the bundled weights/fer-classifier.safetensors)")
 
     grid = sub.add_parser("grid", help="draw the wheel of expressions of one face", formatter_class=fmt,
                           epilog=EPILOG_GRID, description="Draw the gamut of expressions of one face as a wheel.")
@@ -154,12 +158,20 @@ def _edit(args: argparse.Namespace) -> int:
     if args.polar is not None:
         theta, rho = args.polar
         z = (rho * math.cos(math.radians(theta)), rho * math.sin(math.radians(theta)))
-    editor = load(args.model, args.device)
+    editor = load(args.model, args.device, classifier=args.classifier if args.verbose else None)
     intensity = 1.0 if args.intensity is None else args.intensity
     result = editor.edit(args.input, z=z, emotion=args.emotion, intensity=intensity, face=args.face)
     _save(result.image, args.output)
     code = ", ".join(f"{v:.3f}" for v in result.code)
     print(f"wrote {args.output}: {len(result.faces)} face(s) edited to code ({code})")
+    if args.verbose:
+        target = EMOTIONS[editor.space.dominant(result.code)[0]]
+        print(f"{editor.readout_status}; the code's dominant emotion is {target}")
+        for i, reading in enumerate(result.readings):
+            print(f"  face {i}: {reading.describe()}")
+            hint = reading.hint(target)
+            if hint:
+                print(f"    hint: {hint}")
     return 0
 
 

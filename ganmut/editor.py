@@ -10,7 +10,7 @@ import math
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence, Union
 
@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .align import PastePlan, apply_paste, face_to_crop_matrix, feather_mask, paste_plan, paste_region, warp_to_crop
 from .checkpoint import Model, load_checkpoint
+from .classifier import EmotionClassifier, Reading, load_classifier, predict, probabilities
 from .emotions import COLORS, EMOTIONS, NEUTRAL
 from .errors import CheckpointError, CodeError, NoFaceError
 from .face import Face, FaceDetector, pick_device
@@ -28,6 +29,8 @@ from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, l
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian": "ganmut-gaussian.safetensors"}
 """Bundled model names and their files under :data:`WEIGHTS_DIR`."""
+CLASSIFIER_FILE = WEIGHTS_DIR / "fer-classifier.safetensors"
+"""The bundled emotion classifier behind the readout (:class:`~ganmut.classifier.Reading`)."""
 
 DOMAINS = {"linear": "the unit disc (x^2 + y^2 <= 1)", "gaussian": "the square [-1, 1]^2",
            "stargan": "one-hot mixtures (7 non-negative numbers summing to 1)"}
@@ -56,23 +59,41 @@ def resolve_model(model: str | os.PathLike) -> Path:
     return path
 
 
-def load(model: str | os.PathLike = "linear", device: str | torch.device | None = None) -> "Editor":
+def load_readout(classifier: str | os.PathLike | None = "auto", device: str | torch.device = "cpu") -> tuple[EmotionClassifier | None, str]:
+    """(the readout's classifier or None, one line saying which or why the readout is off).
+    ``"auto"``: the bundled file if present; None: off; else a classifier file."""
+    if classifier is None:
+        return None, "emotion readout off (no classifier asked for)"
+    path = CLASSIFIER_FILE if classifier == "auto" else Path(classifier)
+    if classifier == "auto" and not path.is_file():
+        return None, f"emotion readout off: no classifier at weights/{path.name}"
+    clf = load_classifier(path, device)
+    acc = clf.meta.get("test", {}).get("accuracy")
+    return clf, f"emotion readout by {path.name}" + (f" ({acc:.1%} on the FER2013 test split)" if acc else "")
+
+
+def load(model: str | os.PathLike = "linear", device: str | torch.device | None = None,
+         classifier: str | os.PathLike | None = "auto") -> "Editor":
     """An :class:`Editor` for a bundled model name or a checkpoint path; device defaults to CUDA,
-    then MPS, then CPU."""
+    then MPS, then CPU. ``classifier``: the readout's classifier (``"auto"``: the bundled one if
+    present; None: no readout)."""
     dev = pick_device(device)
-    return Editor(load_checkpoint(resolve_model(model), dev), dev)
+    clf, status = load_readout(classifier, dev)
+    return Editor(load_checkpoint(resolve_model(model), dev), dev, classifier=clf, readout_status=status)
 
 
 @dataclass
 class EditResult:
     """``image``: the edited photo (same size and mode as the loaded input); ``faces``: the faces
     edited; ``crops``: (before, after) aligned crops at model resolution, one pair per face;
-    ``code``: the code used."""
+    ``code``: the code used; ``readings``: what the emotion classifier reads on each face before and
+    after (empty when the editor has no classifier)."""
 
     image: Image.Image
     faces: list[Face]
     crops: list[tuple[Image.Image, Image.Image]]
     code: tuple[float, ...]
+    readings: list[Reading] = field(default_factory=list)
 
 
 @dataclass
@@ -84,14 +105,18 @@ class _Prepared:
     matrices: list[np.ndarray]
     plans: list[PastePlan | None]  # None: too large to keep, rebuilt per edit
     inputs: torch.Tensor  # [F, C, S, S] in [-1, 1] on the model's device
+    before: torch.Tensor | None = None  # [F, 7] classifier probabilities of the inputs, once read
 
 
 class Editor:
     """Edits facial expressions with one loaded model; detection and alignment are cached per image."""
 
     def __init__(self, model: Model, device: str | torch.device = "cpu", detector: FaceDetector | None = None,
-                 cache_size: int = CACHE_SIZE) -> None:
+                 cache_size: int = CACHE_SIZE, classifier: EmotionClassifier | None = None,
+                 readout_status: str = "emotion readout off (no classifier)") -> None:
         self.model = model
+        self.classifier = classifier
+        self.readout_status = readout_status
         self.device = torch.device(device)
         self.detector = detector or FaceDetector(self.device if self.device.type == "cuda" else "cpu")
         self.size = model.config.image_size
@@ -202,8 +227,34 @@ class Editor:
             boxes.append(plan.box)
         return from_photo(photo, pixels, boxes)
 
-    def edit_many(self, image: ImageSource, codes: Sequence[Sequence[float]], face: FaceSelector = 0) -> list[EditResult]:
-        """One :class:`EditResult` per code; detection runs once and the generator once (batched)."""
+    # ------------------------------------------------------------------ readout
+    @torch.inference_mode()
+    def _read(self, x: torch.Tensor) -> torch.Tensor:
+        return predict(self.classifier, x.float())
+
+    def _readings(self, prep: _Prepared, idx: list[int], edited: torch.Tensor) -> list[Reading]:
+        if self.classifier is None:
+            return []
+        if prep.before is None:
+            prep.before = self._read(prep.inputs)
+        after = self._read(edited)
+        return [Reading(probabilities(prep.before[i]), probabilities(a)) for i, a in zip(idx, after)]
+
+    def read(self, image: ImageSource, face: int = 0) -> dict[str, float]:
+        """What the emotion classifier reads on a face (its aligned crop): {emotion: probability}.
+        CheckpointError when the editor has no classifier."""
+        if self.classifier is None:
+            raise CheckpointError(self.readout_status)
+        prep = self._prepare(image)
+        i = self._select(prep, face)[0]
+        if prep.before is None:
+            prep.before = self._read(prep.inputs)
+        return probabilities(prep.before[i])
+
+    def edit_many(self, image: ImageSource, codes: Sequence[Sequence[float]], face: FaceSelector = 0,
+                  read: bool = False) -> list[EditResult]:
+        """One :class:`EditResult` per code; detection runs once and the generator once (batched).
+        ``read``: also fill each result's classifier ``readings`` (when the editor has a classifier)."""
         checked = [self._check(c) for c in codes]
         prep = self._prepare(image)
         idx = self._select(prep, face)
@@ -215,14 +266,16 @@ class Editor:
         results = []
         for code, edited in zip(checked, out):
             crops = [(b, self._to_pil(a)) for b, a in zip(befores, edited)]
-            results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code))
+            readings = self._readings(prep, idx, edited) if read else []
+            results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code, readings))
         return results
 
     def edit(self, image: ImageSource, z: Sequence[float] | None = None, emotion: str | int | None = None,
              intensity: float = 1.0, face: FaceSelector = 0) -> EditResult:
         """Move face number ``face`` (0 = largest) or ``"all"`` faces to code ``z`` or to ``emotion``
-        at ``intensity``; the rest of the photo is left bit-identical."""
-        return self.edit_many(image, [self.code(z, emotion, intensity)], face)[0]
+        at ``intensity``; the rest of the photo is left bit-identical. With a classifier, the result's
+        ``readings`` say what it reads on each face before and after."""
+        return self.edit_many(image, [self.code(z, emotion, intensity)], face, read=True)[0]
 
     # ------------------------------------------------------------------ grid
     def grid_codes(self, rings: Sequence[float] = (0.5, 1.0), n_directions: int = 12) -> tuple[list[tuple[float, ...]], list[tuple[int, float]]]:

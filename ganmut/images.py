@@ -263,3 +263,29 @@ def image_hash(img: Image.Image) -> str:
     h.update(f"{img.mode}:{img.size}".encode())
     h.update(img.tobytes())
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- model tensors
+def adapt_images(x, size: int | None = None, channels: int | None = None):
+    """Float images ``[B, C, H, W]`` -> ``size`` x ``size`` (antialiased bilinear) with ``channels``
+    channels (RGB -> luminance, grey -> repeated). Values keep their range."""
+    import torch
+    import torch.nn.functional as F
+
+    if channels is not None and channels != x.shape[1]:
+        if channels == 1:
+            x = (x * torch.as_tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        else:
+            x = x.repeat(1, channels, 1, 1)
+    if size is not None and (x.shape[2] != size or x.shape[3] != size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x
+
+
+def to_model_input(images, size: int | None = None, channels: int | None = None, device=None):
+    """uint8 ``[N, C, H, W]`` (numpy or torch) -> float32 torch tensor in [-1, 1] at ``size``/``channels``."""
+    import torch
+
+    x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images, device=device)
+    x = x.float().div_(127.5).sub_(1.0)
+    return adapt_images(x, size, channels).clamp_(-1, 1)

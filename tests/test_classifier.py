@@ -9,17 +9,8 @@ from safetensors.torch import save_file
 
 from ganmut.emotions import EMOTIONS
 from ganmut.errors import CheckpointError
-from training.classifier import (
-    ClassifierConfig,
-    EmotionClassifier,
-    TrainConfig,
-    augment,
-    load_classifier,
-    main,
-    predict,
-    save_classifier,
-    train_classifier,
-)
+from ganmut.classifier import ClassifierConfig, EmotionClassifier, load_classifier, predict, save_classifier
+from training.classifier import ClassifierTrainConfig, augment_batch, main, train_classifier
 from training.config import AugmentConfig
 from training.pack import load_pack
 from training.prepare import pack_tensors
@@ -33,7 +24,7 @@ def test_memorises_a_small_real_set(fer_pack):
     keep = torch.cat([torch.nonzero(torch.as_tensor(pack.labels) == c)[:4, 0] for c in range(len(EMOTIONS))])
     x, y = pack_tensors(pack.subset(keep.numpy()), size=24)
     arch = ClassifierConfig(input_size=24, width=8, feature_dim=32, dropout=0.0)
-    cfg = TrainConfig(epochs=40, batch_size=28, lr=3e-3, weight_decay=0.0, label_smoothing=0.0, warmup_epochs=0, **NO_AUGMENT)
+    cfg = ClassifierTrainConfig(epochs=40, batch_size=28, lr=3e-3, weight_decay=0.0, label_smoothing=0.0, warmup_epochs=0, **NO_AUGMENT)
     model = train_classifier(x, y, arch, cfg, progress=False)
     assert (predict(model, x).argmax(-1) == y).float().mean() >= 0.9
 
@@ -62,10 +53,10 @@ def test_metadata_round_trip(tiny_classifier, tmp_path):
 def test_augment_shape_range_and_randomness():
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(8, 1, 48, 48) * 2 - 1
-    y = augment(x, TrainConfig(), gen)
+    y = augment_batch(x, ClassifierTrainConfig(), gen)
     assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1
     assert not torch.allclose(x, y)
-    assert torch.allclose(augment(x, TrainConfig(**NO_AUGMENT), gen), x, atol=1e-5)
+    assert torch.allclose(augment_batch(x, ClassifierTrainConfig(**NO_AUGMENT), gen), x, atol=1e-5)
 
 
 def test_cli_prints_per_class_accuracy(fer_pack, fer_test_pack, tmp_path, capsys):

@@ -52,6 +52,21 @@ def test_edit_writes_the_image(capsys, tmp_path, face_png, linear_ckpt):
     assert (np.asarray(img) != np.asarray(_read(face_png))).any()
 
 
+def test_verbose_prints_the_classifier_readout(capsys, tmp_path, face_png, linear_ckpt, tiny_classifier, monkeypatch):
+    out = tmp_path / "v.png"
+    rc, stdout, err = _run(capsys, "edit", face_png, "-o", out, "--model", linear_ckpt, "--emotion", "sad", "--verbose",
+                           "--classifier", tiny_classifier)
+    assert rc == 0 and err == ""
+    assert "emotion readout by tiny-classifier.safetensors" in stdout and "dominant emotion is sad" in stdout
+    face = next(line for line in stdout.splitlines() if line.startswith("  face 0: before: "))
+    assert face.count("%") == 6 and " | after: " in face
+    import ganmut.editor as editor_mod
+
+    monkeypatch.setattr(editor_mod, "CLASSIFIER_FILE", tmp_path / "none.safetensors")
+    rc, stdout, err = _run(capsys, "edit", face_png, "-o", out, "--model", linear_ckpt, "--emotion", "sad", "-v")
+    assert rc == 0 and "emotion readout off: no classifier at weights/none.safetensors" in stdout and "face 0" not in stdout
+
+
 def test_polar_is_in_degrees_and_equals_xy(capsys, tmp_path, face_png, linear_ckpt):
     a, b = tmp_path / "polar.png", tmp_path / "xy.png"
     x, y = 0.8 * math.cos(math.radians(120)), 0.8 * math.sin(math.radians(120))

@@ -13,7 +13,9 @@ import ganmut
 import ganmut.editor as editor_mod
 from ganmut.align import apply_affine, face_to_crop_matrix, invert_affine, paste_region
 from ganmut.checkpoint import Model, load_checkpoint
-from ganmut.editor import Editor
+from ganmut.classifier import Reading, load_classifier, predict
+from ganmut.editor import Editor, load_readout
+from ganmut.emotions import EMOTIONS
 from ganmut.errors import CheckpointError, CodeError, ImageError, NoFaceError
 from ganmut.generator import GeneratorConfig
 from ganmut.images import load_image
@@ -21,7 +23,7 @@ from ganmut.images import load_image
 
 @pytest.fixture(scope="module")
 def editor(linear_ckpt) -> Editor:
-    return ganmut.load(linear_ckpt, device="cpu")
+    return ganmut.load(linear_ckpt, device="cpu", classifier=None)
 
 
 @pytest.fixture(scope="module")
@@ -292,3 +294,39 @@ def test_converted_modes_come_back_in_their_mode(editor, portrait, mode):
     _assert_local_edit(editor, img, res)
     if mode == "P":
         assert res.image.getpalette() == img.getpalette()
+
+
+# --------------------------------------------------------------------------- the classifier's readout
+def test_edit_reads_the_face_before_and_after(linear_ckpt, tiny_classifier, editor, portrait):
+    reader = Editor(editor.model, "cpu", editor.detector, classifier=load_classifier(tiny_classifier))
+    result = reader.edit(portrait, emotion="happy", intensity=0.9)
+    (reading,) = result.readings
+    for probs in (reading.before, reading.after):
+        assert list(probs) == list(EMOTIONS) and abs(sum(probs.values()) - 1) < 1e-3
+    assert reading.before == reader.read(portrait)  # the same aligned crop
+    x = torch.from_numpy(np.asarray(result.crops[0][1], dtype=np.float32) / 127.5 - 1)[None, None]
+    expected = predict(reader.classifier, x)[0]  # the after-crop, as returned, read again
+    assert max(abs(reading.after[e] - float(p)) for e, p in zip(EMOTIONS, expected)) < 0.02
+    assert reader.edit_many(portrait, [(0.3, 0.3)])[0].readings == []  # only on request
+    assert editor.edit(portrait, z=(0.3, 0.3)).readings == []  # no classifier: no readout
+    with pytest.raises(CheckpointError, match="readout off"):
+        editor.read(portrait)
+
+
+def test_reading_hints_when_the_target_reads_low():
+    probs = dict.fromkeys(EMOTIONS, 0.0)
+    low = Reading(probs, dict(probs, happy=0.2, sad=0.7, neutral=0.1))
+    assert low.top() == ("sad", 0.7)
+    assert low.hint("happy") == ("the classifier reads this edit as sad (70%) and happy at only 20%: "
+                                 "try a point further out, or another face")
+    assert low.hint("sad") is None
+    assert low.describe().endswith("after: sad 70%, happy 20%, neutral 10%")
+
+
+def test_load_says_why_the_readout_is_off(monkeypatch, tmp_path, tiny_classifier):
+    monkeypatch.setattr(editor_mod, "CLASSIFIER_FILE", tmp_path / "fer-classifier.safetensors")
+    assert load_readout("auto") == (None, "emotion readout off: no classifier at weights/fer-classifier.safetensors")
+    clf, status = load_readout(tiny_classifier)
+    assert clf is not None and status.startswith("emotion readout by tiny-classifier.safetensors")
+    with pytest.raises(CheckpointError):
+        load_readout(tmp_path / "missing.safetensors")

@@ -12,7 +12,8 @@ from PIL import Image
 
 from ganmut.emotions import EMOTIONS
 from training.pack import load_pack
-from training.prepare import PrepareConfig, PrepareError, detect_layout, main, prepare, to_model_input
+from ganmut.images import to_model_input
+from training.prepare import PrepareConfig, PrepareError, detect_layout, main, prepare
 
 PER_CLASS = 10
 FER_FOLDERS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")

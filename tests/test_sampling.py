@@ -10,7 +10,7 @@ import torch
 from ganmut.emotions import N_EMOTIONS, NEUTRAL
 from ganmut.spaces import make_space
 from training.augment import augment
-from training.prepare import to_model_input
+from ganmut.images import to_model_input
 from training.config import AugmentConfig
 from training.data import DeviceData
 from training.pack import Pack

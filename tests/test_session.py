@@ -64,7 +64,8 @@ def test_session_trains_evaluates_commits_and_continues(data, configs, tmp_path)
     weights = tmp_path / "weights"
     weights.mkdir()
     t0 = time.monotonic()
-    assert _run(data, configs, weights, tmp_path / "out1", tmp_path / "work1", "--solo-probe", "0", "--variants", "direct") == 0
+    assert _run(data, configs, weights, tmp_path / "out1", tmp_path / "work1", "--solo-probe", "0", "--variants", "direct",
+                "--classifier-width", "4") == 0
     assert time.monotonic() - t0 < 75  # the 60-s deadline, plus slack for this shared CPU
     report = _check_outputs(tmp_path / "out1")
     assert set(report["choices"]) == {"linear", "gaussian"}

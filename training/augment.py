@@ -2,7 +2,7 @@
 
 Flip, rotation, translation and zoom are composed into one 2x3 matrix per image, and the same
 bilinear resampling resizes the stored images (48 px for FER2013) to the model's ``image_size``.
-Without augmentation (sample grids, evaluation) :func:`training.prepare.to_model_input` does the
+Without augmentation (sample grids, evaluation) :func:`ganmut.images.to_model_input` does the
 conversion and resize.
 The output is float in [-1, 1]. All randomness comes from the caller's ``torch.Generator``.
 """
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import AugmentConfig
-from .prepare import to_model_input
+from ganmut.images import to_model_input
 
 
 def affine_matrices(n: int, cfg: AugmentConfig, gen: torch.Generator, device) -> torch.Tensor:

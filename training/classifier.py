@@ -1,14 +1,8 @@
-"""The emotion classifier that scores edits (the paper's VGG role): ``python -m training.classifier``.
+"""Train the emotion classifier (:mod:`ganmut.classifier`) on a dataset pack: ``python -m training.classifier``.
 
-A VGG-style CNN (four stages of two 3x3 conv + BatchNorm + ReLU, max-pooling between stages,
-global average pooling, one hidden fully connected layer whose activations are the FED features,
-then the 7 logits). Trained with on-device batch augmentation (flip, small affine, brightness and
-contrast, random erasing), label smoothing, AdamW and a cosine schedule with warm-up.
-
-Saved as ``.safetensors`` (no pickle) with one metadata entry ``ganmut_classifier`` holding JSON:
-architecture, input size and channels, emotions, training settings, data and test accuracy.
-``load_classifier(path)`` returns the module in eval mode; it accepts images in [-1, 1] of any size
-and 1 or 3 channels and adapts them to its own input.
+On-device batch augmentation (flip, small affine, brightness and contrast, random erasing), label
+smoothing, AdamW and a cosine schedule with warm-up, optionally following a wall-clock budget
+(``--max-minutes``); bf16 autocast on GPUs and on CPUs with native bf16.
 """
 from __future__ import annotations
 
@@ -25,49 +19,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganmut.classifier import ClassifierConfig, EmotionClassifier, predict, save_classifier
 from ganmut.emotions import EMOTIONS, N_EMOTIONS
-from ganmut.checkpoint import read_safetensors, write_safetensors
-from ganmut.errors import CheckpointError
 from training.augment import affine_matrices, warp
+from training.clock import process_start
 from training.config import AugmentConfig
 from training.metrics import confusion_matrix, per_class_accuracy
 from training.pack import PackError, load_pack
-from training.prepare import adapt_images, pack_tensors
-
-META_KEY = "ganmut_classifier"
-FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ClassifierConfig:
-    """Architecture; stored in the weights' metadata."""
-
-    input_size: int = 48
-    channels: int = 1
-    width: int = 64
-    feature_dim: int = 256
-    dropout: float = 0.4
-
-    def __post_init__(self) -> None:
-        if self.input_size < 16 or self.input_size % 8:
-            raise ValueError(f"input_size must be a multiple of 8 and at least 16, got {self.input_size}")
-        if self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ClassifierConfig":
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown classifier settings: {', '.join(sorted(unknown))}")
-        return cls(**d)
-
+from training.prepare import pack_tensors
 
 def _default_geometry() -> AugmentConfig:
     return AugmentConfig(flip=True, rotate_deg=10.0, translate=0.1, zoom_min=0.9, zoom_max=1.1)
 
 
 @dataclass
-class TrainConfig:
+class ClassifierTrainConfig:
     """Optimisation and augmentation settings (geometry: the GAN's :class:`~training.config.AugmentConfig`)."""
 
     epochs: int = 40
@@ -90,69 +56,7 @@ def lr_factor(step: int, warmup_steps: int, progress: float) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def _stage(cin: int, cout: int) -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    for c in (cin, cout):
-        layers += [nn.Conv2d(c, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
-    return layers
-
-
-class EmotionClassifier(nn.Module):
-    """VGG-style classifier; ``features(x)`` are the penultimate activations, ``forward(x)`` the logits."""
-
-    def __init__(self, cfg: ClassifierConfig = ClassifierConfig(), meta: dict | None = None) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.meta = meta or {}
-        w = cfg.width
-        widths = [w, 2 * w, 4 * w, 8 * w]
-        layers: list[nn.Module] = []
-        cin = cfg.channels
-        for i, c in enumerate(widths):
-            layers += _stage(cin, c)
-            if i < len(widths) - 1:
-                layers.append(nn.MaxPool2d(2))
-            cin = c
-        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.neck = nn.Sequential(
-            nn.Dropout(cfg.dropout), nn.Linear(cin, cfg.feature_dim), nn.BatchNorm1d(cfg.feature_dim), nn.ReLU(inplace=True)
-        )
-        self.head = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(cfg.feature_dim, N_EMOTIONS))
-
-    def adapt(self, x: torch.Tensor) -> torch.Tensor:
-        """Images in [-1, 1] of any size and 1 or 3 channels -> this network's input."""
-        return adapt_images(x, self.cfg.input_size, self.cfg.channels)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.neck(self.body(self.adapt(x)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-
-# --------------------------------------------------------------------------- weights
-def save_classifier(path: str | os.PathLike, model: EmotionClassifier, meta: dict) -> Path:
-    """Write weights + JSON metadata atomically as safetensors."""
-    meta = dict(meta, format_version=FORMAT_VERSION, architecture=asdict(model.cfg), emotions=list(EMOTIONS))
-    return write_safetensors(path, model.state_dict(), meta, key=META_KEY)
-
-
-def load_classifier(path: str | os.PathLike, device: str | torch.device = "cpu") -> EmotionClassifier:
-    """Load weights saved by :func:`save_classifier` (eval mode, no gradients); one-line errors, no unpickling."""
-    path = Path(path)
-    meta, tensors = read_safetensors(path, key=META_KEY, what="an emotion classifier")
-    try:
-        if meta.get("emotions") != list(EMOTIONS):
-            raise ValueError(f"emotions {meta.get('emotions')} differ from {list(EMOTIONS)}")
-        model = EmotionClassifier(ClassifierConfig.from_dict(meta["architecture"]), meta)
-        model.load_state_dict(tensors)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path.name}: bad classifier weights or metadata: {str(e).splitlines()[0]}") from None
-    return model.to(device).eval().requires_grad_(False)
-
-
-# --------------------------------------------------------------------------- training
-def augment(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+def augment_batch(x: torch.Tensor, cfg: ClassifierTrainConfig, gen: torch.Generator) -> torch.Tensor:
     """Random flip/rotation/zoom/shift (:mod:`training.augment`), brightness/contrast and erasing of a batch in [-1, 1]."""
     b, dev = x.shape[0], x.device
 
@@ -180,22 +84,6 @@ def autocast_settings(device: torch.device) -> dict:
     return dict(device_type="cpu", dtype=torch.bfloat16, enabled=bool(native))
 
 
-@torch.no_grad()
-def predict(model: EmotionClassifier, x: torch.Tensor, batch_size: int = 512, flip: bool = False) -> torch.Tensor:
-    """Softmax probabilities ``[N, 7]`` of images ``x`` in [-1, 1] (eval mode restored afterwards).
-    ``flip`` averages them with those of the mirrored images (test-time augmentation)."""
-    was = model.training
-    model.eval()
-
-    def probs(b: torch.Tensor) -> torch.Tensor:
-        p = F.softmax(model(b).float(), -1)
-        return (p + F.softmax(model(b.flip(-1)).float(), -1)) / 2 if flip else p
-
-    out = torch.cat([probs(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
-    model.train(was)
-    return out
-
-
 def accuracy_report(probs: torch.Tensor, labels: torch.Tensor) -> dict:
     """Overall and per-class accuracy (JSON-friendly, NaN -> None)."""
     pred = probs.argmax(-1).cpu().numpy()
@@ -212,7 +100,7 @@ def train_classifier(
     train_x: torch.Tensor,
     train_y: torch.Tensor,
     arch: ClassifierConfig,
-    cfg: TrainConfig,
+    cfg: ClassifierTrainConfig,
     test: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: bool = True,
 ) -> EmotionClassifier:
@@ -244,7 +132,7 @@ def train_classifier(
             for group in opt.param_groups:
                 group["lr"] = cfg.lr * lr_factor(step, warm, progress_frac)
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            x = augment(train_x[idx], cfg, gen)
+            x = augment_batch(train_x[idx], cfg, gen)
             with torch.autocast(**amp):
                 loss = F.cross_entropy(model(x), train_y[idx], label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
@@ -292,12 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, help="training pack (python -m training.prepare)")
     p.add_argument("--test", type=Path, default=None, help="test pack: reported per epoch and per class, never used for selection")
     p.add_argument("--out", type=Path, default=Path("weights/classifier-fer2013.safetensors"), help="weights to write (.safetensors)")
-    p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--lr", type=float, default=TrainConfig.lr)
+    p.add_argument("--epochs", type=int, default=ClassifierTrainConfig.epochs)
+    p.add_argument("--batch-size", type=int, default=ClassifierTrainConfig.batch_size)
+    p.add_argument("--lr", type=float, default=ClassifierTrainConfig.lr)
     p.add_argument("--width", type=int, default=ClassifierConfig.width, help="channels of the first stage (default 64; 8 for tests)")
     p.add_argument("--input-size", type=int, default=None, help="network input side (default: the pack's image size)")
-    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--seed", type=int, default=ClassifierTrainConfig.seed)
     p.add_argument("--max-minutes", type=float, default=None,
                    help="wall-clock budget from the start of this command: the learning-rate schedule follows elapsed "
                    "time and training ends on time; --epochs is then an upper bound")
@@ -306,8 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    started = time.monotonic()
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
+    """The CLI; ``started`` (``time.monotonic()``) is when --max-minutes counts from: the process start when run
+    as a script, else this call."""
+    started = time.monotonic() if started is None else started
     args = build_parser().parse_args(argv)
     try:
         dev = resolve_device(args.device)
@@ -316,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(train_pack) < 2:
             raise PackError(f"{args.data} holds {len(train_pack)} image(s); need at least 2")
         arch = ClassifierConfig(input_size=args.input_size or train_pack.image_size, channels=train_pack.channels, width=args.width)
-        cfg = TrainConfig(epochs=args.epochs, batch_size=min(args.batch_size, len(train_pack)), lr=args.lr, seed=args.seed,
+        cfg = ClassifierTrainConfig(epochs=args.epochs, batch_size=min(args.batch_size, len(train_pack)), lr=args.lr, seed=args.seed,
                           max_minutes=args.max_minutes)
     except ValueError as e:  # PackError and bad settings
         print(f"error: {e}", file=sys.stderr)
@@ -350,4 +240,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(started=process_start()))

@@ -39,10 +39,11 @@ from ganmut.checkpoint import Model, load_checkpoint
 from ganmut.emotions import EMOTIONS, N_EMOTIONS, NEUTRAL
 from ganmut.errors import GanmutError
 from ganmut.spaces import Space, polar_to_xy
-from training.classifier import EmotionClassifier, load_classifier, resolve_device
+from ganmut.classifier import EmotionClassifier, load_classifier
+from training.classifier import resolve_device
 from training.metrics import ere, fed, per_class_accuracy, smoothness, topk_targets
 from training.pack import load_pack
-from training.prepare import to_model_input
+from ganmut.images import to_model_input
 
 STEPS = 10
 """Interpolation steps: intensities j / STEPS, j = 0..STEPS (the paper's 11 points)."""

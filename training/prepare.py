@@ -15,9 +15,8 @@ Unreadable or truncated images, unknown labels, missing files and (with ``--alig
 a face are skipped and counted, never fatal. The pack's order is deterministic: class by class,
 files sorted by path (CSV: row order within a class).
 
-This module also holds the one conversion from pack images to model tensors
-(:func:`to_model_input`, :func:`adapt_images`, :func:`pack_tensors`), reused by the classifier and
-the evaluation.
+Pack images become model tensors with :func:`ganmut.images.to_model_input` (:func:`pack_tensors`
+does a whole pack).
 """
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ from PIL import Image
 
 from ganmut.emotions import EMOTIONS, N_EMOTIONS, emotion_index
 from ganmut.errors import GanmutError, ImageError
-from ganmut.images import LUMA
+from ganmut.images import to_model_input
 from training.pack import Pack, PackError, save_pack
 
 LAYOUTS = ("auto", "fer2013", "csv", "folders")
@@ -295,31 +294,6 @@ def summary(pack: Pack) -> str:
 
 
 # --------------------------------------------------------------------------- tensors for models
-def adapt_images(x, size: int | None = None, channels: int | None = None):
-    """Float images ``[B, C, H, W]`` -> ``size`` x ``size`` (antialiased bilinear) with ``channels``
-    channels (RGB -> luminance, grey -> repeated). Values keep their range."""
-    import torch
-    import torch.nn.functional as F
-
-    if channels is not None and channels != x.shape[1]:
-        if channels == 1:
-            x = (x * torch.as_tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
-        else:
-            x = x.repeat(1, channels, 1, 1)
-    if size is not None and (x.shape[2] != size or x.shape[3] != size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-    return x
-
-
-def to_model_input(images, size: int | None = None, channels: int | None = None, device=None):
-    """uint8 ``[N, C, H, W]`` (numpy or torch) -> float32 torch tensor in [-1, 1] at ``size``/``channels``."""
-    import torch
-
-    x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images, device=device)
-    x = x.float().div_(127.5).sub_(1.0)
-    return adapt_images(x, size, channels).clamp_(-1, 1)
-
-
 def pack_tensors(pack: Pack, size: int | None = None, channels: int | None = None, device=None):
     """(images float32 [N, C, size, size] in [-1, 1], labels int64 [N]) of a pack, as torch tensors."""
     import torch

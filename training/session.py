@@ -52,7 +52,6 @@ KINDS = ("linear", "gaussian")
 VARIANTS = ("direct", "attention", "residual")
 APP_PACKAGES = ("gradio", "plotly", "facenet_pytorch", "spaces")
 CLASSIFIER = "fer-classifier.safetensors"
-CLASSIFIER_WIDTH = 32
 STATE = "state.safetensors"
 DOCS = ROOT / "docs" / "training"
 LIMITS = {"files": 8, "file_bytes": 16 * 2**20, "total_bytes": 64 * 2**20}
@@ -80,6 +79,7 @@ class SessionConfig:
     variants: tuple[str, ...] = ("direct", "residual")
     eval_faces: int | None = 2000
     solo_probe_s: float = 20.0
+    classifier_width: int = 32
     work: Path | None = None
     device: str = "auto"
     sets: list[str] = field(default_factory=list)
@@ -153,7 +153,7 @@ def predicted_outputs(cfg: SessionConfig, configs: dict) -> dict[str, int]:
     from ganmut.generator import Generator
 
     from .checkpoint import discriminator
-    from .classifier import ClassifierConfig, EmotionClassifier
+    from ganmut.classifier import ClassifierConfig, EmotionClassifier
 
     header = 64 * 1024  # JSON metadata (config, history, evaluation) and the safetensors header
     sizes: dict[str, int] = {}
@@ -164,7 +164,7 @@ def predicted_outputs(cfg: SessionConfig, configs: dict) -> dict[str, int]:
         state += max(_param_bytes(discriminator(c), 2) for c in mine)
         sizes[f"samples-{kind}.png"] = 2 * 2**20
     if not (cfg.weights / CLASSIFIER).is_file():
-        state += _param_bytes(EmotionClassifier(ClassifierConfig(width=CLASSIFIER_WIDTH)), 4)
+        state += _param_bytes(EmotionClassifier(ClassifierConfig(width=cfg.classifier_width)), 4)
     sizes[STATE] = state
     sizes.update({"report.md": 256 * 1024, "report.json": 256 * 1024, "session.log": 2 * 2**20})
     return sizes
@@ -371,7 +371,7 @@ def run_session(cfg: SessionConfig) -> dict:
     if not classifier_path.is_file():
         trained_classifier = work / CLASSIFIER
         cmd = [sys.executable, "-m", "training.classifier", "--data", str(packs["train"]), "--test", str(packs["test"]),
-               "--out", str(trained_classifier), "--width", str(CLASSIFIER_WIDTH), "--epochs", "200",
+               "--out", str(trained_classifier), "--width", str(cfg.classifier_width), "--epochs", "200",
                "--max-minutes", f"{train_s / 60:.3f}", "--device", cfg.device]
         procs.append(("classifier", _start(cmd, work / "logs" / "classifier.log", share)))
         classifier_path = trained_classifier
@@ -444,7 +444,7 @@ def write_outputs(cfg: SessionConfig, report: dict, runs: dict[str, Run], classi
     from ganmut.checkpoint import read_safetensors, write_safetensors
 
     from .checkpoint import CONTINUATION_KEY, continuation_path
-    from .classifier import META_KEY as CLASSIFIER_KEY
+    from ganmut.classifier import META_KEY as CLASSIFIER_KEY
     from .report import markdown
 
     out = cfg.out
@@ -505,8 +505,8 @@ def commit(src: Path, weights: Path = ROOT / "weights", docs: Path = DOCS) -> li
     from ganmut.errors import CheckpointError
 
     from .checkpoint import CONTINUATION_KEY, continuation_path
-    from .classifier import META_KEY as CLASSIFIER_KEY
-    from .classifier import load_classifier
+    from ganmut.classifier import META_KEY as CLASSIFIER_KEY
+    from ganmut.classifier import load_classifier
 
     try:
         report = json.loads((src / "report.json").read_text())
@@ -569,6 +569,8 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--solo-probe", type=float, default=SessionConfig.solo_probe_s, metavar="SECONDS",
                            help="train the first run alone this long first, to compare one process with all at once (0: skip)")
             s.add_argument("--work", type=Path, default=None, help="scratch folder (default: a new temporary one)")
+            s.add_argument("--classifier-width", type=int, default=SessionConfig.classifier_width,
+                           help="width of the evaluation classifier trained when --weights has none (default 32)")
             s.add_argument("--device", default="auto", help="auto (default), cuda, cpu")
     c = sub.add_parser("commit", help="copy a session's winners into weights/ and its report into docs/training/")
     c.add_argument("dir", type=Path, help="the folder the device call's files came back to")
@@ -593,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         cfg.eval_faces = args.eval_faces or None
         cfg.solo_probe_s, cfg.work, cfg.device = args.solo_probe, args.work, args.device
+        cfg.classifier_width = args.classifier_width
         report = run_session(cfg)
     except SessionError as e:
         print(f"error: {e}", file=sys.stderr)

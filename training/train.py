@@ -49,10 +49,11 @@ from .checkpoint import (
     save_continuation,
     save_training_checkpoint,
 )
+from .clock import process_start
 from .config import ConfigError, TrainConfig, load_config, merge, parse_override, to_toml
 from .data import DeviceData
 from .pack import PackError, load_pack
-from .prepare import to_model_input
+from ganmut.images import to_model_input
 from .sampling import Codes, cycle_codes, sample_codes
 
 N_FIXED = 8
@@ -578,8 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> Trainer:
-    started = time.monotonic()
+def main(argv: list[str] | None = None, started: float | None = None) -> Trainer:
+    """The CLI; ``started`` (``time.monotonic()``) is when --budget-minutes counts from: the process start when
+    run as a script, else this call."""
+    started = time.monotonic() if started is None else started
     args = build_parser().parse_args(argv)
     try:
         overrides: dict = {}
@@ -641,4 +644,4 @@ def main(argv: list[str] | None = None) -> Trainer:
 
 
 if __name__ == "__main__":
-    main()
+    main(started=process_start())
