@@ -21,9 +21,9 @@ from PIL import Image, ImageDraw, ImageFont
 from .align import PastePlan, apply_paste, face_to_crop_matrix, feather_mask, paste_plan, paste_region, warp_to_crop
 from .checkpoint import Model, load_checkpoint
 from .emotions import COLORS, EMOTIONS, NEUTRAL
-from .errors import CheckpointError, CodeError, NoFaceError
+from .errors import CheckpointError, CodeError, NoFaceError, number, shorten
 from .face import Face, FaceDetector, pick_device
-from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, load_image, match_channels, to_photo
+from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, match_channels, read_image, to_photo
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian": "ganmut-gaussian.safetensors"}
@@ -36,6 +36,9 @@ PLAN_CACHE_PIXELS = 600_000
 """Paste plans of faces covering more photo pixels than this are rebuilt per edit, not cached
 (a plan takes 32 bytes per pixel)."""
 BATCH = 32
+MAX_RINGS = 6
+MAX_DIRECTIONS = 24
+"""Bounds of a grid: at most 6 rings of 24 codes, 144 edited tiles on a canvas of about 30 tiles across."""
 
 FaceSelector = Union[int, str]
 
@@ -52,7 +55,7 @@ def resolve_model(model: str | os.PathLike) -> Path:
         return path
     path = Path(model)
     if not path.exists() and not path.suffix:
-        raise CheckpointError(f"unknown model {str(model)!r}: use {', '.join(repr(k) for k in MODEL_FILES)} or the path of a .safetensors checkpoint")
+        raise CheckpointError(f"unknown model {shorten(str(model))}: use {', '.join(repr(k) for k in MODEL_FILES)} or the path of a .safetensors checkpoint")
     return path
 
 
@@ -67,12 +70,14 @@ def load(model: str | os.PathLike = "linear", device: str | torch.device | None 
 class EditResult:
     """``image``: the edited photo (same size and mode as the loaded input); ``faces``: the faces
     edited; ``crops``: (before, after) aligned crops at model resolution, one pair per face;
-    ``code``: the code used."""
+    ``code``: the code used; ``notes``: how the input was read (reduced, first frame of several),
+    one line each."""
 
     image: Image.Image
     faces: list[Face]
     crops: list[tuple[Image.Image, Image.Image]]
     code: tuple[float, ...]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -122,27 +127,32 @@ class Editor:
 
     def _check(self, z: Sequence[float]) -> tuple[float, ...]:
         try:
-            vals = tuple(float(v) for v in z)
-        except (TypeError, ValueError):
-            raise CodeError(f"a code must be {self.space.dim} numbers, got {z!r}") from None
-        if len(vals) != self.space.dim:
-            raise CodeError(f"a {self.space.kind} code has {self.space.dim} numbers, got {len(vals)}")
-        if not all(math.isfinite(v) for v in vals):
-            raise CodeError(f"code {vals} is not finite")
+            items = list(z)
+        except TypeError:
+            raise CodeError(f"a code must be {self.space.dim} numbers, got {shorten(z)}") from None
+        if len(items) != self.space.dim:
+            raise CodeError(f"a {self.space.kind} code has {self.space.dim} numbers, got {len(items)}")
+        names = ("x", "y") if self.space.dim == 2 else [f"z[{i}]" for i in range(self.space.dim)]
+        try:
+            vals = tuple(number(v, n) for v, n in zip(items, names))
+        except ValueError as e:
+            raise CodeError(str(e)) from None
         if not self.space.contains(torch.tensor(vals, device=self.device)):
             shown = ", ".join(f"{v:g}" for v in vals)
             raise CodeError(f"code ({shown}) lies outside the {self.space.kind} space: {DOMAINS[self.space.kind]}")
         return vals
 
     # ------------------------------------------------------------------ detection (cached)
-    def _prepare(self, image: ImageSource) -> _Prepared:
-        img = load_image(image)
+    def _prepare(self, image: ImageSource) -> tuple[_Prepared, tuple[str, ...]]:
+        """The cached detection and alignment of an image, and the notes of reading it."""
+        loaded = read_image(image)
+        img = loaded.image
         key = image_hash(img)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-                return hit
+                return hit, loaded.notes
         photo = to_photo(img)
         rgb, scale = detection_rgb(photo)
         faces = self.detector.detect(rgb, scale)
@@ -155,7 +165,7 @@ class Editor:
             self._cache[key] = prep
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        return prep
+        return prep, loaded.notes
 
     def _cached_plan(self, photo: Photo, m: np.ndarray) -> PastePlan | None:
         """A paste plan to keep in the cache, or None for a face too large to keep one for."""
@@ -164,16 +174,16 @@ class Editor:
 
     def detect(self, image: ImageSource) -> list[Face]:
         """Every usable face of the image, largest first (NoFaceError when there is none)."""
-        return list(self._prepare(image).faces)
+        return list(self._prepare(image)[0].faces)
 
     @staticmethod
     def _select(prep: _Prepared, face: FaceSelector) -> list[int]:
         if face == "all":
             return list(range(len(prep.faces)))
         if isinstance(face, bool) or not isinstance(face, (int, np.integer)):
-            raise NoFaceError(f"face must be a face number or 'all', got {face!r}")
+            raise NoFaceError(f"face must be a face number or 'all', got {shorten(face)}")
         if not 0 <= face < len(prep.faces):
-            raise NoFaceError(f"face {face} requested but {len(prep.faces)} face(s) found (numbered from 0, largest first)")
+            raise NoFaceError(f"face {shorten(face)} requested but {len(prep.faces)} face(s) found (numbered from 0, largest first)")
         return [int(face)]
 
     # ------------------------------------------------------------------ generation
@@ -205,7 +215,7 @@ class Editor:
     def edit_many(self, image: ImageSource, codes: Sequence[Sequence[float]], face: FaceSelector = 0) -> list[EditResult]:
         """One :class:`EditResult` per code; detection runs once and the generator once (batched)."""
         checked = [self._check(c) for c in codes]
-        prep = self._prepare(image)
+        prep, notes = self._prepare(image)
         idx = self._select(prep, face)
         if not checked:
             return []
@@ -215,7 +225,7 @@ class Editor:
         results = []
         for code, edited in zip(checked, out):
             crops = [(b, self._to_pil(a)) for b, a in zip(befores, edited)]
-            results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code))
+            results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code, notes))
         return results
 
     def edit(self, image: ImageSource, z: Sequence[float] | None = None, emotion: str | int | None = None,
@@ -230,15 +240,21 @@ class Editor:
 
         Linear: ``n_directions`` equally spaced angles on circles of radius ``rings``; Gaussian:
         the same angles on the squares of half-side ``rings`` (the square of 1 is the border of
-        [-1, 1]^2); StarGAN: the six non-neutral emotions at intensities ``rings``.
+        [-1, 1]^2); StarGAN: the six non-neutral emotions at intensities ``rings``. At most
+        :data:`MAX_RINGS` rings of :data:`MAX_DIRECTIONS` directions.
         """
-        rings = sorted(float(r) for r in rings)
-        if not rings or any(not 0 < r <= 1 for r in rings):
-            raise CodeError(f"rings must lie in (0, 1], got {rings}")
+        rings = list(rings)
+        if not 1 <= len(rings) <= MAX_RINGS:
+            raise CodeError(f"a grid has 1 to {MAX_RINGS} rings, got {len(rings)}")
+        try:
+            rings = sorted(number(r, "a ring radius") for r in rings)
+            n = int(number(n_directions, "n_directions", (1, MAX_DIRECTIONS)))
+        except ValueError as e:
+            raise CodeError(str(e)) from None
+        if not 0 < rings[0] <= rings[-1] <= 1:
+            raise CodeError(f"rings must lie in (0, 1], got {shorten(rings)}")
         kind = self.space.kind
-        n = len(EMOTIONS) - 1 if kind == "stargan" else int(n_directions)
-        if n < 1:
-            raise CodeError("n_directions must be at least 1")
+        n = len(EMOTIONS) - 1 if kind == "stargan" else n
         angles = [2 * math.pi * k / n for k in range(n)]
         codes, places = [], []
         for j, r in enumerate(rings):
@@ -259,7 +275,7 @@ class Editor:
         if face == "all":
             raise NoFaceError("a grid shows one face: pass a face number, not 'all'")
         codes, places = self.grid_codes(rings, n_directions)
-        prep = self._prepare(image)
+        prep = self._prepare(image)[0]
         i = self._select(prep, face)[0]
         out = self._generate(prep.inputs[i:i + 1], codes)[:, 0]
         tiles = [self._to_pil(prep.inputs[i])] + [self._to_pil(t) for t in out]
