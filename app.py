@@ -11,6 +11,10 @@ repo id (downloaded with ``huggingface_hub.snapshot_download``). Without weights
 says so in a banner, and every edit answers with that message.
 
 API (``gradio_client``): ``/edit_xy``, ``/edit_emotion`` and ``/grid``; see the "Use the API" panel.
+
+Messages to a client are one line and name files by their basename only; errors that are not the
+user's input's fault reach a client as Gradio's generic error (``show_error=False``) and the server
+log in full. plotly.js is served from the installed package at ``/ganmut/plotly.min.js``.
 """
 from __future__ import annotations
 
@@ -22,20 +26,25 @@ import functools
 import importlib.util
 import re
 import shutil
+import sys
 import tempfile
 import threading
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import spaces
 from PIL import Image, ImageDraw, ImageFont
+from starlette.requests import Request
+from starlette.responses import FileResponse
+from starlette.routing import Route
 
 import ganmut
 from ganmut import wheel
 from ganmut.editor import MODEL_FILES, WEIGHTS_DIR
 from ganmut.emotions import COLORS, EMOTIONS, NEUTRAL
+from ganmut.errors import shorten
+from ganmut.images import read_image, storable, stored_mode
 from ganmut.spaces import Space
 
 MODEL_LABELS = {"linear": "GANmut (linear)", "gaussian": "GGANmut (Gaussian)"}
@@ -52,6 +61,8 @@ EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "assets" / "examples"
 START = {"mode": "emotion", "emotion": "happy", "intensity": 1.0}
 """The first edit of a new photo: full happiness."""
 PLOTLY_JS = Path(importlib.util.find_spec("plotly").submodule_search_locations[0]) / "package_data" / "plotly.min.js"
+PLOTLY_URL = "/ganmut/plotly.min.js"
+"""Where the page loads plotly.js from: a route of its own, so that no server path is in the page."""
 MAX_FILE_SIZE = "30mb"
 ANIMATION_SIDE = 320
 ANIMATION_MS = 90
@@ -63,11 +74,11 @@ def resolve_weights(spec: str | None) -> tuple[dict[str, Path], str | None]:
     if not spec:
         base, where = WEIGHTS_DIR, f"`{WEIGHTS_DIR.name}/`"
     elif Path(spec).is_dir():
-        base, where = Path(spec), f"`{spec}`"
+        base, where = Path(spec), f"`{Path(spec).name}/`"
     elif "," in spec or Path(spec).is_file():
         parts = [p.strip() for p in spec.split(",")] + [""]
         found = {k: Path(p) for k, p in zip(MODEL_FILES, parts) if p and Path(p).is_file()}
-        missing = [p for p in parts if p and not Path(p).is_file()]
+        missing = [Path(p).name for p in parts if p and not Path(p).is_file()]
         return found, (f"GANMUT_WEIGHTS names missing files: {', '.join(missing)}" if missing or not found else None)
     elif re.fullmatch(r"[\w.-]+/[\w.-]+", spec):
         try:
@@ -75,9 +86,10 @@ def resolve_weights(spec: str | None) -> tuple[dict[str, Path], str | None]:
 
             base, where = Path(snapshot_download(spec, allow_patterns=["*.safetensors", "*.md"])), f"Hub repo `{spec}`"
         except Exception as e:  # offline, unknown repo, no access: the app still starts
-            return {}, f"could not download the weights from the Hub repo `{spec}`: {type(e).__name__}: {e}"
+            print(f"GANMUT_WEIGHTS: {type(e).__name__}: {e}", file=sys.stderr)
+            return {}, f"could not download the weights from the Hub repo `{spec}` ({type(e).__name__}; see the server log)"
     else:
-        return {}, f"GANMUT_WEIGHTS=`{spec}` is neither a directory, a file pair nor a Hub repo id"
+        return {}, f"GANMUT_WEIGHTS=`{Path(spec).name}` is neither a directory, a file pair nor a Hub repo id"
     found = {k: base / f for k, f in MODEL_FILES.items() if (base / f).is_file()}
     if found:
         return found, None
@@ -171,8 +183,8 @@ def parse_face(face: str | int | None) -> int | str:
         return "all"
     try:
         return int(face)
-    except ValueError:
-        raise ganmut.NoFaceError(f"face must be a face number (0 = largest) or 'all', got {face!r}") from None
+    except (TypeError, ValueError):
+        raise ganmut.NoFaceError(f"face must be a face number (0 = largest) or 'all', got {shorten(face)}") from None
 
 
 def code_for(request: dict, kind: str) -> tuple[float, ...]:
@@ -239,6 +251,19 @@ def warn(e: Exception) -> str:
     return f"⚠️ {e}"
 
 
+def inform(notes: tuple[str, ...]) -> str:
+    """Show notes on how a photo was read as toasts and in the server log; the status line's suffix."""
+    for note in notes:
+        gr.Info(note)
+        print(f"note: {note}", file=sys.stderr, flush=True)
+    return "".join(f"  \nℹ️ {note}" for note in notes)
+
+
+def png(img: Image.Image) -> Image.Image:
+    """The image in a mode PNG stores (the app's outputs are PNG): CMYK and other colour spaces as RGB."""
+    return storable(img, "PNG")
+
+
 def cleanup_dir(path: str | None) -> None:
     """Delete a session's temporary folder (State delete_callback: runs when the session ends)."""
     if path:
@@ -262,7 +287,7 @@ def _edit_outputs(image: Image.Image | None, kind: str, face: str, request: dict
     except ganmut.GanmutError as e:
         return request, marker, gr.skip(), gr.skip(), mix, warn(e)
     who = "every face" if face == "all" else f"face {int(face) + 1}"
-    return request, marker, (image, result.image), crops_gallery(result), mix, f"Edited {who} to **{describe(space, code)}**."
+    return request, marker, (png(image), png(result.image)), crops_gallery(result), mix, f"Edited {who} to **{describe(space, code)}**."
 
 
 def on_image(payload: Any, kind: str, request: dict) -> tuple:
@@ -272,14 +297,17 @@ def on_image(payload: Any, kind: str, request: dict) -> tuple:
     if path is None:
         return (*empty, request, gr.skip(), gr.skip(), "Upload a photo, take one with the webcam, paste one, or pick an example.")
     try:
-        image = ganmut.load_image(path)
+        loaded = read_image(path)
+        image = loaded.image
         faces = run_detect(image, kind)
     except ganmut.GanmutError as e:
         return (*empty, request, gr.skip(), gr.skip(), warn(e))
     choices = [(f"Face {n}", str(n - 1)) for n in range(1, len(faces) + 1)] + ([("All faces", "all")] if len(faces) > 1 else [])
     picker = gr.Radio(choices=choices, value="0", visible=len(faces) > 1)
     req, marker, result, crops, mix, status = _edit_outputs(image, kind, "0", request)
-    return image, faces_preview(image, faces), picker, result, crops, req, marker, mix, status
+    shown = stored_mode(image.mode, "PNG")
+    notes = loaded.notes + ((f"a {image.mode} photo is shown and downloaded as {shown}",) if shown != image.mode else ())
+    return image, faces_preview(image, faces), picker, result, crops, req, marker, mix, status + inform(notes)
 
 
 def on_click(kind: str, evt: gr.EventData) -> tuple[dict, Any]:
@@ -359,16 +387,19 @@ def on_animate(image: Image.Image | None, kind: str, face: str, emotion: str, pa
 
 # --------------------------------------------------------------------------- API endpoints
 def _api_image(payload: Any) -> Image.Image:
+    """The photo of an API call, read as the UI reads it (its notes go to the caller's log and the server's)."""
     path = payload_path(payload)
     if path is None:
         raise gr.Error("no image given")
-    return ganmut.load_image(path)
+    loaded = read_image(path)
+    inform(loaded.notes)
+    return loaded.image
 
 
 def _api_kind(model: str) -> str:
     kind = {"ganmut": "linear", "gganmut": "gaussian"}.get(str(model).lower(), str(model).lower())
     if kind not in MODEL_FILES:
-        raise gr.Error(f"unknown model {model!r}: use 'linear' (GANmut) or 'gaussian' (GGANmut)")
+        raise gr.Error(f"unknown model {shorten(model)}: use 'linear' (GANmut) or 'gaussian' (GGANmut)")
     return kind
 
 
@@ -376,7 +407,7 @@ def api_edit_xy(image: Any, x: float, y: float, model: str, face: str) -> Image.
     """Edit to the code (x, y) of the model's space (linear: unit disc; Gaussian: [-1, 1]^2)."""
     try:
         kind = _api_kind(model)
-        return run_edit(_api_image(image), kind, editor(kind).code(z=(x, y)), parse_face(face)).image
+        return png(run_edit(_api_image(image), kind, editor(kind).code(z=(x, y)), parse_face(face)).image)
     except ganmut.GanmutError as e:
         raise gr.Error(str(e)) from None
 
@@ -385,8 +416,8 @@ def api_edit_emotion(image: Any, emotion: str, intensity: float, model: str, fac
     """Edit to a basic emotion at an intensity in [0, 1]."""
     try:
         kind = _api_kind(model)
-        code = editor(kind).code(emotion=emotion, intensity=float(intensity))
-        return run_edit(_api_image(image), kind, code, parse_face(face)).image
+        code = editor(kind).code(emotion=emotion, intensity=intensity)
+        return png(run_edit(_api_image(image), kind, code, parse_face(face)).image)
     except ganmut.GanmutError as e:
         raise gr.Error(str(e)) from None
 
@@ -518,7 +549,7 @@ def build() -> gr.Blocks:
                     value=wheel_value(default if WEIGHTS else None),
                     html_template='<div class="ganmut-wheel"></div>'
                                   '<div class="ganmut-wheel-empty">The emotion wheel appears here once trained weights are available.</div>',
-                    js_on_load=WHEEL_JS, head=f'<script src="/gradio_api/file={urllib.parse.quote(str(PLOTLY_JS))}"></script>',
+                    js_on_load=WHEEL_JS, head=f'<script src="{PLOTLY_URL}"></script>',
                     elem_id="wheel", point=None,
                 )
                 gr.Markdown(f"<small>{LEGEND}. Hover to read the mix; click to edit.</small>")
@@ -583,11 +614,15 @@ def build() -> gr.Blocks:
     return demo
 
 
-gr.set_static_paths([str(PLOTLY_JS)])
+def plotly_js(request: Request) -> FileResponse:
+    """plotly.min.js from the installed plotly package (the route of :data:`PLOTLY_URL`)."""
+    return FileResponse(PLOTLY_JS, media_type="text/javascript")
+
+
 demo = build()
 
 if __name__ == "__main__":
     demo.queue(max_size=64, default_concurrency_limit=2).launch(
         theme=gr.themes.Soft(primary_hue="amber", secondary_hue="slate"), css=CSS,
-        max_file_size=MAX_FILE_SIZE, show_error=True,
+        max_file_size=MAX_FILE_SIZE, show_error=False, app_kwargs={"routes": [Route(PLOTLY_URL, plotly_js)]},
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from .emotions import EMOTIONS
-from .errors import CheckpointError
+from .errors import CheckpointError, require_file
 from .generator import Generator, GeneratorConfig
 from .spaces import Space, make_space
 
@@ -118,10 +118,12 @@ def read_safetensors(
     from safetensors.torch import load_file
 
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"file not found: {path}")
-    with open(path, "rb") as f:
-        head = f.read(9)
+    require_file(path, CheckpointError, "model file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError as e:
+        raise CheckpointError(f"cannot read {path.name}: {e.strerror}") from None
     # A safetensors file starts with its header length (u64, little endian) then the JSON header's "{";
     # the length's low byte may be 0x80, so the pickle sniffing below only applies to anything else.
     looks_safetensors = len(head) == 9 and head[8:9] == b"{"

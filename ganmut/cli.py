@@ -1,18 +1,24 @@
 """Command line: ``python -m ganmut edit|grid|info``.
 
 Every user error (unreadable image, no face, unknown emotion, code outside the space, bad model
-file) prints one line ``error: ...`` on stderr and exits with status 2.
+file, unwritable output) prints one line ``error: ...`` on stderr and exits with status 2. How the
+input was read (reduced in size, first frame of several) and how the output was written (CMYK as
+RGB) is said in ``note: ...`` lines on stderr after a success. The output is checked before any
+work and written through a temporary file, so a failed run never leaves a half-written image.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
+import secrets
 import sys
 from pathlib import Path
 
+from .editor import MAX_DIRECTIONS, MAX_RINGS
 from .emotions import EMOTIONS
-from .errors import CodeError, GanmutError
+from .errors import CodeError, GanmutError, shorten
 
 EPILOG_EDIT = """\
 codes:
@@ -33,6 +39,7 @@ EPILOG_GRID = """\
 The wheel shows the aligned input crop in the centre and one edited crop per code: for a linear
 model, N_DIRECTIONS angles on circles of radius RINGS; for a Gaussian model, the same angles on
 squares of half-side RINGS in [-1,1]^2. Each tile is marked with the code's dominant emotion.
+At most {max_rings} rings of {max_directions} directions.
 
 examples:
   python -m ganmut grid me.jpg -o wheel.png
@@ -52,7 +59,7 @@ def _floats(text: str, n: int, what: str) -> tuple[float, ...]:
     except ValueError:
         vals = ()
     if len(vals) != n:
-        raise argparse.ArgumentTypeError(f"{what} must be {n} comma-separated numbers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"{what} must be {n} comma-separated numbers, got {shorten(text)}")
     return vals
 
 
@@ -68,7 +75,7 @@ def _floatlist(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {shorten(text)}") from None
 
 
 def _face(text: str) -> int | str:
@@ -79,13 +86,15 @@ def _face(text: str) -> int | str:
     except ValueError:
         n = -1
     if n < 0:
-        raise argparse.ArgumentTypeError(f"--face must be a face number (0 = largest) or 'all', got {text!r}")
+        raise argparse.ArgumentTypeError(f"--face must be a face number (0 = largest) or 'all', got {shorten(text)}")
     return n
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", metavar="IN", help="input photo (JPEG, PNG, WebP, ...; EXIF orientation is applied)")
-    p.add_argument("-o", "--output", metavar="OUT", required=True, help="output image; the format follows the extension")
+    p.add_argument("input", metavar="IN", help="input photo (JPEG, PNG, WebP, HEIC, ...; EXIF orientation is applied; "
+                                              "over 40 megapixels it is edited at a reduced size)")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="output image; the format follows the extension (CMYK is written as RGB where the format cannot store it)")
     p.add_argument("--model", default="linear", help="'linear' (default), 'gaussian' or a .safetensors checkpoint path")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, mps (default: CUDA, then MPS, then CPU)")
 
@@ -115,11 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="classifier for --verbose (default: the bundled weights/fer-classifier.safetensors)")
 
     grid = sub.add_parser("grid", help="draw the wheel of expressions of one face", formatter_class=fmt,
-                          epilog=EPILOG_GRID, description="Draw the gamut of expressions of one face as a wheel.")
+                          epilog=EPILOG_GRID.format(max_rings=MAX_RINGS, max_directions=MAX_DIRECTIONS),
+                          description="Draw the gamut of expressions of one face as a wheel.")
     _common(grid)
     grid.add_argument("--face", type=_face, default=0, metavar="N", help="face number, 0 = largest (default)")
     grid.add_argument("--rings", type=_floatlist, default=(0.5, 1.0), metavar="R1,R2,...", help="ring radii in (0, 1] (default 0.5,1)")
-    grid.add_argument("--directions", type=int, default=12, metavar="N", help="codes per ring (default 12)")
+    grid.add_argument("--directions", type=int, default=12, metavar="N", help=f"codes per ring, 1 to {MAX_DIRECTIONS} (default 12)")
 
     info = sub.add_parser("info", help="describe a model: emotions, learned directions or modes, metadata",
                           formatter_class=fmt, epilog=EPILOG_INFO, description="Describe a model checkpoint.")
@@ -141,16 +151,51 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
-def _save(image, path: str) -> None:
-    out = Path(path)
+def _target(text: str) -> tuple[Path, str]:
+    """The output path and its Pillow format, checked before any work: its folder exists, it is
+    not a folder or a device, and its extension names a format Pillow writes."""
+    from PIL import Image
+
+    out = Path(text)
+    if not out.parent.is_dir():
+        raise GanmutError(f"folder {out.parent} does not exist" if not out.parent.exists() else f"{out.parent} is not a folder")
+    if out.exists() and not out.is_file():
+        raise GanmutError(f"{out} is {'a folder' if out.is_dir() else 'not a regular file'}; name an image file to write")
+    fmt = Image.registered_extensions().get(out.suffix.lower())
+    if fmt not in Image.SAVE:
+        raise GanmutError(f"cannot write {shorten(out.name)}: no image format has the extension {shorten(out.suffix)}; "
+                          "use e.g. .png, .jpg, .webp or .tif")
+    return out, fmt
+
+
+def _save(image, out: Path, fmt: str) -> list[str]:
+    """Write ``image`` as ``fmt`` through a temporary file in the same folder, so an existing
+    ``out`` is replaced whole or not at all; the notes on how it was written."""
+    from .images import can_write, storable
+
+    img = storable(image, fmt)
+    if not can_write(img.mode, fmt):
+        raise GanmutError(f"cannot write {out.name}: {fmt} cannot store {img.mode} images; choose e.g. .png or .tif")
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
     try:
-        image.save(out)
-    except (ValueError, OSError, KeyError) as e:
-        raise GanmutError(f"cannot write {out.name} ({e}); for a {image.mode} image choose e.g. .png") from None
+        with open(tmp, "xb") as f:
+            img.save(f, fmt)
+        os.replace(tmp, out)
+    except (OSError, ValueError) as e:
+        tmp.unlink(missing_ok=True)
+        raise GanmutError(f"cannot write {out.name}: {getattr(e, 'strerror', None) or e}") from None
+    return [f"{fmt} cannot store {image.mode} images: {out.name} is written as {img.mode}"] if img is not image else []
+
+
+def _notes(notes: tuple[str, ...]) -> None:
+    """Print how the input was read and the output written, one `note:` line each, on stderr."""
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def _edit(args: argparse.Namespace) -> int:
     from .editor import load
+    from .images import read_image
 
     if args.intensity is not None and args.emotion is None:
         raise CodeError("--intensity applies to --emotion only")
@@ -158,12 +203,15 @@ def _edit(args: argparse.Namespace) -> int:
     if args.polar is not None:
         theta, rho = args.polar
         z = (rho * math.cos(math.radians(theta)), rho * math.sin(math.radians(theta)))
+    out, fmt = _target(args.output)
+    loaded = read_image(args.input)
     editor = load(args.model, args.device, classifier=args.classifier if args.verbose else None)
     intensity = 1.0 if args.intensity is None else args.intensity
-    result = editor.edit(args.input, z=z, emotion=args.emotion, intensity=intensity, face=args.face)
-    _save(result.image, args.output)
+    result = editor.edit(loaded.image, z=z, emotion=args.emotion, intensity=intensity, face=args.face)
+    written = _save(result.image, out, fmt)
     code = ", ".join(f"{v:.3f}" for v in result.code)
     print(f"wrote {args.output}: {len(result.faces)} face(s) edited to code ({code})")
+    _notes(loaded.notes + tuple(written))
     if args.verbose:
         target = EMOTIONS[editor.space.dominant(result.code)[0]]
         print(f"{editor.readout_status}; the code's dominant emotion is {target}")
@@ -177,10 +225,14 @@ def _edit(args: argparse.Namespace) -> int:
 
 def _grid(args: argparse.Namespace) -> int:
     from .editor import load
+    from .images import read_image
 
+    out, fmt = _target(args.output)
+    loaded = read_image(args.input)
     editor = load(args.model, args.device)
-    _save(editor.grid(args.input, rings=args.rings, n_directions=args.directions, face=args.face), args.output)
+    _save(editor.grid(loaded.image, rings=args.rings, n_directions=args.directions, face=args.face), out, fmt)
     print(f"wrote {args.output}")
+    _notes(loaded.notes)
     return 0
 
 

@@ -22,9 +22,9 @@ from .align import PastePlan, apply_paste, face_to_crop_matrix, feather_mask, pa
 from .checkpoint import Model, load_checkpoint
 from .classifier import EmotionClassifier, Reading, load_classifier, predict, probabilities
 from .emotions import COLORS, EMOTIONS, NEUTRAL
-from .errors import CheckpointError, CodeError, NoFaceError
+from .errors import CheckpointError, CodeError, NoFaceError, number, shorten
 from .face import Face, FaceDetector, pick_device
-from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, load_image, match_channels, to_photo
+from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, match_channels, read_image, to_photo
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian": "ganmut-gaussian.safetensors"}
@@ -39,6 +39,9 @@ PLAN_CACHE_PIXELS = 600_000
 """Paste plans of faces covering more photo pixels than this are rebuilt per edit, not cached
 (a plan takes 32 bytes per pixel)."""
 BATCH = 32
+MAX_RINGS = 6
+MAX_DIRECTIONS = 24
+"""Bounds of a grid: at most 6 rings of 24 codes, 144 edited tiles on a canvas of about 30 tiles across."""
 
 FaceSelector = Union[int, str]
 
@@ -55,7 +58,7 @@ def resolve_model(model: str | os.PathLike) -> Path:
         return path
     path = Path(model)
     if not path.exists() and not path.suffix:
-        raise CheckpointError(f"unknown model {str(model)!r}: use {', '.join(repr(k) for k in MODEL_FILES)} or the path of a .safetensors checkpoint")
+        raise CheckpointError(f"unknown model {shorten(str(model))}: use {', '.join(repr(k) for k in MODEL_FILES)} or the path of a .safetensors checkpoint")
     return path
 
 
@@ -86,13 +89,15 @@ def load(model: str | os.PathLike = "linear", device: str | torch.device | None 
 class EditResult:
     """``image``: the edited photo (same size and mode as the loaded input); ``faces``: the faces
     edited; ``crops``: (before, after) aligned crops at model resolution, one pair per face;
-    ``code``: the code used; ``readings``: what the emotion classifier reads on each face before and
-    after (empty when the editor has no classifier)."""
+    ``code``: the code used; ``notes``: how the input was read (reduced, first frame of several),
+    one line each; ``readings``: what the emotion classifier reads on each face before and after
+    (empty when the editor has no classifier)."""
 
     image: Image.Image
     faces: list[Face]
     crops: list[tuple[Image.Image, Image.Image]]
     code: tuple[float, ...]
+    notes: tuple[str, ...] = ()
     readings: list[Reading] = field(default_factory=list)
 
 
@@ -147,27 +152,32 @@ class Editor:
 
     def _check(self, z: Sequence[float]) -> tuple[float, ...]:
         try:
-            vals = tuple(float(v) for v in z)
-        except (TypeError, ValueError):
-            raise CodeError(f"a code must be {self.space.dim} numbers, got {z!r}") from None
-        if len(vals) != self.space.dim:
-            raise CodeError(f"a {self.space.kind} code has {self.space.dim} numbers, got {len(vals)}")
-        if not all(math.isfinite(v) for v in vals):
-            raise CodeError(f"code {vals} is not finite")
+            items = list(z)
+        except TypeError:
+            raise CodeError(f"a code must be {self.space.dim} numbers, got {shorten(z)}") from None
+        if len(items) != self.space.dim:
+            raise CodeError(f"a {self.space.kind} code has {self.space.dim} numbers, got {len(items)}")
+        names = ("x", "y") if self.space.dim == 2 else [f"z[{i}]" for i in range(self.space.dim)]
+        try:
+            vals = tuple(number(v, n) for v, n in zip(items, names))
+        except ValueError as e:
+            raise CodeError(str(e)) from None
         if not self.space.contains(torch.tensor(vals, device=self.device)):
             shown = ", ".join(f"{v:g}" for v in vals)
             raise CodeError(f"code ({shown}) lies outside the {self.space.kind} space: {DOMAINS[self.space.kind]}")
         return vals
 
     # ------------------------------------------------------------------ detection (cached)
-    def _prepare(self, image: ImageSource) -> _Prepared:
-        img = load_image(image)
+    def _prepare(self, image: ImageSource) -> tuple[_Prepared, tuple[str, ...]]:
+        """The cached detection and alignment of an image, and the notes of reading it."""
+        loaded = read_image(image)
+        img = loaded.image
         key = image_hash(img)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-                return hit
+                return hit, loaded.notes
         photo = to_photo(img)
         rgb, scale = detection_rgb(photo)
         faces = self.detector.detect(rgb, scale)
@@ -180,7 +190,7 @@ class Editor:
             self._cache[key] = prep
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        return prep
+        return prep, loaded.notes
 
     def _cached_plan(self, photo: Photo, m: np.ndarray) -> PastePlan | None:
         """A paste plan to keep in the cache, or None for a face too large to keep one for."""
@@ -189,16 +199,16 @@ class Editor:
 
     def detect(self, image: ImageSource) -> list[Face]:
         """Every usable face of the image, largest first (NoFaceError when there is none)."""
-        return list(self._prepare(image).faces)
+        return list(self._prepare(image)[0].faces)
 
     @staticmethod
     def _select(prep: _Prepared, face: FaceSelector) -> list[int]:
         if face == "all":
             return list(range(len(prep.faces)))
         if isinstance(face, bool) or not isinstance(face, (int, np.integer)):
-            raise NoFaceError(f"face must be a face number or 'all', got {face!r}")
+            raise NoFaceError(f"face must be a face number or 'all', got {shorten(face)}")
         if not 0 <= face < len(prep.faces):
-            raise NoFaceError(f"face {face} requested but {len(prep.faces)} face(s) found (numbered from 0, largest first)")
+            raise NoFaceError(f"face {shorten(face)} requested but {len(prep.faces)} face(s) found (numbered from 0, largest first)")
         return [int(face)]
 
     # ------------------------------------------------------------------ generation
@@ -245,7 +255,7 @@ class Editor:
         CheckpointError when the editor has no classifier."""
         if self.classifier is None:
             raise CheckpointError(self.readout_status)
-        prep = self._prepare(image)
+        prep, _ = self._prepare(image)
         i = self._select(prep, face)[0]
         if prep.before is None:
             prep.before = self._read(prep.inputs)
@@ -256,7 +266,7 @@ class Editor:
         """One :class:`EditResult` per code; detection runs once and the generator once (batched).
         ``read``: also fill each result's classifier ``readings`` (when the editor has a classifier)."""
         checked = [self._check(c) for c in codes]
-        prep = self._prepare(image)
+        prep, notes = self._prepare(image)
         idx = self._select(prep, face)
         if not checked:
             return []
@@ -267,7 +277,8 @@ class Editor:
         for code, edited in zip(checked, out):
             crops = [(b, self._to_pil(a)) for b, a in zip(befores, edited)]
             readings = self._readings(prep, idx, edited) if read else []
-            results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code, readings))
+            results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code,
+                                      notes, readings))
         return results
 
     def edit(self, image: ImageSource, z: Sequence[float] | None = None, emotion: str | int | None = None,
@@ -283,15 +294,21 @@ class Editor:
 
         Linear: ``n_directions`` equally spaced angles on circles of radius ``rings``; Gaussian:
         the same angles on the squares of half-side ``rings`` (the square of 1 is the border of
-        [-1, 1]^2); StarGAN: the six non-neutral emotions at intensities ``rings``.
+        [-1, 1]^2); StarGAN: the six non-neutral emotions at intensities ``rings``. At most
+        :data:`MAX_RINGS` rings of :data:`MAX_DIRECTIONS` directions.
         """
-        rings = sorted(float(r) for r in rings)
-        if not rings or any(not 0 < r <= 1 for r in rings):
-            raise CodeError(f"rings must lie in (0, 1], got {rings}")
+        rings = list(rings)
+        if not 1 <= len(rings) <= MAX_RINGS:
+            raise CodeError(f"a grid has 1 to {MAX_RINGS} rings, got {len(rings)}")
+        try:
+            rings = sorted(number(r, "a ring radius") for r in rings)
+            n = int(number(n_directions, "n_directions", (1, MAX_DIRECTIONS)))
+        except ValueError as e:
+            raise CodeError(str(e)) from None
+        if not 0 < rings[0] <= rings[-1] <= 1:
+            raise CodeError(f"rings must lie in (0, 1], got {shorten(rings)}")
         kind = self.space.kind
-        n = len(EMOTIONS) - 1 if kind == "stargan" else int(n_directions)
-        if n < 1:
-            raise CodeError("n_directions must be at least 1")
+        n = len(EMOTIONS) - 1 if kind == "stargan" else n
         angles = [2 * math.pi * k / n for k in range(n)]
         codes, places = [], []
         for j, r in enumerate(rings):
@@ -312,7 +329,7 @@ class Editor:
         if face == "all":
             raise NoFaceError("a grid shows one face: pass a face number, not 'all'")
         codes, places = self.grid_codes(rings, n_directions)
-        prep = self._prepare(image)
+        prep = self._prepare(image)[0]
         i = self._select(prep, face)[0]
         out = self._generate(prep.inputs[i:i + 1], codes)[:, 0]
         tiles = [self._to_pil(prep.inputs[i])] + [self._to_pil(t) for t in out]

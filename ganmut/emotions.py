@@ -4,6 +4,8 @@ The order is the official GANmut / AffectNet label order: index 0 is neutral.
 """
 from __future__ import annotations
 
+from .errors import shorten
+
 EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger")
 NEUTRAL = 0
 N_EMOTIONS = len(EMOTIONS)
@@ -37,4 +39,4 @@ def emotion_index(name: str | int) -> int:
     key = ALIASES.get(key, key)
     if key in EMOTIONS:
         return EMOTIONS.index(key)
-    raise ValueError(f"unknown emotion {name!r}; choose one of: {', '.join(EMOTIONS)}")
+    raise ValueError(f"unknown emotion {shorten(name)}; choose one of: {', '.join(EMOTIONS)}")

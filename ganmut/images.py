@@ -1,12 +1,22 @@
 """Reading photos, splitting them into editable pixels, and putting them back in their own mode.
 
-Size policy:
+Size policy (sizes are read from the file header, before anything is decoded):
 
-- hard limit: images over :data:`MAX_PIXELS` (40 megapixels) or with a side over :data:`MAX_SIDE`
-  (12000 px) are refused from the file header, before decoding (this also guards against
-  decompression bombs);
-- processing limit: face detection runs on a copy whose long side is at most
-  :data:`DETECT_MAX_SIDE` (1600 px); alignment and paste-back use the full-resolution pixels.
+- an image up to :data:`MAX_PIXELS` (40 megapixels) with no side over :data:`MAX_SIDE` (12000 px)
+  is edited at full size;
+- a larger one, up to :data:`MAX_SOURCE_PIXELS` (120 megapixels: a 48- or 108-MP phone photo)
+  with no side over :data:`MAX_SOURCE_SIDE` (30000 px), is read at a reduced size that fits the
+  first limits, and a note says so. A JPEG is decoded directly at 1/2, 1/4 or 1/8 scale (libjpeg's
+  DCT scaling: fast, and the full size is never held in memory); other formats are decoded in full
+  and then reduced (up to about 0.5 GB for a 120-megapixel RGBA image);
+- anything larger, or a file over :data:`MAX_FILE_BYTES`, is refused before decoding (this also
+  guards against decompression bombs);
+- face detection runs on a copy whose long side is at most :data:`DETECT_MAX_SIDE` (1600 px);
+  alignment and paste-back use the pixels read.
+
+Formats: every format Pillow reads, and HEIC/HEIF through pillow-heif. An animation or a
+multi-page file is read as its first frame and a note says so (an MPO, the JPEG of phones that
+carries extra images, is read as its main image without a note).
 
 Modes: L, RGB, RGBA, LA and 16-bit grayscale (I;16*, or I holding 0..65535) are edited natively
 and come back in the same mode, alpha untouched. Other modes are edited as RGB (or L) and only
@@ -16,6 +26,9 @@ the pixels the edit changed are converted back, so every other pixel is bit-iden
   no dithering); P with transparency and PA come back as RGBA (lossless; the palette cannot
   represent the edit together with the transparency faithfully);
 - CMYK, YCbCr, LAB, HSV and 1 (bilevel): back to their mode with Pillow's conversion.
+
+Writing: :func:`storable` turns a colour-space mode (CMYK, YCbCr, LAB, HSV) that a format cannot
+store, e.g. CMYK as PNG, into RGB; every other image is written in its own mode.
 """
 from __future__ import annotations
 
@@ -28,11 +41,16 @@ from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
-from .errors import ImageError
+from .errors import ImageError, require_file
+
+register_heif_opener()
 
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 12_000
+MAX_SOURCE_PIXELS = 120_000_000
+MAX_SOURCE_SIDE = 30_000
 DETECT_MAX_SIDE = 1600
 MAX_FILE_BYTES = 200_000_000
 
@@ -40,21 +58,47 @@ ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image,
 
 _NATIVE = {"L", "RGB", "RGBA", "LA", "I;16", "I;16L", "I;16B", "I;16N", "I"}
 _BACK_AS_RGBA = {"PA", "La", "RGBa"}
+COLOUR_MODES = ("CMYK", "YCbCr", "LAB", "HSV")
+"""Modes written as RGB to a format that cannot store them (see :func:`storable`)."""
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 """ITU-R BT.601 luma weights (Pillow's RGB -> L conversion)."""
 
 
-def check_size(width: int, height: int) -> None:
+@dataclass(frozen=True)
+class Loaded:
+    """An image as read, upright, and one-line notes on how it was read (reduced, first frame)."""
+
+    image: Image.Image
+    notes: tuple[str, ...] = ()
+
+
+def check_size(width: int, height: int, name: str = "image") -> None:
     """Refuse images beyond the hard size limit with a one-line :class:`ImageError`."""
     if width < 1 or height < 1:
-        raise ImageError(f"image is empty ({width}x{height} px)")
-    if max(width, height) > MAX_SIDE:
-        raise ImageError(f"image is {width}x{height} px; the longest side accepted is {MAX_SIDE} px")
-    if width * height > MAX_PIXELS:
+        raise ImageError(f"{name} is empty ({width}x{height} px)")
+    if max(width, height) > MAX_SOURCE_SIDE:
+        raise ImageError(f"{name} is {width}x{height} px; the longest side accepted is {MAX_SOURCE_SIDE} px")
+    if width * height > MAX_SOURCE_PIXELS:
         raise ImageError(
-            f"image is {width}x{height} px ({width * height / 1e6:.1f} megapixels); "
-            f"at most {MAX_PIXELS / 1e6:.0f} megapixels are accepted"
+            f"{name} is {width}x{height} px ({width * height / 1e6:.1f} megapixels); "
+            f"at most {MAX_SOURCE_PIXELS / 1e6:.0f} megapixels are accepted"
         )
+
+
+def reduction(width: int, height: int) -> int:
+    """The smallest factor k for which a ``width`` x ``height`` image reduced k times in each
+    direction fits :data:`MAX_PIXELS` and :data:`MAX_SIDE` (1: it fits as it is)."""
+    k = 1
+    while -(-width // k) * -(-height // k) > MAX_PIXELS or -(-max(width, height) // k) > MAX_SIDE:
+        k += 1
+    return k
+
+
+def _shrink(img: Image.Image, k: int) -> Image.Image:
+    """The image reduced ``k`` times in each direction (box filter; nearest for modes 1 and P)."""
+    if k == 1:
+        return img
+    return img.resize((-(-img.width // k), -(-img.height // k)), Image.Resampling.BOX)
 
 
 def _from_array(arr: np.ndarray) -> Image.Image:
@@ -70,57 +114,110 @@ def _from_array(arr: np.ndarray) -> Image.Image:
     )
 
 
-def _open(src) -> Image.Image:
-    name = str(src) if isinstance(src, (str, os.PathLike)) else "image"
-    if isinstance(src, (str, os.PathLike)):
-        path = Path(src)
-        if not path.is_file():
-            raise ImageError(f"image file not found: {path}")
-        name = path.name
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ImageError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; at most {MAX_FILE_BYTES / 1e6:.0f} MB are accepted")
-        fp = io.BytesIO(path.read_bytes())  # no file handle outlives this call
-    else:
-        fp = io.BytesIO(bytes(src))
+def _source(src: str | os.PathLike | bytes | bytearray | memoryview) -> tuple[io.BytesIO, str]:
+    """The bytes of a path or a buffer, and the name messages use for it (a file's basename)."""
+    if not isinstance(src, (str, os.PathLike)):
+        return io.BytesIO(bytes(src)), "image"
+    path = Path(src)
+    size = require_file(path, ImageError, "image file")
+    if size > MAX_FILE_BYTES:
+        raise ImageError(f"{path.name} is {size / 1e6:.0f} MB; at most {MAX_FILE_BYTES / 1e6:.0f} MB are accepted")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return io.BytesIO(path.read_bytes()), path.name  # no file handle outlives this call
+    except OSError as e:
+        raise ImageError(f"cannot read {path.name}: {e.strerror}") from None
+
+
+def _decode(fp: io.BytesIO, name: str) -> tuple[Image.Image, tuple[int, int], int]:
+    """The decoded image (a large JPEG already at a reduced scale), its size in the file's header
+    and its number of frames; the size is checked before anything is decoded."""
+    try:
+        with warnings.catch_warnings():  # Pillow warns from 89 megapixels; MAX_SOURCE_PIXELS is checked here
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(fp)
-            check_size(*img.size)
+            size = img.size
+            check_size(*size, name)
+            frames = 1 if img.format == "MPO" else getattr(img, "n_frames", 1)
+            k = reduction(*size)
+            if k > 1:  # a JPEG decodes at 1/2, 1/4 or 1/8 scale; other formats ignore the draft
+                scale = next((s for s in (2, 4, 8) if s >= k), 8)
+                img.draft(None, (max(1, size[0] // scale), max(1, size[1] // scale)))
             img.load()
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
-        if isinstance(e, UnidentifiedImageError):
-            raise ImageError(f"{name} is not an image (or not a format Pillow can read)") from None
-        raise ImageError(f"{name} is too large to decode safely: {e}") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
+    except UnidentifiedImageError:
+        raise ImageError(f"{name} is not an image (or not a format Pillow can read)") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{name} is too large: at most {MAX_SOURCE_PIXELS / 1e6:.0f} megapixels are accepted") from None
+    except MemoryError:
+        raise ImageError(f"{name} is too large to decode in the memory available") from None
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as e:
         raise ImageError(f"{name} is a corrupt or truncated image: {e}") from None
-    return img
+    return img, size, frames
 
 
-def load_image(src: ImageSource) -> Image.Image:
+def read_image(src: ImageSource) -> Loaded:
     """Read an image from a path, bytes, a PIL image or a numpy array, upright (EXIF orientation
-    applied) and fully decoded; bad input raises a one-line :class:`ImageError`."""
+    applied), fully decoded and reduced to the editing limits, with notes on what was changed;
+    bad input raises a one-line :class:`ImageError`."""
+    frames = 1
     if isinstance(src, Image.Image):
-        check_size(*src.size)
+        name, img = "image", src
+        check_size(*img.size)
         try:
-            src.load()
+            img.load()
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise ImageError(f"corrupt or truncated image: {e}") from None
-        img = src
+        size = img.size
     elif isinstance(src, np.ndarray):
-        img = _from_array(src)
-        check_size(*img.size)
+        name, img = "array", _from_array(src)
+        size = img.size
+        check_size(*size)
     elif isinstance(src, (str, os.PathLike, bytes, bytearray, memoryview)):
-        img = _open(src)
+        fp, name = _source(src)
+        img, size, frames = _decode(fp, name)
     else:
         raise ImageError(f"cannot read an image from a {type(src).__name__}")
+    notes = [f"{name} has {frames} frames: only the first is edited"] if frames > 1 else []
+    img = _shrink(img, reduction(*img.size))
+    if img.size != size:
+        notes.append(f"{name} is {size[0]}x{size[1]} px ({size[0] * size[1] / 1e6:.0f} megapixels); it is edited at "
+                     f"{img.width}x{img.height} px, as at most {MAX_PIXELS / 1e6:.0f} megapixels are edited")
     try:
         out = ImageOps.exif_transpose(img)
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"cannot apply the image's EXIF orientation: {e}") from None
-    check_size(*out.size)
+    return Loaded(out, tuple(notes))
+
+
+def load_image(src: ImageSource) -> Image.Image:
+    """The image of :func:`read_image`, without its notes."""
+    return read_image(src).image
+
+
+def can_write(mode: str, fmt: str) -> bool:
+    """Whether Pillow writes images of ``mode`` in the format ``fmt`` ('PNG', 'JPEG', ...)."""
+    try:
+        Image.new(mode, (1, 1)).save(io.BytesIO(), fmt)
+    except (OSError, KeyError, ValueError):
+        return False
+    return True
+
+
+def stored_mode(mode: str, fmt: str) -> str:
+    """The mode an image of ``mode`` is written in as ``fmt``: its own, except a colour-space mode
+    (CMYK, YCbCr, LAB, HSV) the format cannot store, which is written as RGB."""
+    return "RGB" if mode in COLOUR_MODES and not can_write(mode, fmt) else mode
+
+
+def storable(img: Image.Image, fmt: str) -> Image.Image:
+    """The image in its :func:`stored_mode` for ``fmt`` (a conversion to RGB is Pillow's, without
+    colour management, and drops the source's ICC profile)."""
+    mode = stored_mode(img.mode, fmt)
+    if mode == img.mode:
+        return img
+    out = img.convert(mode)
+    out.info.pop("icc_profile", None)
     return out
 
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .emotions import EMOTIONS, N_EMOTIONS, NEUTRAL, emotion_index
+from .errors import number
 
 TAU = 0.2
 """Radius below which a linear-space code counts as neutral (the paper's tau)."""
@@ -105,10 +106,9 @@ class Space(nn.Module):
     def code(self, emotion: str | int, intensity: float = 1.0) -> torch.Tensor:
         """The straight path from the neutral anchor (intensity 0) to the emotion's anchor (1)."""
         idx = emotion_index(emotion)
-        if not 0.0 <= float(intensity) <= 1.0:
-            raise ValueError(f"intensity must lie in [0, 1], got {intensity}")
+        r = number(intensity, "intensity", (0.0, 1.0))
         a = self.anchors().detach()
-        return a[NEUTRAL] + float(intensity) * (a[idx] - a[NEUTRAL])
+        return a[NEUTRAL] + r * (a[idx] - a[NEUTRAL])
 
     def dominant(self, z: torch.Tensor) -> tuple[int, float]:
         """The most likely emotion of one code and its share of the mix."""

@@ -22,6 +22,7 @@ class Server:
     proc: subprocess.Popen
     log: Path
     weights: Path
+    gradio_tmp: Path
 
     def log_tail(self, n: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-n:]
@@ -38,7 +39,8 @@ def _free_port() -> int:
 
 def start(workdir: Path, linear: Path, gaussian: Path) -> Server:
     """The session's server (started on first use): weights are copies of the given checkpoints
-    under the bundled names; the working directory (example cache, Gradio temp files) is ``workdir``."""
+    under the bundled names; the working directory (example cache) is ``workdir``, Gradio's temp
+    files are beside it in ``gradio-<workdir name>``."""
     global _server
     if _server is not None and _server.proc.poll() is None:
         return _server
@@ -47,8 +49,9 @@ def start(workdir: Path, linear: Path, gaussian: Path) -> Server:
     shutil.copy(linear, weights / "ganmut-linear.safetensors")
     shutil.copy(gaussian, weights / "ganmut-gaussian.safetensors")
     port = _free_port()
+    gradio_tmp = workdir.with_name("gradio-" + workdir.name)
     env = dict(os.environ, GANMUT_WEIGHTS=str(weights), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(workdir / "gradio-tmp"), PYTHONUNBUFFERED="1")
+               GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(gradio_tmp), PYTHONUNBUFFERED="1")
     log = workdir / "app.log"
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=workdir, env=env,
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT)
@@ -60,7 +63,7 @@ def start(workdir: Path, linear: Path, gaussian: Path) -> Server:
         try:
             with urllib.request.urlopen(url + "config", timeout=2) as r:
                 if r.status == 200:
-                    _server = Server(url, proc, log, weights)
+                    _server = Server(url, proc, log, weights, gradio_tmp)
                     return _server
         except OSError:
             time.sleep(0.5)

@@ -109,3 +109,25 @@ def tiny_classifier(fer_pack, fer_test_pack, tmp_path_factory) -> Path:
             "--width", "4", "--batch-size", "32", "--device", "cpu", "--quiet"]
     assert main(args) == 0
     return path
+
+
+@pytest.fixture(scope="session")
+def odd_photos(photos, tmp_path_factory) -> dict[str, Path]:
+    """photos/obama.jpg as users bring photos that need care: ``cmyk`` (a CMYK JPEG, as from print
+    workflows), ``big`` (an 8000x6000 JPEG, 48 megapixels like a phone's full-resolution photo, at
+    low quality to stay small), ``heic`` (made by pillow-heif, as an iPhone saves) and ``gif`` (an
+    animated GIF whose first frame is the photo)."""
+    import pillow_heif
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("odd-photos")
+    with Image.open(photos / "obama.jpg") as src:
+        rgb = src.convert("RGB")
+    paths = {k: folder / f"obama-{k}.{ext}" for k, ext in (("cmyk", "jpg"), ("big", "jpg"), ("heic", "heic"), ("gif", "gif"))}
+    rgb.convert("CMYK").save(paths["cmyk"], quality=92)
+    canvas = Image.new("RGB", (8000, 6000), (120, 130, 140))
+    canvas.paste(rgb.resize((4800, 6000), Image.Resampling.BILINEAR), (1600, 0))
+    canvas.save(paths["big"], quality=30)
+    pillow_heif.from_pillow(rgb).save(paths["heic"], quality=90)
+    rgb.save(paths["gif"], save_all=True, append_images=[rgb.rotate(20), rgb.rotate(40)], duration=100, loop=0)
+    return paths

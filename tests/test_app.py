@@ -6,13 +6,16 @@ the whole pipeline (detection, alignment, generator, paste-back, PNG encoding, H
 from __future__ import annotations
 
 import importlib
+import re
 import sys
+import urllib.request
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import appserver
+from ganmut.images import load_image
 
 ROOT = appserver.ROOT
 OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
@@ -95,12 +98,83 @@ def test_errors_are_clear_and_the_server_survives(client, tmp_path):
         client.predict(handle_file(str(junk)), "happy", 1.0, "linear", "0", api_name="/edit_emotion")
     with pytest.raises(Exception, match="outside the linear space"):
         client.predict(handle_file(str(OBAMA)), 2.0, 0.0, "linear", "0", api_name="/edit_xy")
-    with pytest.raises(Exception, match="intensity must lie in"):
+    with pytest.raises(Exception, match=r"intensity must be a number in \[0, 1\], got 1.5"):
         client.predict(handle_file(str(OBAMA)), "happy", 1.5, "linear", "0", api_name="/edit_emotion")
     with pytest.raises(Exception, match="face 3 requested but 1 face"):
         client.predict(handle_file(str(OBAMA)), 0.1, 0.1, "gaussian", "3", api_name="/edit_xy")
     out = client.predict(handle_file(str(OBAMA)), 0.0, -0.5, "gaussian", "0", api_name="/edit_xy")
     assert Image.open(out).size == Image.open(OBAMA).size
+
+
+@pytest.mark.parametrize(
+    "kind, api_name, size, note",
+    [
+        ("cmyk", "/edit_xy", (910, 1137), None),
+        ("cmyk", "/edit_emotion", (910, 1137), None),
+        ("big", "/edit_xy", (4000, 3000), "obama-big.jpg is 8000x6000 px (48 megapixels); it is edited at 4000x3000 px"),
+        ("heic", "/edit_emotion", (910, 1137), None),
+        ("gif", "/edit_xy", (910, 1137), "obama-gif.gif has 3 frames: only the first is edited"),
+    ],
+)
+def test_api_edits_odd_photos(client, server, odd_photos, kind, api_name, size, note):
+    from gradio_client import handle_file
+
+    args = (0.5, 0.5) if api_name == "/edit_xy" else ("surprise", 0.8)
+    out = Image.open(client.predict(handle_file(str(odd_photos[kind])), *args, "linear", "0", api_name=api_name))
+    assert out.size == size and out.mode in ("RGB", "P")
+    assert note is None or f"note: {note}" in server.log_tail(20_000)
+    if kind == "cmyk":
+        assert out.mode == "RGB"
+        before = np.asarray(load_image(odd_photos[kind]).convert("RGB"), dtype=np.int16)
+        changed = np.abs(np.asarray(out, dtype=np.int16) - before).max(-1) > 0
+        assert 100 < changed.sum() < 0.5 * changed.size  # the face was edited, the rest is the photo in RGB
+
+
+def test_api_grid_of_a_cmyk_photo(client, odd_photos):
+    from gradio_client import handle_file
+
+    assert Image.open(client.predict(handle_file(str(odd_photos["cmyk"])), "linear", "0", api_name="/grid")).mode == "RGB"
+
+
+def test_api_bad_values_get_one_short_line_without_server_paths(client, server, tmp_path):
+    from gradio_client import handle_file
+
+    photo = handle_file(str(OBAMA))
+    text = tmp_path / "notes.txt"
+    text.write_text("not a photo")
+    cases = [
+        ((photo, "happy", None, "linear", "0"), "/edit_emotion", r"^intensity must be a number in \[0, 1\], got None$"),
+        ((photo, "happy", "much", "linear", "0"), "/edit_emotion", r"^intensity must be a number in \[0, 1\], got 'much'$"),
+        ((photo, None, 0.1, "linear", "0"), "/edit_xy", r"^x must be a number, got None$"),
+        ((photo, 0.1, "abc", "gaussian", "0"), "/edit_xy", r"^y must be a number, got 'abc'$"),
+        ((photo, "x" * 1_000_000, 0.5, "linear", "0"), "/edit_emotion", r"^unknown emotion 'x{60}'\.\.\. \(1000000 characters\)"),
+        ((photo, 0.1, 0.1, "linear", "9" * 5000), "/edit_xy", r"^face must be a face number .* \(5000 characters\)$"),
+        ((photo, 0.1, 0.1, "linear", "9" * 4000), "/edit_xy", r"^face 9{60}\.\.\. requested but 1 face"),
+        ((photo, "m" * 5000, "0"), "/grid", r"^unknown model 'm{60}'\.\.\. \(5000 characters\): use 'linear'"),
+        ((handle_file(str(text)), 0.1, 0.1, "linear", "0"), "/edit_xy", r"^notes.txt is not an image"),
+    ]
+    for args, api_name, pattern in cases:
+        with pytest.raises(Exception) as e:
+            client.predict(*args, api_name=api_name)
+        message = str(e.value)
+        assert re.search(pattern, message), message[:300]
+        assert "\n" not in message and len(message) < 200
+        for secret in (server.log.parent, server.gradio_tmp, ROOT, sys.prefix):
+            assert str(secret) not in message
+    assert Image.open(client.predict(photo, 0.1, 0.1, "linear", "0", api_name="/edit_xy")).size == Image.open(OBAMA).size
+
+
+def test_page_reveals_no_server_paths_and_loads_plotly_from_its_own_route(server):
+    with urllib.request.urlopen(server.url, timeout=30) as r:
+        html = r.read().decode()
+    assert "/ganmut/plotly.min.js" in html
+    for secret in (ROOT, sys.prefix, server.log.parent, "site-packages", "package_data"):
+        assert str(secret) not in html
+    # Gradio's example payloads name their cached copies; nothing else is an absolute path of this machine.
+    paths = re.findall(r"(?<![\w:/.])/(?:tmp|root|home|work|usr|opt|var|srv|app)/[^\s\"'\\]*", html)
+    assert paths and all(p.startswith(str(server.gradio_tmp)) for p in paths)
+    with urllib.request.urlopen(server.url + "ganmut/plotly.min.js", timeout=30) as r:
+        assert r.headers["content-type"].startswith("text/javascript") and b"plotly.js v" in r.read(4000)
 
 
 def test_api_lists_the_three_named_endpoints(client):
@@ -145,6 +219,32 @@ def test_without_weights_the_app_starts_and_says_so(tmp_path, monkeypatch):
         with pytest.warns(UserWarning, match="No trained weights are bundled"):  # the toast, outside a request
             *_, status = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START))
         assert "No trained weights are bundled" in status
+    finally:
+        sys.modules.pop("app", None)
+
+
+def test_ui_upload_of_odd_photos_edits_them_and_says_how(linear_ckpt, gaussian_ckpt, odd_photos, monkeypatch):
+    monkeypatch.setenv("GANMUT_WEIGHTS", f"{linear_ckpt},{gaussian_ckpt}")
+    sys.modules.pop("app", None)
+    monkeypatch.syspath_prepend(str(ROOT))
+    app = importlib.import_module("app")
+    try:
+        shown = {b.elem_id: b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) in ("result", "faces", "crops")}
+        expected = {
+            "cmyk": ("CMYK", (910, 1137), "a CMYK photo is shown and downloaded as RGB"),
+            "big": ("RGB", (4000, 3000), "obama-big.jpg is 8000x6000 px (48 megapixels); it is edited at 4000x3000 px"),
+            "heic": ("RGB", (910, 1137), None),
+            "gif": ("P", (910, 1137), "obama-gif.gif has 3 frames: only the first is edited"),
+        }
+        for kind, (mode, size, note) in expected.items():
+            image, preview, _, (before, after), crops, *_, status = app.on_image({"path": str(odd_photos[kind])}, "linear", dict(app.START))
+            assert image.mode == mode and image.size == size and after.size == size, kind
+            assert status.startswith("Edited face 1 to") and (note is None) == ("ℹ️" not in status) and (note or "") in status
+            # what Gradio does with the outputs before they reach the page (a CMYK image failed here)
+            shown["result"].postprocess((before, after))
+            shown["faces"].postprocess(preview)
+            shown["crops"].postprocess(crops)
+            assert before.mode == after.mode == ("RGB" if kind == "cmyk" else mode)
     finally:
         sys.modules.pop("app", None)
 

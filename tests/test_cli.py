@@ -109,7 +109,12 @@ def test_info_lists_emotions_and_directions(capsys, linear_ckpt):
         ("model", r"not a valid safetensors file"),
         ("pickle", r"looks like a pickle"),
         ("intensity", r"--intensity applies to --emotion only"),
-        ("format", r"cannot write out.jpg"),
+        ("format", r"cannot write out.jpg: JPEG cannot store RGBA images; choose e.g. .png or .tif$"),
+        ("devzero", r"^error: model file zero is not a regular file$"),
+        ("nofolder", r"^error: folder \S+/missing does not exist$"),
+        ("outdir", r"^error: \S+ is a folder; name an image file to write$"),
+        ("extension", r"^error: cannot write 'out.xyz': no image format has the extension '.xyz'"),
+        ("none", r"^error: image file not found: none.png$"),
     ],
 )
 def test_user_errors_print_one_line_and_exit_2(capsys, tmp_path, face_png, linear_ckpt, case, pattern):
@@ -138,9 +143,61 @@ def test_user_errors_print_one_line_and_exit_2(capsys, tmp_path, face_png, linea
         rgba = _read(face_png).convert("RGBA")
         rgba.save(src)
         out = tmp_path / "out.jpg"
+    elif case == "devzero":
+        model = "/dev/zero"
+    elif case == "nofolder":
+        out = tmp_path / "missing" / "x.png"
+    elif case == "outdir":
+        out = tmp_path
+    elif case == "extension":
+        out = tmp_path / "out.xyz"
+    elif case == "none":
+        src = tmp_path / "none.png"
     rc, _, err = _run(capsys, "edit", src, "-o", out, "--model", model, *code)
     assert rc == 2
     assert __import__("re").search(pattern, _one_error_line(err))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def test_a_failed_write_leaves_an_existing_output_untouched(capsys, tmp_path, face_png, linear_ckpt):
+    out = tmp_path / "out.jpg"
+    _read(face_png).save(out)
+    before = out.read_bytes()
+    src = tmp_path / "rgba.png"
+    _read(face_png).convert("RGBA").save(src)
+    rc, _, err = _run(capsys, "edit", src, "-o", out, "--model", linear_ckpt, "--emotion", "happy")
+    assert rc == 2 and "JPEG cannot store RGBA" in _one_error_line(err)
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.jpg", "rgba.png"]
+    rc, _, _ = _run(capsys, "edit", face_png, "-o", out, "--model", linear_ckpt, "--emotion", "happy")
+    assert rc == 0 and out.read_bytes() != before and sorted(p.name for p in tmp_path.iterdir()) == ["out.jpg", "rgba.png"]
+
+
+@pytest.mark.parametrize(
+    "kind, out_name, mode, size, notes",
+    [
+        ("cmyk", "out.png", "RGB", (910, 1137), ["PNG cannot store CMYK images: out.png is written as RGB"]),
+        ("cmyk", "out.jpg", "CMYK", (910, 1137), []),
+        ("big", "out.jpg", "RGB", (4000, 3000),
+         ["obama-big.jpg is 8000x6000 px (48 megapixels); it is edited at 4000x3000 px, as at most 40 megapixels are edited"]),
+        ("heic", "out.png", "RGB", (910, 1137), []),
+        ("gif", "out.png", "P", (910, 1137), ["obama-gif.gif has 3 frames: only the first is edited"]),
+    ],
+)
+def test_odd_photos_are_edited_and_notes_say_how(capsys, tmp_path, odd_photos, linear_ckpt, kind, out_name, mode, size, notes):
+    out = tmp_path / out_name
+    rc, stdout, err = _run(capsys, "edit", odd_photos[kind], "-o", out, "--model", linear_ckpt, "--emotion", "surprise")
+    assert rc == 0 and "1 face(s) edited" in stdout
+    assert err.splitlines() == [f"note: {n}" for n in notes]
+    img = _read(out)
+    assert img.mode == mode and img.size == size
+
+
+def test_grid_size_is_bounded(capsys, tmp_path, face_png, linear_ckpt):
+    for extra, message in ((["--directions", "100000"], "n_directions must be a number in [1, 24], got 100000"),
+                           (["--rings", "0.1,0.2,0.3,0.4,0.5,0.6,0.7"], "a grid has 1 to 6 rings, got 7")):
+        rc, _, err = _run(capsys, "grid", face_png, "-o", tmp_path / "g.png", "--model", linear_ckpt, *extra)
+        assert rc == 2 and _one_error_line(err) == f"error: {message}"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bundled_model_missing_is_one_line(capsys, tmp_path, face_png, monkeypatch):
@@ -159,6 +216,17 @@ def test_usage_errors_exit_2(capsys, face_png):
         main(["edit", str(face_png), "-o", "x.png", "--polar", "90"])
     assert e.value.code == 2
     assert "--polar must be 2 comma-separated numbers" in capsys.readouterr().err
+
+
+def test_module_entry_point_edits_a_cmyk_jpeg_to_png(tmp_path, odd_photos, linear_ckpt):
+    out = tmp_path / "out.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganmut", "edit", str(odd_photos["cmyk"]), "-o", str(out), "--model", str(linear_ckpt),
+         "--emotion", "happy"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "note: PNG cannot store CMYK images: out.png is written as RGB\n"
+    assert _read(out).mode == "RGB"
 
 
 def test_module_entry_point_has_no_traceback(tmp_path):

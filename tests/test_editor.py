@@ -193,7 +193,12 @@ def test_all_faces_and_face_numbers(editor, two_faces):
         (dict(emotion="happy", intensity=1.5), r"intensity"),
         (dict(z=(0.1, 0.1), intensity=0.5), r"intensity applies to an emotion"),
         (dict(z=(0.1, 0.2, 0.3)), r"2 numbers"),
-        (dict(z=(float("nan"), 0.0)), r"not finite"),
+        (dict(z=(float("nan"), 0.0)), r"^x must be a number, got nan$"),
+        (dict(z=(0.1, None)), r"^y must be a number, got None$"),
+        (dict(z=(0.1, "0.2")), r"^y must be a number, got '0.2'$"),
+        (dict(z=None, emotion="happy", intensity=None), r"^intensity must be a number in \[0, 1\], got None$"),
+        (dict(emotion="x" * 1_000_000), r"^unknown emotion 'x{60}'\.\.\. \(1000000 characters\); choose one of"),
+        (dict(z=7), r"^a code must be 2 numbers, got 7$"),
     ],
 )
 def test_bad_codes_raise_code_error_before_any_work(editor, kwargs, message):
@@ -201,6 +206,27 @@ def test_bad_codes_raise_code_error_before_any_work(editor, kwargs, message):
     with pytest.raises(CodeError, match=message):
         editor.edit(b"never decoded", **kwargs)
     assert editor.detector.calls == n
+
+
+def test_grid_size_is_bounded_before_any_work(editor):
+    n = editor.detector.calls
+    for kwargs, message in ((dict(n_directions=100_000), r"n_directions must be a number in \[1, 24\], got 100000"),
+                            (dict(n_directions=0), r"n_directions must be a number in \[1, 24\], got 0"),
+                            (dict(rings=[0.1] * 7), r"a grid has 1 to 6 rings, got 7"),
+                            (dict(rings=()), r"a grid has 1 to 6 rings, got 0"),
+                            (dict(rings=(0.0, 1.0)), r"rings must lie in \(0, 1\]"),
+                            (dict(rings=(float("nan"),)), r"a ring radius must be a number, got nan")):
+        with pytest.raises(CodeError, match=message):
+            editor.grid(b"never decoded", **kwargs)
+    assert editor.detector.calls == n
+    codes, _ = editor.grid_codes([1 / 6 * k for k in range(1, 7)], 24)
+    assert len(codes) == 6 * 24 == editor_mod.MAX_RINGS * editor_mod.MAX_DIRECTIONS
+
+
+def test_edit_result_says_how_the_photo_was_read(editor, odd_photos):
+    res = editor.edit(odd_photos["gif"], emotion="happy")
+    assert res.notes == ("obama-gif.gif has 3 frames: only the first is edited",)
+    assert editor.edit(load_image(odd_photos["gif"]), emotion="happy").notes == ()
 
 
 def test_bad_image_raises_image_error(editor):

@@ -9,7 +9,8 @@ from PIL import Image
 
 from ganmut.errors import ImageError
 from ganmut.images import (
-    DETECT_MAX_SIDE, MAX_SIDE, detection_rgb, from_photo, image_hash, load_image, match_channels, to_photo,
+    DETECT_MAX_SIDE, MAX_PIXELS, MAX_SOURCE_PIXELS, MAX_SOURCE_SIDE, detection_rgb, from_photo, image_hash, load_image,
+    match_channels, read_image, reduction, storable, stored_mode, to_photo,
 )
 
 
@@ -56,13 +57,70 @@ def test_unsupported_arrays_are_refused():
 
 def test_size_limits_are_checked_before_decoding(tmp_path):
     wide = tmp_path / "wide.png"
-    Image.new("1", (MAX_SIDE + 1, 2)).save(wide)
-    with pytest.raises(ImageError, match="longest side"):
+    Image.new("1", (MAX_SOURCE_SIDE + 1, 2)).save(wide)
+    with pytest.raises(ImageError, match="wide.png is 30001x2 px; the longest side accepted is 30000"):
         load_image(wide)
-    big = tmp_path / "big.png"
-    Image.new("1", (7000, 6000)).save(big)  # 42 megapixels, a few kB on disk
-    with pytest.raises(ImageError, match="megapixels"):
-        load_image(big)
+    header_only = _png_bytes(Image.new("1", (12000, 11000)))[:200]  # 132 megapixels; the pixel data is cut off
+    with pytest.raises(ImageError, match="132.0 megapixels\\); at most 120 megapixels are accepted"):
+        load_image(header_only)  # refused from the header: decoding would have said "truncated"
+    bomb = _png_bytes(Image.new("1", (20000, 20000)))  # 400 megapixels in a few kB: Pillow's own bomb guard
+    with pytest.raises(ImageError, match="too large: at most 120 megapixels"):
+        load_image(bomb)
+
+
+def test_reduction_is_the_smallest_factor_that_fits_the_editing_limits():
+    cases = {(7000, 5000): 1, (12000, 3333): 1, (8000, 6000): 2, (12001, 10): 2, (10000, 12000): 2, (30000, 10): 3}
+    assert {size: reduction(*size) for size in cases} == cases
+    assert 10000 * 12000 == MAX_SOURCE_PIXELS and 8000 * 6000 > MAX_PIXELS
+
+
+def test_large_photos_are_read_at_a_reduced_size_with_a_note(odd_photos):
+    loaded = read_image(odd_photos["big"])  # a JPEG: decoded at 1/2 scale
+    assert loaded.image.size == (4000, 3000) and loaded.image.mode == "RGB"
+    assert loaded.notes == ("obama-big.jpg is 8000x6000 px (48 megapixels); it is edited at 4000x3000 px, "
+                            "as at most 40 megapixels are edited",)
+    png = read_image(_png_bytes(Image.new("L", (7000, 6000), 77)))  # not a JPEG: decoded, then reduced
+    assert png.image.size == (3500, 3000) and np.asarray(png.image).max() == 77 and "7000x6000" in png.notes[0]
+    assert read_image(_rgb()).notes == ()
+
+
+def test_heic_is_read(odd_photos, photos):
+    loaded = read_image(odd_photos["heic"])
+    with Image.open(photos / "obama.jpg") as src:
+        ref = np.asarray(src.convert("RGB"), dtype=np.int16)
+    assert loaded.image.mode == "RGB" and loaded.notes == ()
+    assert np.abs(np.asarray(loaded.image, dtype=np.int16) - ref).mean() < 4  # lossy, but the same photo
+
+
+def test_animated_gif_is_read_as_its_first_frame_with_a_note(odd_photos):
+    loaded = read_image(odd_photos["gif"])
+    with Image.open(odd_photos["gif"]) as gif:
+        first = np.asarray(gif.convert("RGB"))
+    assert loaded.notes == ("obama-gif.gif has 3 frames: only the first is edited",)
+    np.testing.assert_array_equal(np.asarray(loaded.image.convert("RGB")), first)
+
+
+def test_cmyk_jpeg_is_read_as_cmyk_and_written_as_rgb_where_the_format_cannot_store_it(odd_photos):
+    cmyk = load_image(odd_photos["cmyk"])
+    assert cmyk.mode == "CMYK"
+    cmyk.info["icc_profile"] = b"a CMYK profile"
+    as_png = storable(cmyk, "PNG")
+    assert as_png.mode == "RGB" and "icc_profile" not in as_png.info
+    np.testing.assert_array_equal(np.asarray(as_png), np.asarray(cmyk.convert("RGB")))
+    assert storable(cmyk, "JPEG") is cmyk and storable(cmyk, "TIFF") is cmyk
+    assert stored_mode("YCbCr", "PNG") == "RGB" and stored_mode("RGBA", "JPEG") == "RGBA"  # alpha is never dropped here
+    rgb = _rgb()
+    assert storable(rgb, "PNG") is rgb
+
+
+def test_paths_that_are_not_regular_files_are_named_by_their_basename(tmp_path):
+    with pytest.raises(ImageError, match="^image file zero is not a regular file$"):
+        load_image("/dev/zero")
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(ImageError, match="^photos is a folder, not a file$"):
+        load_image(tmp_path / "photos")
+    with pytest.raises(ImageError, match="^image file not found: gone.png$"):
+        load_image(tmp_path / "gone.png")
 
 
 def test_exif_orientation_is_applied():
