@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import secrets
 import sys
 from pathlib import Path
 
 from .editor import MAX_DIRECTIONS, MAX_RINGS
 from .emotions import EMOTIONS
 from .errors import CodeError, GanmutError, shorten
+from .files import atomic_path
 
 EPILOG_EDIT = """\
 codes:
@@ -176,13 +175,10 @@ def _save(image, out: Path, fmt: str) -> list[str]:
     img = storable(image, fmt)
     if not can_write(img.mode, fmt):
         raise GanmutError(f"cannot write {out.name}: {fmt} cannot store {img.mode} images; choose e.g. .png or .tif")
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "xb") as f:
-            img.save(f, fmt)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            img.save(tmp, fmt)
     except (OSError, ValueError) as e:
-        tmp.unlink(missing_ok=True)
         raise GanmutError(f"cannot write {out.name}: {getattr(e, 'strerror', None) or e}") from None
     return [f"{fmt} cannot store {image.mode} images: {out.name} is written as {img.mode}"] if img is not image else []
 

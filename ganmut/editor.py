@@ -23,7 +23,8 @@ from .checkpoint import Model, load_checkpoint
 from .classifier import EmotionClassifier, Reading, load_classifier, predict, probabilities
 from .emotions import COLORS, EMOTIONS, NEUTRAL
 from .errors import CheckpointError, CodeError, NoFaceError, number, shorten
-from .face import Face, FaceDetector, pick_device
+from .devices import pick_device
+from .face import Face, FaceDetector
 from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, match_channels, read_image, to_photo
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"

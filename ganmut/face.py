@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import GanmutError, NoFaceError
+from .devices import pick_device
+from .errors import NoFaceError
 
 MIN_FACE_PX = 32
 MIN_SCORE = 0.9
@@ -44,27 +45,6 @@ class Face:
         """The same face in an image resized by (sx, sy)."""
         x0, y0, x1, y1 = self.box
         return Face((x0 * sx, y0 * sy, x1 * sx, y1 * sy), self.landmarks * np.array([sx, sy]), self.score)
-
-
-def pick_device(device=None):
-    """The given device (checked to exist), else CUDA, then MPS, then CPU."""
-    import torch
-
-    if device is not None:
-        try:
-            dev = torch.device(device)
-        except (RuntimeError, TypeError):
-            raise GanmutError(f"unknown device {str(device)!r}; use e.g. cpu, cuda, cuda:1 or mps") from None
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise GanmutError(f"device {str(device)!r} requested but CUDA is not available here")
-        if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise GanmutError(f"device {str(device)!r} requested but MPS is not available here")
-        return dev
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 class FaceDetector:

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ganmut.files import atomic_path
+
 from .pack import Pack, PackError, save_pack
 
 FORMAT = "ganmut-archive/1"
@@ -121,14 +123,11 @@ def build(packs: dict[str, Pack], out: Path, enc: Encoding = Encoding(), progres
             "psnr_db": round(psnr(pack.images, back), 2), "meta": pack.meta,
         }
     manifest["sha256"] = {k: hashlib.sha256(v).hexdigest() for k, v in members.items()}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tarfile.open(tmp, "w") as tar:
+    with atomic_path(out) as tmp, tarfile.open(tmp, "w") as tar:
         for name, data in [("manifest.json", json.dumps(manifest, indent=1).encode()), *members.items()]:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    tmp.replace(out)
     return manifest
 
 

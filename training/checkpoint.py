@@ -32,6 +32,7 @@ import torch
 
 from ganmut.checkpoint import read_safetensors, write_safetensors
 from ganmut.errors import CheckpointError
+from ganmut.files import atomic_path
 
 from .config import ConfigError, TrainConfig
 
@@ -45,9 +46,8 @@ CONTINUATION_DIR = "continuation"
 # --------------------------------------------------------------------------- in-run checkpoint
 def save_training_checkpoint(path: Path, state: dict) -> None:
     """Atomic write: a crash leaves the previous checkpoint intact."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_training_checkpoint(path: Path) -> dict:

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ganmut.classifier import ClassifierConfig, EmotionClassifier, predict, save_classifier
+from ganmut.devices import pick_device
 from ganmut.emotions import EMOTIONS, N_EMOTIONS
+from ganmut.errors import GanmutError
 from training.augment import affine_matrices, warp
 from training.clock import process_start
 from training.config import AugmentConfig
@@ -154,19 +154,6 @@ def train_classifier(
     return model.eval()
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1' ...; ValueError for an unknown or missing device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"unknown device {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} was asked for but no CUDA GPU is available")
-    return device
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m training.classifier",
@@ -200,7 +187,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     started = time.monotonic() if started is None else started
     args = build_parser().parse_args(argv)
     try:
-        dev = resolve_device(args.device)
+        dev = pick_device(args.device)
         train_pack = load_pack(args.data)
         test_pack = load_pack(args.test) if args.test else None
         if len(train_pack) < 2:
@@ -208,7 +195,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         arch = ClassifierConfig(input_size=args.input_size or train_pack.image_size, channels=train_pack.channels, width=args.width)
         cfg = ClassifierTrainConfig(epochs=args.epochs, batch_size=min(args.batch_size, len(train_pack)), lr=args.lr, seed=args.seed,
                           max_minutes=args.max_minutes)
-    except ValueError as e:  # PackError and bad settings
+    except (ValueError, GanmutError) as e:  # PackError, bad settings, an unavailable device
         print(f"error: {e}", file=sys.stderr)
         return 2
     tx, ty = pack_tensors(train_pack, arch.input_size, arch.channels, dev)

@@ -40,7 +40,8 @@ from ganmut.emotions import EMOTIONS, N_EMOTIONS, NEUTRAL
 from ganmut.errors import GanmutError
 from ganmut.spaces import Space, polar_to_xy
 from ganmut.classifier import EmotionClassifier, load_classifier
-from training.classifier import resolve_device
+from ganmut.devices import pick_device
+from ganmut.editor import CLASSIFIER_FILE
 from training.metrics import ere, fed, per_class_accuracy, smoothness, topk_targets
 from training.pack import load_pack
 from ganmut.images import to_model_input
@@ -344,7 +345,7 @@ def run(cfg: EvalConfig) -> dict:
     from training import report
 
     t0 = time.time()
-    device = resolve_device(cfg.device)
+    device = pick_device(cfg.device)
     if not cfg.models and not cfg.baseline:
         raise EvaluateError("no model given")
     for name, value in (("--ere-group", cfg.ere_group), ("--batch-size", cfg.batch_size)):
@@ -397,13 +398,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  python -m training.evaluate weights/ganmut-linear.safetensors weights/ganmut-gaussian.safetensors \\\n"
         "      --baseline weights/stargan.safetensors --data packs/fer2013-test.npz \\\n"
-        "      --classifier weights/classifier-fer2013.safetensors --out runs/eval\n"
+        "      --out runs/eval\n"
         "  python -m training.evaluate weights/ganmut-linear.safetensors --data packs/fer2013-test.npz \\\n"
-        "      --classifier weights/classifier-fer2013.safetensors --limit 200 --device cpu",
+        "      --classifier runs/my-classifier.safetensors --limit 200 --device cpu",
     )
     p.add_argument("models", type=Path, nargs="*", help="served checkpoints (.safetensors)")
     p.add_argument("--data", type=Path, required=True, help="test pack of cropped faces (python -m training.prepare)")
-    p.add_argument("--classifier", type=Path, required=True, help="classifier weights (python -m training.classifier)")
+    p.add_argument("--classifier", type=Path, default=CLASSIFIER_FILE,
+                   help="classifier weights (default: the bundled weights/fer-classifier.safetensors; "
+                   "train one with python -m training.classifier)")
     p.add_argument("--baseline", type=Path, default=None, help="a StarGAN checkpoint to compare against")
     p.add_argument("--out", type=Path, default=Path("runs/eval"), help="output folder (default runs/eval)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate at most N faces (class-balanced, seeded)")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ganmut.emotions import EMOTIONS, N_EMOTIONS
+from ganmut.files import atomic_path
 
 
 class PackError(ValueError):
@@ -57,17 +57,9 @@ def save_pack(path: str | os.PathLike, pack: Pack) -> Path:
     if len(pack.images) != len(pack.labels):
         raise PackError("images and labels differ in length")
     meta = dict(pack.meta, emotions=list(EMOTIONS), counts=pack.counts())
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp.npz")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         np.savez(tmp, images=pack.images, labels=pack.labels.astype(np.int64), meta=np.array(json.dumps(meta)))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return Path(path)
 
 
 def load_pack(path: str | os.PathLike) -> Pack:

@@ -35,6 +35,7 @@ machine has none of them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -229,7 +230,8 @@ def check(cfg: SessionConfig, log: Log) -> dict:
         if tree > TREE_BYTES:
             raise SessionError(f"the working tree with the archive is {tree / 2**20:.1f} MiB; the device carries at most 64 MiB")
         log(f"working tree + archive: {tree / 2**20:.1f} MiB of the 64 MiB the device carries")
-    from . import classifier, evaluate, export, train  # noqa: F401  the whole training path imports
+    for module in ("classifier", "evaluate", "export", "train"):  # the whole training path imports
+        importlib.import_module(f"training.{module}")
 
     loaded = [m for m in APP_PACKAGES if m in sys.modules]
     if loaded:
@@ -503,6 +505,7 @@ def commit(src: Path, weights: Path = ROOT / "weights", docs: Path = DOCS) -> li
     the report and sample sheets to ``docs``. Returns the written paths."""
     from ganmut.checkpoint import load_checkpoint, read_safetensors, write_safetensors
     from ganmut.errors import CheckpointError
+    from ganmut.files import atomic_path
 
     from .checkpoint import CONTINUATION_KEY, continuation_path
     from ganmut.classifier import META_KEY as CLASSIFIER_KEY
@@ -522,9 +525,8 @@ def commit(src: Path, weights: Path = ROOT / "weights", docs: Path = DOCS) -> li
         load_checkpoint(src / served.name)  # refuse a broken file before touching weights/
         d = {k[len(kind) + 1:]: v for k, v in tensors.items() if k.startswith(kind + ".")}
         write_safetensors(continuation_path(served), d, state_meta[kind], key=CONTINUATION_KEY)
-        tmp = served.with_name(served.name + ".tmp")
-        shutil.copyfile(src / served.name, tmp)
-        os.replace(tmp, served)
+        with atomic_path(served) as tmp:
+            shutil.copyfile(src / served.name, tmp)
         written += [served, continuation_path(served)]
     if "classifier" in state_meta and not (weights / CLASSIFIER).is_file():
         c = {k[len("classifier."):]: v for k, v in tensors.items() if k.startswith("classifier.")}

@@ -33,7 +33,9 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ganmut.devices import pick_device
 from ganmut.emotions import EMOTIONS
+from ganmut.errors import GanmutError
 from ganmut.generator import Generator
 from ganmut.spaces import GaussianSpace, LinearSpace, make_space
 
@@ -46,7 +48,6 @@ from .checkpoint import (
     discriminator,
     load_continuation,
     load_training_checkpoint,
-    save_continuation,
     save_training_checkpoint,
 )
 from .clock import process_start
@@ -373,11 +374,9 @@ class Logger:
 def setup_world(device_arg: str) -> tuple[World, torch.device]:
     """Single process, or one rank of a torchrun job (NCCL on CUDA, gloo on CPU)."""
     try:
-        device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device_arg == "auto" else device_arg)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {device_arg!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but CUDA is not available")
+        device = pick_device(device_arg)
+    except GanmutError as e:
+        raise ConfigError(str(e)) from None
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size == 1:
         return World(), device
