@@ -165,7 +165,15 @@ def paste_plan(shape: tuple[int, ...], m: np.ndarray, size: int) -> PastePlan:
 
 
 def apply_paste(original: np.ndarray, residual_crop: np.ndarray, mask: np.ndarray, plan: PastePlan) -> np.ndarray:
-    """:func:`paste_residual` with a precomputed :class:`PastePlan`."""
+    """Add an edit given as a residual in crop space (edited - input, in the photo's units) back onto
+    the photo, weighted by ``mask``, along a :class:`PastePlan` (:func:`paste_plan`).
+
+    ``original`` is an integer [H, W, C] array; the warped residual is rounded to whole steps;
+    ``residual_crop`` is [size, size, C] or [size, size, 1] (a luminance edit: the same value is
+    added to every channel, which changes Y of YCbCr and keeps Cb and Cr). Returns a new array of
+    the same dtype; every pixel outside :func:`paste_region`, and every pixel where the warped
+    mask is 0, is bit-identical to the input.
+    """
     if original.ndim != 3 or residual_crop.ndim != 3:
         raise ValueError("original and residual_crop must be [H, W, C] arrays")
     if residual_crop.shape[2] not in (1, original.shape[2]):
@@ -182,16 +190,3 @@ def apply_paste(original: np.ndarray, residual_crop: np.ndarray, mask: np.ndarra
     region = original[y0:y1, x0:x1].astype(np.float32) + np.rint(delta)  # whole steps: R, G, B move together
     out[y0:y1, x0:x1] = np.clip(region, info.min, info.max).astype(original.dtype)
     return out
-
-
-def paste_residual(original: np.ndarray, residual_crop: np.ndarray, m: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Add an edit given as a residual in crop space (edited - input, in the photo's units) back
-    onto the photo, weighted by ``mask``.
-
-    ``original`` is an integer [H, W, C] array; the warped residual is rounded to whole steps;
-    ``residual_crop`` is [size, size, C] or [size, size, 1] (a luminance edit: the same value is
-    added to every channel, which changes Y of YCbCr and keeps Cb and Cr). Returns a new array of
-    the same dtype; every pixel outside :func:`paste_region`, and every pixel where the warped
-    mask is 0, is bit-identical to the input.
-    """
-    return apply_paste(original, residual_crop, mask, paste_plan(original.shape, m, residual_crop.shape[0]))

@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 
 from ganmut.align import (
-    FER2013_TEMPLATE, apply_affine, face_to_crop_matrix, feather_mask, invert_affine, paste_region,
-    paste_residual, similarity_transform, warp_to_crop,
+    FER2013_TEMPLATE, apply_affine, apply_paste, face_to_crop_matrix, feather_mask, invert_affine, paste_plan, paste_region,
+    similarity_transform, warp_to_crop,
 )
+
+
+def paste_residual(original: np.ndarray, residual_crop: np.ndarray, m: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The editor's paste-back in one call: a plan for matrix ``m``, then :func:`apply_paste`."""
+    return apply_paste(original, residual_crop, mask, paste_plan(original.shape, m, residual_crop.shape[0]))
 
 
 def _similarity(scale: float, angle_deg: float, tx: float, ty: float) -> np.ndarray:

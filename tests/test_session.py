@@ -76,6 +76,8 @@ def test_session_trains_evaluates_commits_and_continues(data, configs, tmp_path)
     assert all("budget: measured" in r["schedule"] and r["images_per_s"] > 0 for r in runs.values())
     for model in report["evaluation"]["models"].values():
         assert 0 <= model["identity"]["cycle_l1"] <= 2
+    spread = report["choices"]["gaussian"]["ranking"][0]["anchors"]  # the Gaussian means are watched
+    assert spread["mean_from_neutral"] > 0 and spread["min_between"] > 0
     meta, tensors = read_safetensors(tmp_path / "out1" / STATE, key="ganmut_session_state")
     assert {"linear", "gaussian", "classifier"} <= set(meta)
     assert any(k.startswith("linear.D.") for k in tensors) and any(k.startswith("classifier.") for k in tensors)

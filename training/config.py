@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 from ganmut.generator import GeneratorConfig
-from ganmut.spaces import SPACES, make_space
+from ganmut.spaces import SPACES, TAU, make_space
 
 KINDS = tuple(SPACES)  # "linear", "gaussian", "stargan"
 
@@ -71,7 +71,7 @@ class SamplingConfig:
 
     nc_fraction: float | None = None  # share of the batch in S_c: 9/16 linear, 7/16 Gaussian, 1 StarGAN
     noise_std: float | None = None  # code noise in S_c: 0.1 linear (paper), 0.05 Gaussian, unused by StarGAN
-    tau: float = 0.2  # below this radius a linear code means neutral
+    tau: float = TAU  # below this radius a linear code means neutral
 
 
 @dataclass

@@ -36,15 +36,15 @@ import numpy as np
 import torch
 
 from ganmut.checkpoint import Model, load_checkpoint
-from ganmut.emotions import EMOTIONS, N_EMOTIONS, NEUTRAL
-from ganmut.errors import GanmutError
-from ganmut.spaces import Space, polar_to_xy
 from ganmut.classifier import EmotionClassifier, load_classifier
 from ganmut.devices import pick_device
 from ganmut.editor import CLASSIFIER_FILE
-from training.metrics import ere, fed, per_class_accuracy, smoothness, topk_targets
-from training.pack import load_pack
+from ganmut.emotions import EMOTIONS, N_EMOTIONS, NEUTRAL
+from ganmut.errors import GanmutError
 from ganmut.images import to_model_input
+from ganmut.spaces import Space, polar_to_xy
+from training.metrics import ere, fed, per_class_accuracy, smoothness, topk_targets
+from training.pack import PackError, load_pack
 
 STEPS = 10
 """Interpolation steps: intensities j / STEPS, j = 0..STEPS (the paper's 11 points)."""
@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         metrics = run(cfg)
-    except (GanmutError, ValueError) as e:  # EvaluateError, PackError and bad settings are ValueErrors
+    except (GanmutError, EvaluateError, PackError) as e:
         print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return 2
     print(f"evaluated {len(metrics['models'])} model(s) on {metrics['faces']} faces in {metrics['seconds']} s; "

@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ganmut.spaces import TAU
+
 
 # --------------------------------------------------------------------------- adversarial
 def d_adv_loss(real_src: torch.Tensor, fake_src: torch.Tensor, kind: str = "wgan") -> torch.Tensor:
@@ -59,7 +61,7 @@ def info_loss(coor: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     return (coor.float() - z.float()).pow(2).sum(-1).mean()
 
 
-def rho_loss(logits: torch.Tensor, rho: torch.Tensor, tau: float = 0.2) -> torch.Tensor:
+def rho_loss(logits: torch.Tensor, rho: torch.Tensor, tau: float = TAU) -> torch.Tensor:
     """Intensity loss (eq. 7): E[(max_c D_cls(c | G(x, z)) - rho)^2 * 1[rho > tau]].
 
     As in the paper, codes with rho <= tau contribute 0 (they still count in the mean); the official

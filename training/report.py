@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ganmut.emotions import COLORS, EMOTIONS
+from ganmut.spaces import TAU
 
 TITLES = ("Neutral", "Happy", "Sad", "Surprised", "Fearful", "Disgusted", "Angry")
 """Column headers in the paper's wording, in :data:`ganmut.emotions.EMOTIONS` order."""
@@ -79,7 +80,7 @@ def plot_space(space, path: Path, title: str = "") -> None:
     anchors = space.anchors().detach().cpu().numpy()
     if space.kind == "linear":
         ax.add_patch(plt.Circle((0, 0), 1.0, fill=False, color="k", lw=1))
-        ax.add_patch(plt.Circle((0, 0), 0.2, fill=False, color="k", lw=0.8, ls="--"))  # tau
+        ax.add_patch(plt.Circle((0, 0), TAU, fill=False, color="k", lw=0.8, ls="--"))
         for i in range(1, len(EMOTIONS)):
             ax.annotate("", xy=anchors[i], xytext=(0, 0), arrowprops=dict(arrowstyle="->", color=COLORS[i], lw=2.5))
             ax.text(*(anchors[i] * 0.8), EMOTIONS[i], color="k", ha="center", va="center", fontsize=10, weight="bold")

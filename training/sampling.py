@@ -24,7 +24,7 @@ from typing import NamedTuple
 import torch
 
 from ganmut.emotions import N_EMOTIONS, NEUTRAL
-from ganmut.spaces import GaussianSpace, LinearSpace, Space, polar_to_xy
+from ganmut.spaces import TAU, GaussianSpace, LinearSpace, Space, polar_to_xy
 
 
 class Codes(NamedTuple):
@@ -44,7 +44,7 @@ def sample_codes(
     labels: torch.Tensor,
     gen: torch.Generator,
     noise_std: float = 0.1,
-    tau: float = 0.2,
+    tau: float = TAU,
 ) -> Codes:
     """Draw the codes of one batch of ``n`` images, S_c first.
 

@@ -324,6 +324,20 @@ def score(result: dict) -> tuple[bool, float]:
     return (ident is not None and ident <= IDENTITY_BAR, sum(acc) / len(acc))
 
 
+def anchor_spread(path: Path) -> dict:
+    """How spread out a served model's learned anchors are (collapsing modes or directions show here first):
+    the mean distance of the six emotion anchors from the neutral one and the smallest distance between two
+    of them."""
+    import torch
+
+    from ganmut.checkpoint import load_checkpoint
+
+    a = load_checkpoint(path).space.anchors().detach()
+    emo = a[1:] - a[:1]
+    d = torch.cdist(emo, emo) + torch.eye(len(emo)) * 1e9
+    return {"mean_from_neutral": round(float(emo.norm(dim=1).mean()), 4), "min_between": round(float(d.min()), 4)}
+
+
 def choose(kind: str, candidates: dict[str, dict], current: str | None) -> dict:
     """Pick the best of a kind's evaluated candidates (name -> result); ``current`` names the served file's entry."""
     ranked = sorted(candidates, key=lambda n: score(candidates[n]), reverse=True)
@@ -333,8 +347,8 @@ def choose(kind: str, candidates: dict[str, dict], current: str | None) -> dict:
         "kind": kind,
         "best_new": best_new,
         "verdict": "keep-current" if keep else "replace",
-        "ranking": [{"name": n, "keeps_identity": score(candidates[n])[0], "mean_accuracy_6": round(score(candidates[n])[1], 4)}
-                    for n in ranked],
+        "ranking": [{"name": n, "keeps_identity": score(candidates[n])[0], "mean_accuracy_6": round(score(candidates[n])[1], 4),
+                     "anchors": anchor_spread(Path(n))} for n in ranked],
     }
 
 
@@ -492,9 +506,12 @@ def session_markdown(report: dict) -> str:
              "", "| run | start | schedule | result |", "|---|---|---|---|"]
     for name, s in t["runs"].items():
         lines.append(f"| {name} | {s.get('start', '')} | {s.get('schedule', '')} | {s.get('done', 'did not finish')} |")
-    lines += ["", "| model | verdict | ranking (keeps identity, mean accuracy of the 6 emotions) |", "|---|---|---|"]
+    lines += ["", "| model | verdict | ranking (keeps identity, mean accuracy of the 6 emotions, anchor spread) |",
+              "|---|---|---|"]
     for kind, c in report["choices"].items():
-        rank = "; ".join(f"{Path(r['name']).stem}: {r['keeps_identity']}, {r['mean_accuracy_6']:.3f}" for r in c["ranking"])
+        rank = "; ".join(f"{Path(r['name']).stem}: {r['keeps_identity']}, {r['mean_accuracy_6']:.3f}, anchors "
+                         f"{r['anchors']['mean_from_neutral']:.2f} from neutral, {r['anchors']['min_between']:.2f} apart"
+                         for r in c["ranking"])
         lines.append(f"| {kind} | {c['verdict']} ({Path(c['best_new']).stem}) | {rank} |")
     return "\n".join(lines) + "\n"
 
