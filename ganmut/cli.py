@@ -1,10 +1,12 @@
-"""Command line: ``python -m ganmut edit|grid|info``.
+"""Command line: ``python -m ganmut edit|grid|info|presets``.
 
 Every user error (unreadable image, no face, unknown emotion, code outside the space, bad model
 file, unwritable output) prints one line ``error: ...`` on stderr and exits with status 2. How the
 input was read (reduced in size, first frame of several) and how the output was written (CMYK as
 RGB) is said in ``note: ...`` lines on stderr after a success. The output is checked before any
 work and written through a temporary file, so a failed run never leaves a half-written image.
+``edit DIR -o OUTDIR`` edits every photo of a folder with a progress bar; a photo that fails is
+reported in one line and the rest go on (exit status 1 if any failed).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ codes:
   --xy X,Y                        a point of the space (linear: the unit disc; Gaussian: [-1,1]^2)
   --polar THETA,RHO               THETA in degrees, counter-clockwise from the +x axis; RHO the
                                   radius: (x, y) = RHO * (cos THETA, sin THETA)
+  --preset NAME                   a point saved with `python -m ganmut presets save` (and its model)
   emotions: {emotions}
 
 examples:
@@ -32,6 +35,17 @@ examples:
   python -m ganmut edit me.jpg -o out.png --model gaussian --xy -0.4,0.7
   python -m ganmut edit group.jpg -o out.jpg --polar 120,1 --face all
   python -m ganmut edit me.jpg -o out.jpg --model my-model.safetensors --emotion surprise
+  python -m ganmut edit photos/ -o edited/ --emotion sad --intensity 0.7      every photo of a folder
+  python -m ganmut edit me.jpg -o out.jpg --preset wistful
+"""
+
+EPILOG_PRESETS = """Presets are kept in $GANMUT_PRESETS or ~/.config/ganmut/presets.json (--file overrides both).
+
+examples:
+  python -m ganmut presets save wistful --xy -0.35,0.5 --model gaussian
+  python -m ganmut presets save half-happy --emotion happy --intensity 0.5
+  python -m ganmut presets list
+  python -m ganmut presets delete wistful
 """
 
 EPILOG_GRID = """\
@@ -94,7 +108,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                                               "over 40 megapixels it is edited at a reduced size)")
     p.add_argument("-o", "--output", metavar="OUT", required=True,
                    help="output image; the format follows the extension (CMYK is written as RGB where the format cannot store it)")
-    p.add_argument("--model", default="linear", help="'linear' (default), 'gaussian' or a .safetensors checkpoint path")
+    p.add_argument("--model", default=None, help="'linear' (default), 'gaussian' or a .safetensors checkpoint path")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, mps (default: CUDA, then MPS, then CPU)")
 
 
@@ -115,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--emotion", metavar="NAME", help="target emotion: " + ", ".join(EMOTIONS))
     code.add_argument("--xy", metavar="X,Y", type=_xy, help="target code in the space's coordinates")
     code.add_argument("--polar", metavar="THETA,RHO", type=_polar, help="target code in polar form, THETA in degrees")
+    code.add_argument("--preset", metavar="NAME", help="a saved point (python -m ganmut presets); its model unless --model is given")
     edit.add_argument("--intensity", metavar="R", type=float, default=None, help="with --emotion: 0 (neutral) to 1 (full; default)")
+    edit.add_argument("--presets-file", metavar="FILE", default=None, help="presets file for --preset (default: see `presets --help`)")
     edit.add_argument("--face", type=_face, default=0, metavar="N|all", help="face number, 0 = largest (default), or 'all'")
     edit.add_argument("-v", "--verbose", action="store_true",
                       help="also print what the emotion classifier reads on each face before and after the edit")
@@ -130,6 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--rings", type=_floatlist, default=(0.5, 1.0), metavar="R1,R2,...", help="ring radii in (0, 1] (default 0.5,1)")
     grid.add_argument("--directions", type=int, default=12, metavar="N", help=f"codes per ring, 1 to {MAX_DIRECTIONS} (default 12)")
 
+    presets = sub.add_parser("presets", help="save, list and delete named points of the space", formatter_class=fmt,
+                             epilog=EPILOG_PRESETS, description="Named points of the emotion space, to apply to other photos.")
+    presets.add_argument("action", choices=("list", "save", "delete"))
+    presets.add_argument("name", nargs="?", help="the preset's name (save, delete)")
+    where = presets.add_mutually_exclusive_group()
+    where.add_argument("--emotion", metavar="NAME", help="save: an emotion (with --intensity)")
+    where.add_argument("--xy", metavar="X,Y", type=_xy, help="save: a point of the space")
+    where.add_argument("--polar", metavar="THETA,RHO", type=_polar, help="save: a point in polar form, THETA in degrees")
+    presets.add_argument("--intensity", metavar="R", type=float, default=None, help="save, with --emotion: 0 to 1 (default 1)")
+    presets.add_argument("--model", default="linear", help="save: the model the point belongs to (default linear)")
+    presets.add_argument("--file", metavar="FILE", default=None, help="the presets file")
+
     info = sub.add_parser("info", help="describe a model: emotions, learned directions or modes, metadata",
                           formatter_class=fmt, epilog=EPILOG_INFO, description="Describe a model checkpoint.")
     info.add_argument("model", nargs="?", default="linear", metavar="MODEL", help="'linear' (default), 'gaussian' or a checkpoint path")
@@ -142,7 +170,7 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     out: list[str] = []
     it = iter(argv)
     for tok in it:
-        if tok in ("--xy", "--polar"):
+        if tok in ("--xy", "--polar"):  # in `edit` and `presets save`
             nxt = next(it, None)
             out.append(tok if nxt is None else f"{tok}={nxt}")
         else:
@@ -189,21 +217,43 @@ def _notes(notes: tuple[str, ...]) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
-def _edit(args: argparse.Namespace) -> int:
-    from .editor import load
-    from .images import read_image
-
+def _code(args: argparse.Namespace) -> tuple[tuple[float, ...] | None, str | None, float]:
+    """(z, emotion, intensity) of ``--xy`` / ``--polar`` / ``--emotion [--intensity]``."""
     if args.intensity is not None and args.emotion is None:
         raise CodeError("--intensity applies to --emotion only")
     z = args.xy
     if args.polar is not None:
         theta, rho = args.polar
         z = (rho * math.cos(math.radians(theta)), rho * math.sin(math.radians(theta)))
+    return z, args.emotion, 1.0 if args.intensity is None else args.intensity
+
+
+def _print_readings(editor, result, prefix: str = "  ") -> None:
+    target = EMOTIONS[editor.space.dominant(result.code)[0]]
+    for i, reading in enumerate(result.readings):
+        print(f"{prefix}face {i}: {reading.describe()}")
+        hint = reading.hint(target)
+        if hint:
+            print(f"{prefix}  hint: {hint}")
+
+
+def _edit(args: argparse.Namespace) -> int:
+    from .editor import load
+    from .images import read_image
+    from .presets import PresetStore
+
+    z, emotion, intensity = _code(args)
+    model = args.model
+    if args.preset is not None:
+        preset = PresetStore(args.presets_file).get(args.preset)
+        z, model = preset.z, model or preset.model
+    model = model or "linear"
+    if Path(args.input).is_dir():
+        return _edit_folder(args, Path(args.input), model, z, emotion, intensity)
     out, fmt = _target(args.output)
     loaded = read_image(args.input)
-    editor = load(args.model, args.device, classifier=args.classifier if args.verbose else None)
-    intensity = 1.0 if args.intensity is None else args.intensity
-    result = editor.edit(loaded.image, z=z, emotion=args.emotion, intensity=intensity, face=args.face)
+    editor = load(model, args.device, classifier=args.classifier if args.verbose else None)
+    result = editor.edit(loaded.image, z=z, emotion=emotion, intensity=intensity, face=args.face)
     written = _save(result.image, out, fmt)
     code = ", ".join(f"{v:.3f}" for v in result.code)
     print(f"wrote {args.output}: {len(result.faces)} face(s) edited to code ({code})")
@@ -211,11 +261,79 @@ def _edit(args: argparse.Namespace) -> int:
     if args.verbose:
         target = EMOTIONS[editor.space.dominant(result.code)[0]]
         print(f"{editor.readout_status}; the code's dominant emotion is {target}")
-        for i, reading in enumerate(result.readings):
-            print(f"  face {i}: {reading.describe()}")
-            hint = reading.hint(target)
-            if hint:
-                print(f"    hint: {hint}")
+        _print_readings(editor, result)
+    return 0
+
+
+def _edit_folder(args: argparse.Namespace, src: Path, model: str, z, emotion: str | None, intensity: float) -> int:
+    """Every photo of ``src`` (not its sub-folders) to the folder ``args.output``, same names; one line per failure."""
+    from tqdm import tqdm
+
+    from .editor import load
+    from .images import IMAGE_SUFFIXES, read_image
+
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GanmutError(f"{shorten(out_dir.name)} is not a folder: with a folder of photos, -o names a folder")
+    if not out_dir.parent.is_dir():
+        raise GanmutError(f"folder {out_dir.parent} does not exist")
+    if out_dir.resolve() == src.resolve():
+        raise GanmutError("write the edits to another folder than the photos (-o)")
+    files = sorted(f for f in src.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise GanmutError(f"no photos in {shorten(src.name)} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    editor = load(model, args.device, classifier=args.classifier if args.verbose else None)
+    code = editor.code(z, emotion, intensity)  # a bad code fails here, before any photo
+    out_dir.mkdir(exist_ok=True)
+    failed = 0
+    for f in tqdm(files, desc="editing", unit="photo", file=sys.stderr, disable=None):
+        try:
+            out, fmt = _target(str(out_dir / f.name))
+            loaded = read_image(f)
+            result = editor.edit(loaded.image, z=code, face=args.face)
+            for note in loaded.notes + tuple(_save(result.image, out, fmt)):
+                tqdm.write(f"note: {f.name}: {note}", file=sys.stderr)
+            if args.verbose:
+                tqdm.write(f"{f.name}:")
+                _print_readings(editor, result)
+        except GanmutError as e:
+            failed += 1
+            tqdm.write(f"error: {f.name}: {e}", file=sys.stderr)
+    print(f"edited {len(files) - failed} of {len(files)} photos into {out_dir}" + (f"; {failed} failed" if failed else ""))
+    return 1 if failed else 0
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from .presets import PresetStore, check_name
+
+    store = PresetStore(args.file)
+    if args.action == "list":
+        presets = store.list()
+        for name, p in presets.items():
+            print(f"{name}: {p.model} ({', '.join(f'{v:+.3f}' for v in p.z)})")
+        if not presets:
+            print(f"no presets saved in {store.path}")
+        return 0
+    if args.name is None:
+        raise GanmutError(f"presets {args.action} needs a NAME")
+    if args.action == "delete":
+        store.delete(args.name)
+        print(f"deleted {args.name}")
+        return 0
+    from .checkpoint import load_checkpoint
+    from .editor import resolve_model
+
+    check_name(args.name)
+    z, emotion, intensity = _code(args)
+    if z is None and emotion is None:
+        raise CodeError("presets save needs --xy, --polar or --emotion")
+    space = load_checkpoint(resolve_model(args.model)).space
+    if emotion is not None:
+        z = tuple(float(v) for v in space.code(emotion, intensity).tolist())
+    elif not space.contains(z):
+        raise CodeError(f"({', '.join(f'{v:g}' for v in z)}) lies outside the {space.kind} space")
+    preset = store.save(args.name, args.model, z)
+    print(f"saved {args.name}: {preset.model} ({', '.join(f'{v:+.3f}' for v in preset.z)}) in {store.path}")
     return 0
 
 
@@ -225,7 +343,7 @@ def _grid(args: argparse.Namespace) -> int:
 
     out, fmt = _target(args.output)
     loaded = read_image(args.input)
-    editor = load(args.model, args.device)
+    editor = load(args.model or "linear", args.device)
     _save(editor.grid(loaded.image, rings=args.rings, n_directions=args.directions, face=args.face), out, fmt)
     print(f"wrote {args.output}")
     _notes(loaded.notes)
@@ -274,7 +392,7 @@ def _info(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     try:
-        return {"edit": _edit, "grid": _grid, "info": _info}[args.command](args)
+        return {"edit": _edit, "grid": _grid, "info": _info, "presets": _presets}[args.command](args)
     except GanmutError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

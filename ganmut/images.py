@@ -53,6 +53,8 @@ MAX_SOURCE_PIXELS = 120_000_000
 MAX_SOURCE_SIDE = 30_000
 DETECT_MAX_SIDE = 1600
 MAX_FILE_BYTES = 200_000_000
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif"}
+"""File extensions taken as photos when a folder is read (``python -m ganmut edit DIR``, ``training.prepare``)."""
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
 

@@ -131,3 +131,13 @@ def odd_photos(photos, tmp_path_factory) -> dict[str, Path]:
     pillow_heif.from_pillow(rgb).save(paths["heic"], quality=90)
     rgb.save(paths["gif"], save_all=True, append_images=[rgb.rotate(20), rgb.rotate(40)], duration=100, loop=0)
     return paths
+
+
+@pytest.fixture(scope="session")
+def face_png(tmp_path_factory, photos) -> Path:
+    """A real 350-px grayscale LFW face as a PNG file."""
+    from ganmut.images import load_image
+
+    path = tmp_path_factory.mktemp("face") / "face.png"
+    load_image(photos / "lfw" / "George_W_Bush_0132.jpg").save(path)
+    return path

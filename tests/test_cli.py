@@ -12,16 +12,8 @@ import skimage.data
 from PIL import Image
 
 from ganmut.cli import main
-from ganmut.images import load_image
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def face_png(tmp_path_factory, photos):
-    path = tmp_path_factory.mktemp("cli") / "face.png"
-    load_image(photos / "lfw" / "George_W_Bush_0132.jpg").save(path)
-    return path
 
 
 def _read(path) -> Image.Image:
@@ -245,3 +237,24 @@ def test_module_entry_point_has_no_traceback(tmp_path):
 def test_unknown_device_is_one_line(capsys, tmp_path, face_png, linear_ckpt):
     rc, _, err = _run(capsys, "edit", face_png, "-o", tmp_path / "o.png", "--model", linear_ckpt, "--emotion", "happy", "--device", "tpu")
     assert rc == 2 and "unknown device 'tpu'" in _one_error_line(err)
+
+
+def test_a_folder_is_edited_photo_by_photo_and_failures_go_on(capsys, tmp_path, photos, linear_ckpt):
+    src = tmp_path / "photos"
+    src.mkdir()
+    for name in ("George_W_Bush_0132.jpg", "Mike_Weir_0007.jpg"):
+        (src / name).write_bytes((photos / "lfw" / name).read_bytes())
+    Image.fromarray(np.full((80, 80, 3), 200, np.uint8)).save(src / "blank.png")  # no face
+    (src / "broken.jpg").write_bytes(b"not an image")
+    (src / "notes.txt").write_text("not a photo, not counted")
+    out = tmp_path / "edited"
+    rc, stdout, err = _run(capsys, "edit", src, "-o", out, "--model", linear_ckpt, "--emotion", "sad", "--intensity", "0.7")
+    assert rc == 1 and "edited 2 of 4 photos into" in stdout and "2 failed" in stdout
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert [e.split(":")[1].strip() for e in errors] == ["blank.png", "broken.jpg"]
+    assert sorted(p.name for p in out.iterdir()) == ["George_W_Bush_0132.jpg", "Mike_Weir_0007.jpg"]
+    assert _read(out / "Mike_Weir_0007.jpg").size == _read(src / "Mike_Weir_0007.jpg").size
+    rc, _, err = _run(capsys, "edit", src, "-o", src, "--model", linear_ckpt, "--emotion", "sad")
+    assert rc == 2 and "another folder" in err
+    rc, _, err = _run(capsys, "edit", src, "-o", out, "--model", linear_ckpt, "--xy", "2,2")
+    assert rc == 2 and "outside the linear space" in err  # checked before any photo

@@ -32,11 +32,10 @@ from PIL import Image
 
 from ganmut.emotions import EMOTIONS, N_EMOTIONS, emotion_index
 from ganmut.errors import GanmutError, ImageError
-from ganmut.images import to_model_input
+from ganmut.images import IMAGE_SUFFIXES, to_model_input
 from training.pack import Pack, PackError, save_pack
 
 LAYOUTS = ("auto", "fer2013", "csv", "folders")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 CSV_PATH, CSV_LABEL = "subDirectory_filePath", "expression"
 ALIGN_SIZE = 64
 """Crop side used by ``--align`` when ``--size`` is not given (the generator's default input)."""

@@ -1,0 +1,103 @@
+"""Named points of the emotion space, saved to apply again to other photos.
+
+A preset is a model name and a code: ``{"model": "linear", "z": [x, y]}``. Presets live in one JSON
+file, ``$GANMUT_PRESETS`` or ``~/.config/ganmut/presets.json``; the CLI, the Python API and the
+app read and write it through :class:`PresetStore`. Writes are atomic, so a crash never leaves a
+half-written file, and a damaged file is reported in one line rather than silently replaced.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import GanmutError, shorten
+from .files import atomic_path
+
+FORMAT_VERSION = 1
+MAX_PRESETS = 200
+NAME = re.compile(r"^[\w][\w .-]{0,39}$")
+"""Letters, digits, spaces, ``_``, ``.`` and ``-``; 1 to 40 characters, not starting with a space or dot."""
+
+
+class PresetError(GanmutError):
+    """A bad preset name or value, an unknown preset, or an unreadable presets file."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    model: str
+    z: tuple[float, ...]
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "z": list(self.z)}
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("GANMUT_PRESETS") or Path.home() / ".config" / "ganmut" / "presets.json")
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME.match(name):
+        raise PresetError(f"preset name {shorten(name)} must be 1 to 40 letters, digits, spaces, '_', '.' or '-'")
+    return name
+
+
+def _preset(name: str, value) -> Preset:
+    try:
+        z = tuple(float(v) for v in value["z"])
+        model = str(value["model"])
+    except (KeyError, TypeError, ValueError):
+        raise PresetError(f"preset {shorten(name)} is malformed") from None
+    if not z or not all(math.isfinite(v) for v in z):
+        raise PresetError(f"preset {shorten(name)} has a code that is not finite numbers")
+    return Preset(model, z)
+
+
+class PresetStore:
+    """The presets file: ``list``, ``get``, ``save``, ``delete``."""
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+
+    def list(self) -> dict[str, Preset]:
+        if not self.path.exists():
+            return {}
+        try:
+            data = json.loads(self.path.read_text())
+            items = data["presets"]
+            if data.get("version") != FORMAT_VERSION or not isinstance(items, dict):
+                raise ValueError
+        except (OSError, ValueError, KeyError, TypeError):
+            raise PresetError(f"{self.path.name} is not a readable presets file; fix or remove it") from None
+        return {name: _preset(name, value) for name, value in items.items()}
+
+    def get(self, name: str) -> Preset:
+        presets = self.list()
+        if name not in presets:
+            known = ", ".join(sorted(presets)) or "none saved yet"
+            raise PresetError(f"no preset named {shorten(name)} (known: {shorten(known)})")
+        return presets[name]
+
+    def save(self, name: str, model: str, z) -> Preset:
+        presets = self.list()
+        preset = _preset(check_name(name), {"model": model, "z": z})
+        if name not in presets and len(presets) >= MAX_PRESETS:
+            raise PresetError(f"at most {MAX_PRESETS} presets; delete one first")
+        presets[name] = preset
+        self._write(presets)
+        return preset
+
+    def delete(self, name: str) -> None:
+        presets = self.list()
+        if presets.pop(name, None) is None:
+            raise PresetError(f"no preset named {shorten(name)}")
+        self._write(presets)
+
+    def _write(self, presets: dict[str, Preset]) -> None:
+        data = {"version": FORMAT_VERSION, "presets": {k: p.to_dict() for k, p in sorted(presets.items())}}
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(json.dumps(data, indent=1) + "\n")

@@ -1,0 +1,60 @@
+"""Named points of the space: the store, and `python -m ganmut presets` / `edit --preset`."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ganmut.cli import main
+from ganmut.presets import MAX_PRESETS, PresetError, PresetStore
+
+
+def test_store_round_trip_delete_and_limits(tmp_path):
+    store = PresetStore(tmp_path / "p" / "presets.json")
+    assert store.list() == {}
+    store.save("wistful", "gaussian", (-0.35, 0.5))
+    store.save("half happy", "linear", [0.5, 0.0])
+    assert store.get("wistful").z == (-0.35, 0.5) and store.get("half happy").model == "linear"
+    assert list(store.list()) == ["half happy", "wistful"]
+    store.delete("wistful")
+    with pytest.raises(PresetError, match="no preset named 'wistful' \\(known: 'half happy'\\)"):
+        store.get("wistful")
+    for bad in ("", " lead", "a/b", "x" * 41, "../etc"):
+        with pytest.raises(PresetError, match="must be 1 to 40"):
+            store.save(bad, "linear", (0.0, 0.0))
+    with pytest.raises(PresetError, match="not finite"):
+        store.save("nan", "linear", (float("nan"), 0.0))
+    for i in range(MAX_PRESETS - 1):
+        store.save(f"p{i}", "linear", (0.0, 0.0))
+    with pytest.raises(PresetError, match=f"at most {MAX_PRESETS} presets"):
+        store.save("one-more", "linear", (0.0, 0.0))
+
+
+def test_a_damaged_file_is_reported_and_kept(tmp_path):
+    path = tmp_path / "presets.json"
+    path.write_text("{not json")
+    with pytest.raises(PresetError, match="presets.json is not a readable presets file"):
+        PresetStore(path).save("x", "linear", (0.0, 0.0))
+    assert path.read_text() == "{not json"
+    path.write_text(json.dumps({"version": 1, "presets": {"x": {"model": "linear"}}}))
+    with pytest.raises(PresetError, match="preset 'x' is malformed"):
+        PresetStore(path).list()
+
+
+def test_cli_saves_lists_applies_and_deletes(capsys, tmp_path, face_png, linear_ckpt):
+    file = tmp_path / "presets.json"
+    assert main(["presets", "save", "up-left", "--xy", "-0.3,0.4", "--model", str(linear_ckpt), "--file", str(file)]) == 0
+    assert main(["presets", "save", "sadish", "--emotion", "sad", "--intensity", "0.5", "--model", str(linear_ckpt),
+                 "--file", str(file)]) == 0
+    assert main(["presets", "list", "--file", str(file)]) == 0
+    out = capsys.readouterr().out
+    assert "up-left: " in out and "(-0.300, +0.400)" in out and "sadish: " in out
+    direct, preset = tmp_path / "direct.png", tmp_path / "preset.png"
+    assert main(["edit", str(face_png), "-o", str(direct), "--model", str(linear_ckpt), "--xy", "-0.3,0.4"]) == 0
+    assert main(["edit", str(face_png), "-o", str(preset), "--preset", "up-left", "--presets-file", str(file)]) == 0
+    assert direct.read_bytes() == preset.read_bytes()  # the preset's model and point
+    assert main(["presets", "save", "far", "--xy", "0.9,0.9", "--model", str(linear_ckpt), "--file", str(file)]) == 2
+    assert "lies outside the linear space" in capsys.readouterr().err
+    assert main(["presets", "delete", "up-left", "--file", str(file)]) == 0
+    assert main(["edit", str(face_png), "-o", str(preset), "--preset", "up-left", "--presets-file", str(file)]) == 2
+    assert capsys.readouterr().err.strip().startswith("error: no preset named 'up-left'")
