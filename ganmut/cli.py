@@ -1,4 +1,4 @@
-"""Command line: ``python -m ganmut edit|grid|info|presets``.
+"""Command line: ``python -m ganmut edit|grid|animate|info|presets``.
 
 Every user error (unreadable image, no face, unknown emotion, code outside the space, bad model
 file, unwritable output) prints one line ``error: ...`` on stderr and exits with status 2. How the
@@ -39,7 +39,17 @@ examples:
   python -m ganmut edit me.jpg -o out.jpg --preset wistful
 """
 
-EPILOG_PRESETS = """Presets are kept in $GANMUT_PRESETS or ~/.config/ganmut/presets.json (--file overrides both).
+EPILOG_ANIMATE = """\
+The frames are the face window of the edited photo: --emotion ramps from neutral to the emotion and
+back; --tour goes round every emotion's anchor. MP4 is H.264 (ffmpeg ships in imageio-ffmpeg).
+
+examples:
+  python -m ganmut animate me.jpg -o me-happy.gif --emotion happy
+  python -m ganmut animate me.jpg -o tour.mp4 --tour --model gaussian
+"""
+
+EPILOG_PRESETS = """\
+Presets are kept in $GANMUT_PRESETS or ~/.config/ganmut/presets.json (--file overrides both).
 
 examples:
   python -m ganmut presets save wistful --xy -0.35,0.5 --model gaussian
@@ -145,6 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--face", type=_face, default=0, metavar="N", help="face number, 0 = largest (default)")
     grid.add_argument("--rings", type=_floatlist, default=(0.5, 1.0), metavar="R1,R2,...", help="ring radii in (0, 1] (default 0.5,1)")
     grid.add_argument("--directions", type=int, default=12, metavar="N", help=f"codes per ring, 1 to {MAX_DIRECTIONS} (default 12)")
+
+    animate = sub.add_parser("animate", help="a GIF or MP4 of one face moving through the space", formatter_class=fmt,
+                             epilog=EPILOG_ANIMATE, description="Animate one face: neutral to an emotion and back, or a tour.")
+    _common(animate)
+    path = animate.add_mutually_exclusive_group()
+    path.add_argument("--emotion", metavar="NAME", default="happy", help="ramp from neutral to this emotion and back (default happy)")
+    path.add_argument("--tour", action="store_true", help="go round every emotion instead")
+    animate.add_argument("--face", type=_face, default=0, metavar="N|all", help="face number, 0 = largest (default), or 'all'")
+    animate.add_argument("--side", type=int, default=320, metavar="PX", help="longest side of a frame, 64 to 1024 (default 320)")
 
     presets = sub.add_parser("presets", help="save, list and delete named points of the space", formatter_class=fmt,
                              epilog=EPILOG_PRESETS, description="Named points of the emotion space, to apply to other photos.")
@@ -303,6 +322,28 @@ def _edit_folder(args: argparse.Namespace, src: Path, model: str, z, emotion: st
     return 1 if failed else 0
 
 
+def _animate(args: argparse.Namespace) -> int:
+    from . import animate
+    from .editor import load
+    from .images import read_image
+
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        raise GanmutError(f"folder {out.parent} does not exist")
+    if out.suffix.lower() not in animate.FORMATS:
+        raise GanmutError(f"cannot write an animation as {shorten(out.suffix or out.name)}; use .gif or .mp4")
+    if not 64 <= args.side <= 1024:
+        raise GanmutError(f"--side must lie in 64..1024, got {args.side}")
+    loaded = read_image(args.input)
+    editor = load(args.model or "linear", args.device, classifier=None)
+    codes = animate.path_codes(editor.space, "tour" if args.tour else "ramp", args.emotion)
+    frames = animate.frames(editor, loaded.image, codes, args.face, args.side)
+    animate.write(frames, out)
+    print(f"wrote {args.output}: {len(frames)} frames of {frames[0].width}x{frames[0].height} px")
+    _notes(loaded.notes)
+    return 0
+
+
 def _presets(args: argparse.Namespace) -> int:
     from .presets import PresetStore, check_name
 
@@ -392,7 +433,8 @@ def _info(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     try:
-        return {"edit": _edit, "grid": _grid, "info": _info, "presets": _presets}[args.command](args)
+        commands = {"edit": _edit, "grid": _grid, "animate": _animate, "info": _info, "presets": _presets}
+        return commands[args.command](args)
     except GanmutError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,91 @@
+"""Animations of one face moving through the emotion space, written as GIF or MP4.
+
+``path_codes`` gives the codes of a path (``"ramp"``: neutral to an emotion and back; ``"tour"``:
+round every emotion's anchor), :func:`frames` edits the face once per code in one generator batch
+and crops each frame to the face, and :func:`write` saves them: GIF with Pillow, MP4 (H.264) with
+the ffmpeg binary that ships inside the ``imageio-ffmpeg`` wheel.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from .errors import GanmutError, shorten
+from .files import atomic_path
+
+PATHS = ("ramp", "tour")
+FORMATS = (".gif", ".mp4")
+SIDE = 320
+"""Longest side of a frame, in pixels."""
+FRAME_MS = 90
+
+
+def face_window(boxes: Sequence[Sequence[float]], size: tuple[int, int], margin: float = 0.45) -> tuple[int, int, int, int]:
+    """A box around the face boxes ``(x0, y0, x1, y1)`` with ``margin`` times their extent around it,
+    clipped to a photo of ``size`` (width, height)."""
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    pad = margin * max(x1 - x0, y1 - y0)
+    return (max(0, int(x0 - pad)), max(0, int(y0 - pad)), min(size[0], int(x1 + pad)), min(size[1], int(y1 + pad)))
+
+
+def path_codes(space, path: str, emotion: str | int = "happy") -> list[tuple[float, ...]]:
+    """The codes of an animation path of a space: ``"ramp"`` (neutral -> ``emotion`` -> neutral) or ``"tour"``."""
+    from . import wheel
+
+    if path == "ramp":
+        return wheel.ramp_codes(space, emotion)
+    if path == "tour":
+        return wheel.tour_codes(space)
+    raise GanmutError(f"unknown animation path {shorten(path)}; choose one of: {', '.join(PATHS)}")
+
+
+def frames(editor, image, codes: Sequence[Sequence[float]], face: int | str = 0, side: int = SIDE) -> list[Image.Image]:
+    """The photo edited with every code (one detection, one batch), cropped to the edited face(s) and
+    scaled to at most ``side`` pixels, as RGB frames of one size."""
+    results = editor.edit_many(image, codes, face)
+    box = face_window([f.box for f in results[0].faces], results[0].image.size)
+    out = []
+    for r in results:
+        frame = r.image.convert("RGB").crop(box)
+        frame.thumbnail((side, side), Image.Resampling.LANCZOS)
+        out.append(frame)
+    return out
+
+
+def write(images: Sequence[Image.Image], out: str | os.PathLike, frame_ms: int = FRAME_MS) -> Path:
+    """Save looping GIF or MP4 frames (by ``out``'s extension) atomically."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise GanmutError(f"cannot write an animation as {shorten(out.suffix or out.name)}; use .gif or .mp4")
+    if not images:
+        raise GanmutError("an animation needs at least one frame")
+    with atomic_path(out) as tmp:
+        if suffix == ".gif":
+            images[0].save(tmp, format="GIF", save_all=True, append_images=list(images[1:]), duration=frame_ms, loop=0,
+                           optimize=True)
+        else:
+            _write_mp4(images, tmp, 1000 / frame_ms)
+    return out
+
+
+def _write_mp4(images: Sequence[Image.Image], path: Path, fps: float) -> None:
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise GanmutError("writing MP4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg); or use .gif") from None
+    w, h = images[0].size
+    w, h = w - w % 2, h - h % 2  # H.264 in yuv420p needs even sides
+    writer = imageio_ffmpeg.write_frames(str(path), (w, h), fps=fps, codec="libx264", macro_block_size=1,
+                                         output_params=["-movflags", "+faststart"])
+    writer.send(None)
+    try:
+        for img in images:
+            writer.send(np.ascontiguousarray(np.asarray(img.convert("RGB"))[:h, :w]))
+    finally:
+        writer.close()
