@@ -25,7 +25,7 @@ from .emotions import COLORS, EMOTIONS, NEUTRAL
 from .errors import CheckpointError, CodeError, NoFaceError, number, shorten
 from .devices import pick_device
 from .face import Face, FaceDetector
-from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, match_channels, read_image, to_photo
+from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, match_channels, read_image, to_photo, to_pil
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian": "ganmut-gaussian.safetensors"}
@@ -222,10 +222,6 @@ class Editor:
         out = torch.cat([self.model.generator(x[i:i + BATCH], z[i:i + BATCH]) for i in range(0, n * f, BATCH)])
         return out.view(n, f, *inputs.shape[1:])
 
-    def _to_pil(self, t: torch.Tensor) -> Image.Image:
-        arr = t.detach().float().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
-        return Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0))
-
     def _paste(self, prep: _Prepared, idx: list[int], residuals: torch.Tensor) -> Image.Image:
         photo = prep.photo
         res = residuals.float().permute(0, 2, 3, 1).cpu().numpy() * (photo.max_value / 2.0)
@@ -273,10 +269,10 @@ class Editor:
             return []
         inputs = prep.inputs[idx]
         out = self._generate(inputs, checked)
-        befores = [self._to_pil(t) for t in inputs]
+        befores = [to_pil(t) for t in inputs]
         results = []
         for code, edited in zip(checked, out):
-            crops = [(b, self._to_pil(a)) for b, a in zip(befores, edited)]
+            crops = [(b, to_pil(a)) for b, a in zip(befores, edited)]
             readings = self._readings(prep, idx, edited) if read else []
             results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code,
                                       notes, readings))
@@ -333,7 +329,7 @@ class Editor:
         prep = self._prepare(image)[0]
         i = self._select(prep, face)[0]
         out = self._generate(prep.inputs[i:i + 1], codes)[:, 0]
-        tiles = [self._to_pil(prep.inputs[i])] + [self._to_pil(t) for t in out]
+        tiles = [to_pil(prep.inputs[i])] + [to_pil(t) for t in out]
         labels = ["input"] + [EMOTIONS[self.space.dominant(torch.tensor(c, device=self.device))[0]] for c in codes]
         return wheel_canvas(tiles, places, labels, tile_px or max(96, self.size))
 

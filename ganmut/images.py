@@ -388,3 +388,18 @@ def to_model_input(images, size: int | None = None, channels: int | None = None,
     x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images, device=device)
     x = x.float().div_(127.5).sub_(1.0)
     return adapt_images(x, size, channels).clamp_(-1, 1)
+
+
+def from_model_output(x) -> np.ndarray:
+    """Images in [-1, 1], ``[..., C, H, W]`` (torch or numpy) -> uint8 ``[..., H, W, C]`` (the inverse of
+    :func:`to_model_input`)."""
+    if hasattr(x, "detach"):
+        x = x.detach().float().cpu().numpy()
+    x = np.clip(np.rint((np.asarray(x, dtype=np.float32) + 1) * 127.5), 0, 255).astype(np.uint8)
+    return np.moveaxis(x, -3, -1)
+
+
+def to_pil(x) -> Image.Image:
+    """One image in [-1, 1], ``[C, H, W]`` -> an L or RGB PIL image."""
+    arr = from_model_output(x)
+    return Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)

@@ -218,3 +218,15 @@ def test_image_hash_tells_pixels_size_and_mode_apart():
     b.putpixel((0, 0), (0, 0, 1) if a.getpixel((0, 0)) != (0, 0, 1) else (0, 0, 2))
     assert image_hash(a) == image_hash(a.copy())
     assert len({image_hash(a), image_hash(b), image_hash(a.convert("RGBA"))}) == 3
+
+
+def test_model_tensors_round_trip_to_the_same_pixels():
+    from ganmut.images import from_model_output, to_model_input, to_pil
+
+    rng = np.random.default_rng(0)
+    u8 = rng.integers(0, 256, (3, 1, 8, 8), dtype=np.uint8)
+    x = to_model_input(u8)
+    assert float(x.min()) >= -1 and float(x.max()) <= 1
+    assert np.array_equal(from_model_output(x), u8.transpose(0, 2, 3, 1))
+    rgb = rng.integers(0, 256, (3, 8, 8), dtype=np.uint8)
+    assert np.array_equal(np.asarray(to_pil(to_model_input(rgb[None])[0])), rgb.transpose(1, 2, 0))

@@ -41,7 +41,7 @@ from ganmut.devices import pick_device
 from ganmut.editor import CLASSIFIER_FILE
 from ganmut.emotions import EMOTIONS, N_EMOTIONS, NEUTRAL
 from ganmut.errors import GanmutError
-from ganmut.images import to_model_input
+from ganmut.images import from_model_output, to_model_input
 from ganmut.spaces import Space, polar_to_xy
 from training.metrics import ere, fed, per_class_accuracy, smoothness, topk_targets
 from training.pack import PackError, load_pack
@@ -308,13 +308,13 @@ def render_figures(name: str, model: Model, clf: EmotionClassifier, real: dict, 
     codes, pos = display_codes(model.space)
     wheel = torch.stack([model.generator(xi.expand(len(codes), -1, -1, -1), codes.to(device)) for xi in x[:, None]])
     files.append(f"wheel-{slug}.png")
-    report.plot_wheel(report.to_uint8(wheel), pos, report.to_uint8(x), model.space.kind, cfg.out / files[-1], title=name)
+    report.plot_wheel(from_model_output(wheel), pos, from_model_output(x), model.space.kind, cfg.out / files[-1], title=name)
     series, index = series_codes(model.space)
     strip = model.generator(x[:1].expand(len(series), -1, -1, -1), series.to(device))
     probs = torch.softmax(clf(strip), -1).cpu().numpy()
     emo = np.arange(1, N_EMOTIONS)
     files.append(f"strip-{slug}.png")
-    report.plot_strip(report.to_uint8(strip)[index], probs[index, emo[:, None]], cfg.out / files[-1], title=name)
+    report.plot_strip(from_model_output(strip)[index], probs[index, emo[:, None]], cfg.out / files[-1], title=name)
     files.append(f"curves-{slug}.png")
     report.plot_curves(result["mean_scores"], cfg.out / files[-1], title=name)
     return files

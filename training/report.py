@@ -38,14 +38,6 @@ def _plt():
     return plt
 
 
-def to_uint8(x) -> np.ndarray:
-    """Images in [-1, 1], ``[..., C, H, W]`` torch or numpy -> uint8 ``[..., H, W, C]``."""
-    if hasattr(x, "detach"):
-        x = x.detach().float().cpu().numpy()
-    x = np.clip((np.asarray(x) + 1) * 127.5, 0, 255).round().astype(np.uint8)
-    return np.moveaxis(x, -3, -1)
-
-
 def _show(ax, img: np.ndarray, extent=None) -> None:
     if img.shape[-1] == 1:
         ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=255, extent=extent)

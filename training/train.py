@@ -54,7 +54,7 @@ from .clock import process_start
 from .config import ConfigError, TrainConfig, load_config, merge, parse_override, to_toml
 from .data import DeviceData
 from .pack import PackError, load_pack
-from ganmut.images import to_model_input
+from ganmut.images import from_model_output, to_model_input
 from .sampling import Codes, cycle_codes, sample_codes
 
 N_FIXED = 8
@@ -280,10 +280,9 @@ class Trainer:
         cols = [x]
         for code in space.anchors().detach():
             cols.append(g(x, code.expand(len(x), -1)).float())
-        grid = torch.stack(cols, 1)  # [rows, cols, C, H, W]
-        r, c, ch, h, w = grid.shape
-        grid = grid.permute(0, 3, 1, 4, 2).reshape(r * h, c * w, ch)
-        return ((grid.clamp(-1, 1) + 1) * 127.5).round().byte().cpu().numpy()
+        grid = from_model_output(torch.stack(cols, 1))  # [rows, cols, H, W, C]
+        r, c, h, w, ch = grid.shape
+        return grid.transpose(0, 2, 1, 3, 4).reshape(r * h, c * w, ch)
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
