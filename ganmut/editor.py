@@ -33,8 +33,6 @@ MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian"
 CLASSIFIER_FILE = WEIGHTS_DIR / "fer-classifier.safetensors"
 """The bundled emotion classifier behind the readout (:class:`~ganmut.classifier.Reading`)."""
 
-DOMAINS = {"linear": "the unit disc (x^2 + y^2 <= 1)", "gaussian": "the square [-1, 1]^2",
-           "stargan": "one-hot mixtures (7 non-negative numbers summing to 1)"}
 CACHE_SIZE = 8
 PLAN_CACHE_PIXELS = 600_000
 """Paste plans of faces covering more photo pixels than this are rebuilt per edit, not cached
@@ -165,7 +163,7 @@ class Editor:
             raise CodeError(str(e)) from None
         if not self.space.contains(torch.tensor(vals, device=self.device)):
             shown = ", ".join(f"{v:g}" for v in vals)
-            raise CodeError(f"code ({shown}) lies outside the {self.space.kind} space: {DOMAINS[self.space.kind]}")
+            raise CodeError(f"code ({shown}) lies outside the {self.space.kind} space: {self.space.domain}")
         return vals
 
     # ------------------------------------------------------------------ detection (cached)
@@ -304,20 +302,7 @@ class Editor:
             raise CodeError(str(e)) from None
         if not 0 < rings[0] <= rings[-1] <= 1:
             raise CodeError(f"rings must lie in (0, 1], got {shorten(rings)}")
-        kind = self.space.kind
-        n = len(EMOTIONS) - 1 if kind == "stargan" else n
-        angles = [2 * math.pi * k / n for k in range(n)]
-        codes, places = [], []
-        for j, r in enumerate(rings):
-            for k, t in enumerate(angles):
-                if kind == "stargan":
-                    codes.append(tuple(float(v) for v in self.space.code(k + 1, r).tolist()))
-                else:
-                    c, s = math.cos(t), math.sin(t)
-                    m = max(abs(c), abs(s)) if kind == "gaussian" else 1.0
-                    codes.append((r * c / m, r * s / m))
-                places.append((j, t))
-        return codes, places
+        return self.space.rings(rings, n)
 
     def grid(self, image: ImageSource, rings: Sequence[float] = (0.5, 1.0), n_directions: int = 12,
              face: int = 0, tile_px: int | None = None) -> Image.Image:

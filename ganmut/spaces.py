@@ -13,7 +13,9 @@ Every space answers the same questions:
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -90,12 +92,27 @@ def linear_distribution(z: torch.Tensor, directions: torch.Tensor) -> torch.Tens
     return out
 
 
+def _draw_labels(label_freq: np.ndarray, n: int, gen: torch.Generator) -> torch.Tensor:
+    return torch.multinomial(torch.as_tensor(label_freq, dtype=torch.float64), n, replacement=True, generator=gen)
+
+
 # --------------------------------------------------------------------------- spaces
 class Space(nn.Module):
-    """Common interface; subclasses define ``kind``, ``dim``, ``anchors`` and ``distribution``."""
+    """Common interface; subclasses define ``kind``, ``dim``, ``domain``, ``anchors``, ``distribution``,
+    ``contains``, ``project`` and ``describe``. A 2-D space also defines ``border`` (how far its domain
+    reaches in each direction), from which the grids, paths and outlines below follow; the evaluation's
+    code sets (``search_grid``, ``display_codes``, ``sample``, ``fed_codes``) have defaults to override.
+
+    Every place that draws, samples or searches a space asks it: a new parametrisation is one subclass
+    (plus, for training, one sampling function registered in :mod:`training.sampling`)."""
 
     kind: str = ""
     dim: int = 2
+    domain: str = ""
+    """The domain in words, for messages: "the unit disc (x^2 + y^2 <= 1)"."""
+    fed_uniform: bool = False
+    """Whether the evaluation also reports FED with uniformly sampled codes (the supplement's second
+    FED setting, for GGANmut, whose FED codes otherwise sit at the modes)."""
 
     def anchors(self) -> torch.Tensor:
         raise NotImplementedError
@@ -117,18 +134,90 @@ class Space(nn.Module):
         return i, float(p[i])
 
     def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
-        """Whether a code lies in the space's domain (linear: unit disc; Gaussian: [-1, 1]^2)."""
+        """Whether a code lies in the space's domain."""
+        raise NotImplementedError
+
+    def project(self, z) -> tuple[float, ...]:
+        """The point of the domain nearest to ``z`` (a click just beside the wheel means its edge);
+        ValueError for a code that is not finite numbers of the right length."""
         raise NotImplementedError
 
     def describe(self) -> dict:
         """JSON-friendly summary of the learned parameters (for ``info`` and model cards)."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ geometry of 2-D spaces
+    def border(self, theta: np.ndarray) -> np.ndarray:
+        """Distance from the origin to the domain's border in each direction ``theta`` (radians)."""
+        raise NotImplementedError(f"a {self.kind} space is not drawn in 2-D")
+
+    def _finite(self, z) -> np.ndarray:
+        v = np.asarray(z, dtype=np.float64).reshape(-1)
+        if v.shape != (self.dim,) or not np.isfinite(v).all():
+            raise ValueError(f"a {self.kind} code is {self.dim} finite numbers, got {z!r}")
+        return v
+
+    def at(self, r: float, theta: float) -> tuple[float, float]:
+        """The code at fraction ``r`` of the way from the origin to the border, in direction ``theta``."""
+        d = r * float(self.border(np.array([theta]))[0])
+        return (d * math.cos(theta), d * math.sin(theta))
+
+    def outline(self, n: int = 256) -> np.ndarray:
+        """``[n + 1, 2]`` closed polyline of the domain's border."""
+        t = np.linspace(0, 2 * math.pi, n + 1)
+        return self.border(t)[:, None] * np.stack([np.cos(t), np.sin(t)], -1)
+
+    def rings(self, radii: Sequence[float], n_directions: int) -> tuple[list[tuple[float, ...]], list[tuple[int, float]]]:
+        """The gamut grid: ``n_directions`` equally spaced directions on each ring ``radii`` (fractions of
+        the way to the border); the codes and each one's (ring index, angle)."""
+        angles = [2 * math.pi * k / n_directions for k in range(n_directions)]
+        places = [(j, t) for j in range(len(radii)) for t in angles]
+        return [self.at(radii[j], t) for j, t in places], places
+
+    def ramp(self, emotion: str | int, steps: int = 12) -> list[tuple[float, ...]]:
+        """Codes from neutral (intensity 0) to ``emotion`` at intensity 1 and back: a closed loop."""
+        if steps < 2:
+            raise ValueError("steps must be at least 2")
+        up = [tuple(float(v) for v in self.code(emotion, i / (steps - 1)).tolist()) for i in range(steps)]
+        return up + up[-2:0:-1]
+
+    def tour(self, steps_per_leg: int = 6) -> list[tuple[float, ...]]:
+        """A closed loop through every non-neutral emotion's anchor, in the order of their angle around
+        the origin, by straight legs of ``steps_per_leg`` codes."""
+        anchors = self.anchors().detach().cpu().double().numpy()
+        rest = sorted((c for c in range(N_EMOTIONS) if c != NEUTRAL), key=lambda c: math.atan2(anchors[c][1], anchors[c][0]) % (2 * math.pi))
+        return [tuple(float(v) for v in anchors[a] + s / steps_per_leg * (anchors[b] - anchors[a]))
+                for a, b in zip(rest, rest[1:] + rest[:1]) for s in range(steps_per_leg)]
+
+    # ------------------------------------------------------------------ code sets of the evaluation
+    def search_grid(self) -> torch.Tensor:
+        """The codes the ERE protocol searches (paper, Sec. 5.3): a grid of step about 0.1 over the domain."""
+        v = torch.linspace(-1, 1, 21)
+        grid = torch.cartesian_prod(v, v)
+        return grid[[self.contains(z) for z in grid]]
+
+    def display_codes(self) -> tuple[torch.Tensor, np.ndarray]:
+        """(codes, 2-D plot positions) of the evaluation's wheel figure: the origin and two rings of 12."""
+        ring = [self.at(r, k * math.pi / 6) for r in (0.5, 1.0) for k in range(12)]
+        codes = torch.tensor([(0.0, 0.0), *ring], dtype=torch.float32)
+        return codes, codes.numpy()
+
+    def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """``n`` codes drawn uniformly in angle and in fraction of the way to the border."""
+        theta = torch.rand(n, generator=gen) * 2 * math.pi
+        r = torch.rand(n, generator=gen) * torch.as_tensor(self.border(theta.double().numpy()), dtype=torch.float32)
+        return polar_to_xy(theta, r)
+
+    def fed_codes(self, label_freq: np.ndarray, n: int, gen: torch.Generator, noise: float) -> torch.Tensor:
+        """``n`` codes for the FED protocol: by default the anchors of labels drawn from ``label_freq``."""
+        return self.anchors().detach().cpu()[_draw_labels(label_freq, n, gen)]
+
 
 class LinearSpace(Space):
     """GANmut: neutral at the origin, one learned unit direction per emotion in the unit disc."""
 
     kind = "linear"
+    domain = "the unit disc (x^2 + y^2 <= 1)"
 
     def __init__(self) -> None:
         super().__init__()
@@ -152,6 +241,25 @@ class LinearSpace(Space):
     def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
         return bool(torch.linalg.vector_norm(torch.as_tensor(z, dtype=torch.float32)) <= 1 + tol)
 
+    def project(self, z) -> tuple[float, ...]:
+        v = self._finite(z)
+        r = float(np.hypot(*v))
+        return tuple(float(c) for c in (v / r if r > 1 else v))
+
+    def border(self, theta: np.ndarray) -> np.ndarray:
+        return np.ones_like(np.asarray(theta, dtype=np.float64))
+
+    def search_grid(self) -> torch.Tensor:
+        """Radii step 0.05 and angles step 2 pi / 21 (paper, Sec. 5.3), the centre once."""
+        rho = torch.arange(1, 21) * 0.05
+        theta = torch.arange(21) * (2 * math.pi / 21)
+        ring = polar_to_xy(theta[None, :].expand(20, -1), rho[:, None].expand(-1, 21)).reshape(-1, 2)
+        return torch.cat([torch.zeros(1, 2), ring])
+
+    def fed_codes(self, label_freq: np.ndarray, n: int, gen: torch.Generator, noise: float) -> torch.Tensor:
+        """GANmut's FED codes ignore the labels: theta and rho uniform (every expression of the disc)."""
+        return self.sample(n, gen)
+
     def describe(self) -> dict:
         ang = self.angles().detach().tolist()
         return {
@@ -164,6 +272,8 @@ class GaussianSpace(Space):
     """GGANmut: one Gaussian mode per emotion in [-1, 1]^2, mu = tanh(w), Sigma = R diag(|a|) R^T."""
 
     kind = "gaussian"
+    domain = "the square [-1, 1]^2"
+    fed_uniform = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -187,6 +297,28 @@ class GaussianSpace(Space):
     def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
         return bool((torch.as_tensor(z, dtype=torch.float32).abs() <= 1 + tol).all())
 
+    def project(self, z) -> tuple[float, ...]:
+        return tuple(float(c) for c in np.clip(self._finite(z), -1.0, 1.0))
+
+    def border(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.asarray(theta, dtype=np.float64)
+        return 1.0 / np.maximum(np.abs(np.cos(theta)), np.abs(np.sin(theta)))
+
+    def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """Uniform in the square (the supplement's second FED setting)."""
+        return torch.rand(n, 2, generator=gen) * 2 - 1
+
+    def fed_codes(self, label_freq: np.ndarray, n: int, gen: torch.Generator, noise: float) -> torch.Tensor:
+        """The mode of a label drawn from ``label_freq`` plus N(0, noise^2), clipped to the square."""
+        modes = self.anchors().detach().cpu()[_draw_labels(label_freq, n, gen)]
+        return (modes + noise * torch.randn(n, 2, generator=gen)).clamp(-1, 1)
+
+    def display_codes(self) -> tuple[torch.Tensor, np.ndarray]:
+        """A 5 x 5 grid over the square."""
+        v = torch.linspace(-1, 1, 5)
+        codes = torch.cartesian_prod(v, v)
+        return codes, codes.numpy()
+
     def describe(self) -> dict:
         return {
             name: {
@@ -204,6 +336,7 @@ class CategoricalSpace(Space):
     """StarGAN baseline: one-hot codes, no learned parameters; ``code`` interpolates the one-hots."""
 
     kind = "stargan"
+    domain = "one-hot mixtures (7 non-negative numbers summing to 1)"
     dim = N_EMOTIONS
 
     def anchors(self) -> torch.Tensor:
@@ -216,6 +349,32 @@ class CategoricalSpace(Space):
     def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
         z = torch.as_tensor(z, dtype=torch.float32)
         return bool((z >= -tol).all() and abs(float(z.sum()) - 1) <= 1e-3)
+
+    def project(self, z) -> tuple[float, ...]:
+        v = np.clip(self._finite(z), 0.0, None)
+        total = float(v.sum())
+        if total == 0:
+            raise ValueError("a StarGAN code needs at least one positive share")
+        return tuple(float(c) for c in v / total)
+
+    def rings(self, radii: Sequence[float], n_directions: int) -> tuple[list[tuple[float, ...]], list[tuple[int, float]]]:
+        """The six non-neutral emotions at intensities ``radii`` (``n_directions`` does not apply)."""
+        angles = [2 * math.pi * k / (N_EMOTIONS - 1) for k in range(N_EMOTIONS - 1)]
+        places = [(j, t) for j in range(len(radii)) for t in angles]
+        codes = [tuple(float(v) for v in self.code(k + 1, radii[j]).tolist()) for j in range(len(radii)) for k in range(N_EMOTIONS - 1)]
+        return codes, places
+
+    def search_grid(self) -> torch.Tensor:
+        return torch.eye(N_EMOTIONS)
+
+    def display_codes(self) -> tuple[torch.Tensor, np.ndarray]:
+        """The seven one-hots, neutral in the centre and the others on a hexagon."""
+        angles = np.pi / 2 - np.arange(N_EMOTIONS - 1) * (2 * np.pi / (N_EMOTIONS - 1))
+        pos = np.concatenate([np.zeros((1, 2)), np.stack([np.cos(angles), np.sin(angles)], -1)])
+        return torch.eye(N_EMOTIONS), pos
+
+    def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        return torch.eye(N_EMOTIONS)[torch.randint(N_EMOTIONS, (n,), generator=gen)]
 
     def describe(self) -> dict:
         return {"codes": "one-hot over " + ", ".join(EMOTIONS)}

@@ -115,7 +115,16 @@ def test_budget_probes_then_fits_the_schedule_into_the_budget(monkeypatch):
     assert cfg.optim.iters == 100 + 90 + planned
     assert cfg.optim.decay_iters == (90 + planned) // 2
     assert "measured 4.00 iterations/s" in budget.describe()
-    assert not budget.observe()  # fixed once
+    assert not budget.observe()  # fixed, until REPLAN_AT of the budget (48 s)
+    for _ in range(36):  # 36 iterations in 18 s: slower now that the other runs have started, 2 iterations/s
+        trainer.iter += 1
+        clock.t += 0.5
+        replanned = budget.observe()
+    assert replanned and budget.rate_again == pytest.approx(2.0)
+    assert cfg.optim.iters == 226 + int(2.0 * (120 - 48) * train_module.BUDGET_SAFETY)
+    assert cfg.optim.decay_iters == (90 + planned) // 2  # the decay keeps its length
+    assert "measured 4.00 iterations/s, then 2.00" in budget.describe()
+    assert not budget.observe()  # once
 
 
 def test_budgeted_run_ends_inside_its_budget(tiny, fer_pack, tmp_path, capsys):

@@ -12,7 +12,7 @@ from PIL import Image
 from conftest import make_tiny_checkpoint
 from ganmut.emotions import EMOTIONS, NEUTRAL
 from ganmut.spaces import make_space
-from training.evaluate import balanced_subset, fed_codes, grid_codes, main, series_codes
+from training.evaluate import balanced_subset, main, series_codes
 
 MAX_MSE = 2 / len(EMOTIONS)  # largest possible MSE between two distributions over 7 classes
 
@@ -74,29 +74,6 @@ def test_series_codes_follow_space_code():
     assert torch.allclose(codes[0], space.anchors()[NEUTRAL])
     assert torch.allclose(codes[index[2, 4]], space.code(3, 0.4))
     assert torch.allclose(codes[index[5, 10]], space.anchors()[6])
-
-
-def test_search_grids():
-    lin = grid_codes(make_space("linear"))
-    norms = lin.norm(dim=-1)
-    assert lin.shape == (421, 2) and norms.max() <= 1 + 1e-6
-    np.testing.assert_allclose(np.unique(norms.numpy().round(4)), np.round(np.arange(21) * 0.05, 4))
-    gau = grid_codes(make_space("gaussian"))
-    assert gau.shape == (441, 2) and gau.min() == -1 and gau.max() == 1
-    assert torch.equal(grid_codes(make_space("stargan")), torch.eye(7))
-
-
-def test_fed_codes_per_space():
-    gen = torch.Generator().manual_seed(0)
-    only_fear = np.eye(7)[4]
-    lin = fed_codes(make_space("linear"), only_fear, 500, gen, 0.1)
-    assert lin.norm(dim=-1).max() <= 1 and lin.norm(dim=-1).min() < 0.1  # uniform in (theta, rho)
-    space = make_space("gaussian")
-    gau = fed_codes(space, only_fear, 500, gen, 0.1)
-    assert torch.allclose(gau.mean(0), space.anchors()[4].detach().clamp(-1, 1), atol=0.03)
-    assert gau.abs().max() <= 1
-    star = fed_codes(make_space("stargan"), only_fear, 5, gen, 0.1)
-    assert torch.equal(star, torch.eye(7)[[4] * 5])
 
 
 def test_balanced_subset_covers_classes_deterministically():

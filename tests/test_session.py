@@ -140,3 +140,36 @@ def test_check_refuses_a_corrupt_archive_and_oversized_outputs(data, configs, tm
     big = ["--set", "generator.conv_dim=96", "--set", "generator.n_res=9", "--set", "generator.image_size=64"]
     assert main(["check", "--archive", str(data), "--configs", str(configs), "--weights", str(tmp_path), *big]) == 2
     assert "the device returns files of at most 16 MiB" in capsys.readouterr().err
+
+
+def test_a_run_asked_to_stop_at_the_deadline_saves_and_exports(fer_pack, configs, tmp_path):
+    """SIGTERM (the session's deadline) ends training after the current step with a checkpoint and the export."""
+    from training.session import Log, _start, _wait
+
+    export = tmp_path / "m.safetensors"
+    cmd = [sys.executable, "-m", "training.train", "--config", str(configs / "ganmut-linear.toml"), "--data", str(fer_pack),
+           "--out", str(tmp_path / "run"), "--iters", "100000", "--no-progress", "--device", "cpu", "--export", str(export)]
+    log = Log()
+    proc = _start(cmd, tmp_path / "run.log")
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "run" / "config.toml").is_file() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)  # the run directory appears when training starts
+    time.sleep(2)
+    _wait([("run", proc)], log.elapsed(), log, grace=60)
+    assert proc.returncode == 0, (tmp_path / "run.log").read_text()[-2000:]
+    assert load_checkpoint(export).meta["training"]["iterations"] > 0
+    assert any("asked to stop at the deadline" in line for line in log.lines)
+
+
+def test_unevaluated_models_never_replace_judged_ones(tmp_path, linear_ckpt):
+    from training.session import Log, Run, SessionConfig, unevaluated
+
+    weights = tmp_path / "w"
+    weights.mkdir()
+    (weights / "ganmut-linear.safetensors").write_bytes(linear_ckpt.read_bytes())
+    cfg = SessionConfig(archive=tmp_path / "a.tar", out=tmp_path / "o", weights=weights, variants=("direct", "residual"))
+    runs = [Run(k, v, tmp_path / "c.toml", tmp_path / k / v, tmp_path / f"{k}-{v}.safetensors", tmp_path / "log")
+            for k, v in (("linear", "residual"), ("linear", "direct"), ("gaussian", "residual"))]
+    choices = unevaluated(cfg, runs, Log())["choices"]
+    assert choices["linear"]["verdict"] == "keep-current" and choices["linear"]["best_new"].endswith("linear-direct.safetensors")
+    assert choices["gaussian"]["verdict"] == "replace" and choices["gaussian"]["best_new"].endswith("gaussian-residual.safetensors")

@@ -1,6 +1,7 @@
 """Space math against hand-computed values."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -140,3 +141,55 @@ def test_make_space():
     assert make_space("gaussian").kind == "gaussian"
     with pytest.raises(ValueError, match="linear"):
         make_space("spherical")
+
+
+def test_search_grids():
+    lin = make_space("linear").search_grid()
+    norms = lin.norm(dim=-1)
+    assert lin.shape == (421, 2) and norms.max() <= 1 + 1e-6
+    np.testing.assert_allclose(np.unique(norms.numpy().round(4)), np.round(np.arange(21) * 0.05, 4))
+    gau = make_space("gaussian").search_grid()
+    assert gau.shape == (441, 2) and gau.min() == -1 and gau.max() == 1
+    assert torch.equal(make_space("stargan").search_grid(), torch.eye(7))
+
+
+def test_fed_codes_per_space():
+    gen = torch.Generator().manual_seed(0)
+    only_fear = np.eye(7)[4]
+    lin = make_space("linear").fed_codes(only_fear, 500, gen, 0.1)
+    assert lin.norm(dim=-1).max() <= 1 and lin.norm(dim=-1).min() < 0.1  # uniform in (theta, rho)
+    space = make_space("gaussian")
+    gau = space.fed_codes(only_fear, 500, gen, 0.1)
+    assert torch.allclose(gau.mean(0), space.anchors()[4].detach().clamp(-1, 1), atol=0.03)
+    assert gau.abs().max() <= 1
+    star = make_space("stargan").fed_codes(only_fear, 5, gen, 0.1)
+    assert torch.equal(star, torch.eye(7)[[4] * 5])
+
+
+def test_each_space_knows_its_domain_projection_and_border():
+    lin, gau, star = make_space("linear"), make_space("gaussian"), make_space("stargan")
+    assert lin.project((3.0, 4.0)) == pytest.approx((0.6, 0.8)) and lin.project((0.1, 0.2)) == pytest.approx((0.1, 0.2))
+    assert gau.project((2.0, -0.5)) == (1.0, -0.5)
+    assert star.project([2, 0, 0, 2, 0, 0, -1]) == pytest.approx((0.5, 0, 0, 0.5, 0, 0, 0))
+    with pytest.raises(ValueError, match="finite numbers"):
+        lin.project((float("nan"), 0.0))
+    assert gau.at(1.0, math.pi / 4) == pytest.approx((1.0, 1.0)) and lin.at(0.5, math.pi / 2) == pytest.approx((0.0, 0.5))
+    for space in (lin, gau):
+        assert all(space.contains(p, tol=1e-6) for p in space.outline(64))
+        gen = torch.Generator().manual_seed(0)
+        assert all(space.contains(z) for z in space.sample(200, gen))
+    with pytest.raises(NotImplementedError, match="not drawn in 2-D"):
+        star.outline()
+    assert "unit disc" in lin.domain and "[-1, 1]^2" in gau.domain and "one-hot" in star.domain
+
+
+def test_paths_through_the_space():
+    space = make_space("gaussian")
+    ramp = space.ramp("happy", steps=5)
+    assert len(ramp) == 8 and ramp[0] == pytest.approx(tuple(space.code("neutral").tolist()))
+    assert ramp[4] == pytest.approx(tuple(space.anchors()[1].tolist()))
+    tour = space.tour(steps_per_leg=3)
+    anchors = {tuple(round(v, 5) for v in a) for a in space.anchors()[1:].tolist()}
+    assert len(tour) == 18 and {tuple(round(v, 5) for v in c) for c in tour[::3]} == anchors
+    codes, places = make_space("stargan").rings((0.5, 1.0), n_directions=99)  # StarGAN: the six emotions
+    assert len(codes) == len(places) == 12 and all(abs(sum(c) - 1) < 1e-6 for c in codes)

@@ -22,7 +22,7 @@ from ganmut.devices import pick_device
 from ganmut.emotions import EMOTIONS, N_EMOTIONS
 from ganmut.errors import GanmutError
 from training.augment import affine_matrices, warp
-from training.clock import process_start
+from training.clock import STOP, process_start
 from training.config import AugmentConfig
 from training.metrics import confusion_matrix, per_class_accuracy
 from training.pack import PackError, load_pack
@@ -140,14 +140,14 @@ def train_classifier(
             opt.step()
             step += 1
             bar.update(1)
-            if progress_frac >= 1:
+            if progress_frac >= 1 or STOP.requested:  # the budget is spent, or SIGTERM: save what there is
                 break
         line = f"epoch {epoch + 1}: loss {loss.item():.3f}, {time.monotonic() - t0:.0f} s"
         if test is not None and progress:
             line += f", test accuracy {accuracy_report(predict(model, test[0]), test[1])['accuracy']:.3f}"
         if progress:
             bar.write(line, file=sys.stderr)
-        if progress_frac >= 1:
+        if progress_frac >= 1 or STOP.requested:
             break
     model.meta["epochs_done"] = epoch + 1
     bar.close()
@@ -227,4 +227,5 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
 
 
 if __name__ == "__main__":
+    STOP.install()
     sys.exit(main(started=process_start()))

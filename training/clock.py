@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 
@@ -20,3 +21,21 @@ def process_age_s() -> float:
 def process_start() -> float:
     """``time.monotonic()`` at the start of this process."""
     return time.monotonic() - process_age_s()
+
+
+class StopRequest:
+    """Set when the process receives SIGTERM (the GPU session's deadline): a training loop finishes the
+    step it is in, saves its checkpoint or weights, and exits normally instead of dying with nothing."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._set)
+
+    def _set(self, signum, frame) -> None:
+        self.requested = True
+
+
+STOP = StopRequest()
+"""The process's stop request; scripts install it (``STOP.install()``), library calls never see SIGTERM."""

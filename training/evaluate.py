@@ -42,7 +42,7 @@ from ganmut.editor import CLASSIFIER_FILE
 from ganmut.emotions import EMOTIONS, N_EMOTIONS, NEUTRAL
 from ganmut.errors import GanmutError
 from ganmut.images import from_model_output, to_model_input
-from ganmut.spaces import Space, polar_to_xy
+from ganmut.spaces import Space
 from training.metrics import ere, fed, per_class_accuracy, smoothness, topk_targets
 from training.pack import PackError, load_pack
 
@@ -88,34 +88,6 @@ def series_codes(space: Space) -> tuple[torch.Tensor, np.ndarray]:
             index[c - 1, j] = len(codes)
             codes.append(space.code(c, j / STEPS))
     return torch.stack(codes), index
-
-
-def grid_codes(space: Space) -> torch.Tensor:
-    """The ERE search grid of a space (paper, Sec. 5.3)."""
-    if space.kind == "linear":
-        rho = torch.arange(1, 21) * 0.05
-        theta = torch.arange(21) * (2 * math.pi / 21)
-        ring = polar_to_xy(theta[None, :].expand(20, -1), rho[:, None].expand(-1, 21)).reshape(-1, 2)
-        return torch.cat([torch.zeros(1, 2), ring])  # rho = 0 is one point
-    if space.kind == "gaussian":
-        v = torch.linspace(-1, 1, 21)
-        return torch.cartesian_prod(v, v)
-    return torch.eye(N_EMOTIONS)
-
-
-def fed_codes(space: Space, label_freq: np.ndarray, n: int, gen: torch.Generator, noise: float, uniform: bool = False) -> torch.Tensor:
-    """``n`` codes for the FED protocol (module docstring); ``uniform`` draws Gaussian-space codes
-    uniformly from [-1, 1]^2 instead (the supplement's second FED setting)."""
-    if space.kind == "linear":
-        theta = torch.rand(n, generator=gen) * 2 * math.pi
-        return polar_to_xy(theta, torch.rand(n, generator=gen))
-    if space.kind == "gaussian" and uniform:
-        return torch.rand(n, 2, generator=gen) * 2 - 1
-    labels = torch.multinomial(torch.as_tensor(label_freq, dtype=torch.float64), n, replacement=True, generator=gen)
-    anchors = space.anchors().detach().cpu()
-    if space.kind == "gaussian":
-        return (anchors[labels] + noise * torch.randn(n, 2, generator=gen)).clamp(-1, 1)
-    return anchors[labels]
 
 
 # --------------------------------------------------------------------------- scoring
@@ -207,7 +179,7 @@ def evaluate_model(model: Model, clf: EmotionClassifier, real: dict, cfg: EvalCo
     acc = per_class_accuracy(pred.ravel(), np.tile(np.arange(N_EMOTIONS), len(pred)), N_EMOTIONS)
     smooth = smoothness(scores, eps=FLAT_RANGE)  # [N, 6], NaN for flat series
 
-    grid = grid_codes(space)
+    grid = space.search_grid()
     order = np.random.default_rng(cfg.seed).permutation(len(x))  # groups of random faces, not of one class
     targets = {}
     for name, k in ERE_SETTINGS.items():
@@ -217,7 +189,7 @@ def evaluate_model(model: Model, clf: EmotionClassifier, real: dict, cfg: EvalCo
     grid_probs = scorer.pair_probs(x[rows], grid, "ERE grid search").numpy()
     ere_scores = {name: ere(t, grid_probs[np.searchsorted(rows, idx)]) for name, (idx, t) in targets.items()}
 
-    fake = scorer.features(x, fed_codes(space, real["label_freq"], len(x), gen, cfg.fed_noise), "FED edits")
+    fake = scorer.features(x, space.fed_codes(real["label_freq"], len(x), gen, cfg.fed_noise), "FED edits")
     identity = scorer.identity(x, real["labels"], gen)
     result = {
         "parametrization": space.kind,
@@ -230,8 +202,8 @@ def evaluate_model(model: Model, clf: EmotionClassifier, real: dict, cfg: EvalCo
         "fed": fed(real["features"], fake.numpy()),
         "identity": identity,
     }
-    if space.kind == "gaussian":
-        fake_u = scorer.features(x, fed_codes(space, real["label_freq"], len(x), gen, cfg.fed_noise, uniform=True), "FED uniform")
+    if space.fed_uniform:
+        fake_u = scorer.features(x, space.sample(len(x), gen), "FED uniform")
         result["fed_uniform"] = fed(real["features"], fake_u.numpy())
     return result
 
@@ -276,22 +248,6 @@ def real_stats(images: np.ndarray, labels: np.ndarray, clf: EmotionClassifier, c
 
 
 # --------------------------------------------------------------------------- figures
-def display_codes(space: Space) -> tuple[torch.Tensor, np.ndarray]:
-    """(codes [K, dim], 2-D plot positions [K, 2]) for the wheel figure of a space."""
-    if space.kind == "linear":
-        theta = torch.arange(12) * (math.pi / 6)
-        ring = torch.cat([polar_to_xy(theta, torch.full((12,), r)) for r in (0.5, 1.0)])
-        codes = torch.cat([torch.zeros(1, 2), ring])
-        return codes, codes.numpy()
-    if space.kind == "gaussian":
-        v = torch.linspace(-1, 1, 5)
-        codes = torch.cartesian_prod(v, v)
-        return codes, codes.numpy()
-    angles = np.pi / 2 - np.arange(N_EMOTIONS - 1) * (2 * np.pi / (N_EMOTIONS - 1))
-    pos = np.concatenate([np.zeros((1, 2)), np.stack([np.cos(angles), np.sin(angles)], -1)])
-    return torch.eye(N_EMOTIONS), pos
-
-
 @torch.no_grad()
 def render_figures(name: str, model: Model, clf: EmotionClassifier, real: dict, result: dict, cfg: EvalConfig) -> list[str]:
     """Write the PNG figures of one model; returns their file names (relative to ``cfg.out``)."""
@@ -302,10 +258,10 @@ def render_figures(name: str, model: Model, clf: EmotionClassifier, real: dict, 
     faces = real["images"][: cfg.plot_faces]
     x = to_model_input(faces, model.config.image_size, model.config.channels, device)
     files = []
-    if model.space.kind != "stargan":
+    if model.space.dim == 2:
         files.append(f"space-{slug}.png")
         report.plot_space(model.space, cfg.out / files[-1], title=name)
-    codes, pos = display_codes(model.space)
+    codes, pos = model.space.display_codes()
     wheel = torch.stack([model.generator(xi.expand(len(codes), -1, -1, -1), codes.to(device)) for xi in x[:, None]])
     files.append(f"wheel-{slug}.png")
     report.plot_wheel(from_model_output(wheel), pos, from_model_output(x), model.space.kind, cfg.out / files[-1], title=name)

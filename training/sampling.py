@@ -15,16 +15,22 @@ and S_r (the remaining ``n_r``, free to encode expressions no basic label descri
 - StarGAN: every sample is in S_c with a one-hot code of a target drawn from the label distribution.
 
 Codes of S_c depend on the space's parameters, so the losses of G move the learned directions/modes.
+Each parametrisation registers its sampler and its extra G loss terms (linear: the intensity loss;
+Gaussian: the symmetric KL) with :func:`register`: a new space needs its class and one registration.
 """
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 import torch
 
 from ganmut.emotions import N_EMOTIONS, NEUTRAL
 from ganmut.spaces import TAU, GaussianSpace, LinearSpace, Space, polar_to_xy
+
+from .config import LossConfig
+from .losses import rho_loss, symmetric_kl
 
 
 class Codes(NamedTuple):
@@ -35,6 +41,34 @@ class Codes(NamedTuple):
 
 def _uniform(n: int, gen: torch.Generator, device, low: float = 0.0, high: float = 1.0) -> torch.Tensor:
     return torch.rand(n, generator=gen, device=device) * (high - low) + low
+
+
+SampleFn = Callable[[Space, int, int, torch.Tensor, torch.Generator, float, float], Codes]
+GTermsFn = Callable[[Space, torch.Tensor, Codes, LossConfig, float], dict]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What training needs to know of a parametrisation beyond its :class:`~ganmut.spaces.Space`:
+    how a batch's codes are drawn, and the extra G loss terms of its codes (from D's class logits)."""
+
+    sample: SampleFn
+    g_terms: GTermsFn
+
+
+RECIPES: dict[str, Recipe] = {}
+
+
+def register(kind: str, sample: SampleFn, g_terms: GTermsFn = lambda space, logits, codes, lo, tau: {}) -> None:
+    """Make a parametrisation trainable: its code sampler and its extra G loss terms."""
+    RECIPES[kind] = Recipe(sample, g_terms)
+
+
+def recipe(space: Space) -> Recipe:
+    try:
+        return RECIPES[space.kind]
+    except KeyError:
+        raise ValueError(f"no training recipe for a {space.kind} space; register one in training.sampling") from None
 
 
 def sample_codes(
@@ -51,29 +85,50 @@ def sample_codes(
     ``labels`` are ``n`` target labels drawn from the data (so c =d c'); the linear space uses the
     first ``n_c``, StarGAN all of them, the Gaussian space none (it cycles through the modes).
     """
+    return recipe(space).sample(space, n, min(n_c, n), labels, gen, noise_std, tau)
+
+
+def _linear(space: LinearSpace, n: int, n_c: int, labels: torch.Tensor, gen: torch.Generator, noise_std: float, tau: float) -> Codes:
     device = labels.device
-    n_c = min(n_c, n)
-    if isinstance(space, LinearSpace):
-        target = labels[:n_c]
-        neutral = target == NEUTRAL
-        rho_c = torch.where(neutral, _uniform(n_c, gen, device, 0, tau), _uniform(n_c, gen, device))
-        random_dir = polar_to_xy(_uniform(n_c, gen, device, 0, 2 * math.pi), torch.ones(n_c, device=device))
-        dirs = space.directions()[(target - 1).clamp_min(0)]
-        dirs = torch.where(neutral.unsqueeze(-1), random_dir, dirs)
-        noise = torch.randn(n_c, 2, generator=gen, device=device) * noise_std
-        z_c = rho_c.unsqueeze(-1) * dirs + noise
-        target = torch.where(rho_c > tau, target, torch.full_like(target, NEUTRAL))
-        rho_r = _uniform(n - n_c, gen, device)
-        z_r = polar_to_xy(_uniform(n - n_c, gen, device, 0, 2 * math.pi), rho_r)
-        return Codes(torch.cat([z_c, z_r]), target, torch.cat([rho_c, rho_r]))
-    if isinstance(space, GaussianSpace):
-        target = torch.arange(n_c, device=device) % N_EMOTIONS
-        noise = torch.randn(n_c, 2, generator=gen, device=device) * noise_std
-        z_c = (space.means()[target] + noise).clamp(-1, 1)
-        z_r = torch.rand(n - n_c, 2, generator=gen, device=device) * 2 - 1
-        return Codes(torch.cat([z_c, z_r]), target, None)
+    target = labels[:n_c]
+    neutral = target == NEUTRAL
+    rho_c = torch.where(neutral, _uniform(n_c, gen, device, 0, tau), _uniform(n_c, gen, device))
+    random_dir = polar_to_xy(_uniform(n_c, gen, device, 0, 2 * math.pi), torch.ones(n_c, device=device))
+    dirs = space.directions()[(target - 1).clamp_min(0)]
+    dirs = torch.where(neutral.unsqueeze(-1), random_dir, dirs)
+    noise = torch.randn(n_c, 2, generator=gen, device=device) * noise_std
+    z_c = rho_c.unsqueeze(-1) * dirs + noise
+    target = torch.where(rho_c > tau, target, torch.full_like(target, NEUTRAL))
+    rho_r = _uniform(n - n_c, gen, device)
+    z_r = polar_to_xy(_uniform(n - n_c, gen, device, 0, 2 * math.pi), rho_r)
+    return Codes(torch.cat([z_c, z_r]), target, torch.cat([rho_c, rho_r]))
+
+
+def _linear_terms(space: Space, logits: torch.Tensor, codes: Codes, lo: LossConfig, tau: float) -> dict:
+    return {"rho": lo.lambda_rho * rho_loss(logits, codes.rho, tau)}
+
+
+def _gaussian(space: GaussianSpace, n: int, n_c: int, labels: torch.Tensor, gen: torch.Generator, noise_std: float, tau: float) -> Codes:
+    device = labels.device
+    target = torch.arange(n_c, device=device) % N_EMOTIONS
+    noise = torch.randn(n_c, 2, generator=gen, device=device) * noise_std
+    z_c = (space.means()[target] + noise).clamp(-1, 1)
+    z_r = torch.rand(n - n_c, 2, generator=gen, device=device) * 2 - 1
+    return Codes(torch.cat([z_c, z_r]), target, None)
+
+
+def _gaussian_terms(space: Space, logits: torch.Tensor, codes: Codes, lo: LossConfig, tau: float) -> dict:
+    return {"div": lo.lambda_div * symmetric_kl(space.distribution(codes.z.float()), logits)}
+
+
+def _stargan(space: Space, n: int, n_c: int, labels: torch.Tensor, gen: torch.Generator, noise_std: float, tau: float) -> Codes:
     target = labels[:n]  # StarGAN: all of the batch is S_c
     return Codes(torch.nn.functional.one_hot(target, N_EMOTIONS).float(), target, None)
+
+
+register("linear", _linear, _linear_terms)
+register("gaussian", _gaussian, _gaussian_terms)
+register("stargan", _stargan)
 
 
 def cycle_codes(space: Space, real_labels: torch.Tensor, real_coor: torch.Tensor | None) -> torch.Tensor:

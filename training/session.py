@@ -60,10 +60,11 @@ TREE_BYTES = 64 * 2**20
 """What the device tool carries: the working tree (tracked and untracked files) plus carried paths."""
 IDENTITY_BAR = 0.12
 """Mean |G(x, neutral) - x| on neutral faces that a model must stay under to rank first (issue quality bar)."""
-RESERVE = {"evaluate": (0.16, 10.0), "export": (0.03, 12.0), "finish": (0.03, 3.0)}
+RESERVE = {"evaluate": (0.16, 10.0), "export": (0.03, 12.0), "grace": (0.02, 8.0), "finish": (0.03, 3.0)}
 """(share of the deadline, floor in seconds) kept back after training: evaluating (about 80 s of
-8.5 min), each run's own final checkpoint and export, and writing the outputs. Training processes
-get the rest, counted from their start (``training.train --budget-minutes``), start-up included."""
+8.5 min), each run's own final checkpoint and export, the grace a process gets to save after being
+asked to stop (SIGTERM), and writing the outputs. Training processes get the rest, counted from
+their start (``training.train --budget-minutes``), start-up included."""
 
 
 class SessionError(RuntimeError):
@@ -288,15 +289,22 @@ def _summary_of(path: Path) -> dict:
     return out
 
 
-def _wait(procs: list[tuple[str, subprocess.Popen]], until: float, log: Log) -> None:
-    """Wait for every process; kill whatever still runs at ``until`` (monotonic seconds of the log clock)."""
+def _wait(procs: list[tuple[str, subprocess.Popen]], until: float, log: Log, grace: float) -> None:
+    """Wait for every process until ``until`` (seconds of the log clock); then ask what still runs to stop
+    (SIGTERM: it finishes its step, saves and exits) and kill what has not stopped ``grace`` seconds later."""
     for name, p in procs:
         try:
-            p.wait(timeout=max(1.0, until - log.elapsed()))
+            p.wait(timeout=max(0.1, until - log.elapsed()))
+        except subprocess.TimeoutExpired:
+            p.terminate()
+            log(f"{name}: asked to stop at the deadline")
+    for name, p in procs:
+        try:
+            p.wait(timeout=max(0.1, until + grace - log.elapsed()))
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-            log(f"{name}: killed at the deadline")
+            log(f"{name}: killed {grace:.0f} s after the deadline")
         if p.returncode:
             log(f"{name}: exited with status {p.returncode}")
 
@@ -307,7 +315,7 @@ def solo_probe(cfg: SessionConfig, run: Run, data: Path, log: Log) -> dict:
                 run.log.parent / "solo-probe.log", "fresh")
     cmd = _train_cmd(cfg, probe, data, cfg.solo_probe_s / 60)
     p = _start(cmd, probe.log)
-    _wait([("solo probe", p)], log.elapsed() + cfg.solo_probe_s * 2 + 60, log)
+    _wait([("solo probe", p)], log.elapsed() + cfg.solo_probe_s * 2 + 60, log, grace=10)
     result = _summary_of(probe.log)
     log(f"solo probe ({probe.name}, one process alone): {result.get('images_per_s', 'n/a')} images/s")
     return result
@@ -361,7 +369,10 @@ def run_session(cfg: SessionConfig) -> dict:
     checked = check(cfg, log)
     work = Path(cfg.work or tempfile.mkdtemp(prefix="ganmut-session-"))
     (work / "logs").mkdir(parents=True, exist_ok=True)
+    from ganmut.devices import pick_device
+
     from . import archive
+    from .evaluate import machine_info
 
     packs = archive.extract(cfg.archive, work / "data")
     log(f"unpacked {', '.join(f'{k} -> {v}' for k, v in packs.items())}")
@@ -372,8 +383,8 @@ def run_session(cfg: SessionConfig) -> dict:
             for name, c in configs.items()]
     probe = solo_probe(cfg, runs[0], packs["train"], log) if cfg.solo_probe_s > 0 else {}
 
-    train_s = deadline - log.elapsed() - reserve["evaluate"] - reserve["finish"] - reserve["export"]
-    if train_s < 0.5 * deadline:
+    train_s = deadline - log.elapsed() - sum(reserve.values())
+    if train_s < 0.35 * deadline:
         raise SessionError(f"only {train_s:.0f} s of {deadline:.0f} are left for training; raise --minutes")
     procs = []
     classifier_path = cfg.weights / CLASSIFIER
@@ -392,7 +403,7 @@ def run_session(cfg: SessionConfig) -> dict:
         procs.append(("classifier", _start(cmd, work / "logs" / "classifier.log", share)))
         classifier_path = trained_classifier
         log(f"training the evaluation classifier beside them ({cfg.weights / CLASSIFIER} is missing)")
-    _wait(procs, deadline - reserve["evaluate"] - reserve["finish"], log)
+    _wait(procs, deadline - reserve["evaluate"] - reserve["finish"] - reserve["grace"], log, reserve["grace"])
     for run in runs:
         run.summary = _summary_of(run.log)
         if not run.export.is_file() and (run.out / CKPT_NAME).is_file():  # stopped after its last checkpoint
@@ -403,13 +414,19 @@ def run_session(cfg: SessionConfig) -> dict:
         log(f"{run.name}: {run.summary.get('start', '')} | {run.summary.get('schedule', 'no schedule')} | "
             f"{run.summary.get('done', 'did not finish')}")
     done = [r for r in runs if r.export.is_file()]
-    if not classifier_path.is_file():
-        raise SessionError("no evaluation classifier: its training failed (see the classifier log)")
+    if not done:
+        raise SessionError("no run finished; nothing to return (see the run logs in the work folder)")
     concurrent = sum(r.summary.get("images_per_s", 0.0) for r in runs)
     log(f"throughput: {concurrent:.0f} images/s in total over {len(runs)} concurrent runs"
         + (f" against {probe['images_per_s']:.0f} images/s for one run alone" if "images_per_s" in probe else ""))
 
-    report = evaluate_and_choose(cfg, done, packs["test"], classifier_path, work, deadline - reserve["finish"], log)
+    try:
+        if not classifier_path.is_file():
+            raise SessionError("no evaluation classifier: its training did not finish")
+        report = evaluate_and_choose(cfg, done, packs["test"], classifier_path, work, deadline - reserve["finish"], log)
+    except Exception as e:  # the session returns what it trained whatever goes wrong in judging it
+        log(f"evaluation failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); returning the new models unevaluated")
+        report = unevaluated(cfg, done, log)
     report.update({
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "minutes": cfg.minutes,
@@ -418,9 +435,10 @@ def run_session(cfg: SessionConfig) -> dict:
                     "splits": {s: {"n": v["n"], "psnr_db": v["psnr_db"]} for s, v in checked["archive"]["splits"].items()}},
         "throughput": {"solo_images_per_s": probe.get("images_per_s"), "concurrent_total_images_per_s": round(concurrent, 1),
                        "runs": {r.name: r.summary for r in runs}},
-        "classifier_trained": trained_classifier is not None,
+        "classifier_trained": trained_classifier is not None and trained_classifier.is_file(),
+        "machine": machine_info(pick_device(cfg.device)),
     })
-    write_outputs(cfg, report, {r.name: r for r in runs}, trained_classifier, log)
+    write_outputs(cfg, report, {r.name: r for r in runs}, trained_classifier if report["classifier_trained"] else None, log)
     return report
 
 
@@ -429,8 +447,6 @@ def evaluate_and_choose(cfg: SessionConfig, done: list[Run], test: Path, classif
     from .evaluate import EvalConfig, run as evaluate
 
     models = [r.export for r in done] + [cfg.served(k) for k in KINDS if cfg.served(k).is_file()]
-    if not models:
-        raise SessionError("no run finished; nothing to evaluate (see the run logs in session.log)")
     current = {k: str(cfg.served(k)) for k in KINDS if cfg.served(k).is_file()}
     log(f"evaluating {len(models)} models on {cfg.eval_faces or 'all'} test faces ({len(done)} new, {len(current)} current)")
     metrics = evaluate(EvalConfig(models=models, data=test, classifier=classifier, out=work / "eval", limit=cfg.eval_faces,
@@ -451,6 +467,19 @@ def evaluate_and_choose(cfg: SessionConfig, done: list[Run], test: Path, classif
         ranking = ", ".join(f"{Path(x['name']).stem} {x['mean_accuracy_6']:.3f}" for x in c["ranking"])
         log(f"{kind}: best new {Path(c['best_new']).stem}; verdict {c['verdict']} ({ranking})")
     return {"evaluation": metrics, "choices": choices}
+
+
+def unevaluated(cfg: SessionConfig, done: list[Run], log: Log) -> dict:
+    """Choices without an evaluation: per model the first finished variant (in ``--variants`` order); it
+    replaces the served file only where there is none (unjudged weights never replace judged ones)."""
+    choices = {}
+    for kind in KINDS:
+        runs = sorted((r for r in done if r.kind == kind), key=lambda r: cfg.variants.index(r.variant))
+        if runs:
+            verdict = "keep-current" if cfg.served(kind).is_file() else "replace"
+            choices[kind] = {"kind": kind, "best_new": str(runs[0].export), "verdict": verdict, "ranking": []}
+            log(f"{kind}: {runs[0].name} returned unevaluated; verdict {verdict}")
+    return {"evaluation": None, "choices": choices}
 
 
 def write_outputs(cfg: SessionConfig, report: dict, runs: dict[str, Run], classifier: Path | None, log: Log) -> None:
@@ -484,7 +513,8 @@ def write_outputs(cfg: SessionConfig, report: dict, runs: dict[str, Run], classi
     if tensors:
         write_safetensors(out / STATE, tensors, state_meta, key="ganmut_session_state")
     (out / "report.json").write_text(json.dumps(report, indent=1, default=str))
-    (out / "report.md").write_text(session_markdown(report) + "\n" + markdown(report["evaluation"]))
+    evaluation = markdown(report["evaluation"]) if report["evaluation"] else "# Evaluation\n\nNot evaluated (see session.log).\n"
+    (out / "report.md").write_text(session_markdown(report) + "\n" + evaluation)
     log(f"wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}")
     for run in runs.values():  # the run logs' tails, so a failure can be read from the one log file
         log(f"--- {run.name} log (last lines) ---\n" + "\n".join(_tail(run.log, 15)))
@@ -498,7 +528,7 @@ def session_markdown(report: dict) -> str:
     """The session part of ``report.md``: what ran, how fast, and what was chosen."""
     t = report["throughput"]
     lines = ["# GPU training session", "", f"- date: {report['date']}; deadline {report['minutes']} min",
-             f"- machine: {report['evaluation']['machine']}",
+             f"- machine: {report['machine']}",
              f"- data: {report['archive']['encoding']}; "
              + ", ".join(f"{s} {v['n']} faces (PSNR {v['psnr_db']} dB)" for s, v in report["archive"]["splits"].items()),
              f"- throughput: {t['concurrent_total_images_per_s']} images/s in total over {len(t['runs'])} concurrent processes"

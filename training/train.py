@@ -37,7 +37,7 @@ from ganmut.devices import pick_device
 from ganmut.emotions import EMOTIONS
 from ganmut.errors import GanmutError
 from ganmut.generator import Generator
-from ganmut.spaces import GaussianSpace, LinearSpace, make_space
+from ganmut.spaces import make_space
 
 from . import losses as L
 from .augment import augment
@@ -50,18 +50,20 @@ from .checkpoint import (
     load_training_checkpoint,
     save_training_checkpoint,
 )
-from .clock import process_start
+from .clock import STOP, process_start
 from .config import ConfigError, TrainConfig, load_config, merge, parse_override, to_toml
 from .data import DeviceData
 from .pack import PackError, load_pack
 from ganmut.images import from_model_output, to_model_input
-from .sampling import Codes, cycle_codes, sample_codes
+from .sampling import Codes, cycle_codes, recipe, sample_codes
 
 N_FIXED = 8
 PROBE_WARMUP = 10
 """Iterations left out of the throughput probe (cuDNN autotuning and compilation happen there)."""
 BUDGET_SAFETY = 0.97
 """Share of the measured remaining capacity a budgeted schedule plans for."""
+REPLAN_AT = 0.4
+"""Share of the budget after which a budgeted schedule is measured and fitted once more."""
 
 
 class Diverged(RuntimeError):
@@ -199,10 +201,7 @@ class Trainer:
         }
         if out.coor is not None:
             terms["info"] = lo.lambda_info * L.info_loss(out.coor, codes.z)
-        if isinstance(self.space, LinearSpace):
-            terms["rho"] = lo.lambda_rho * L.rho_loss(out.cls, codes.rho, self.cfg.sampling.tau)
-        if isinstance(self.space, GaussianSpace):
-            terms["div"] = lo.lambda_div * L.symmetric_kl(self.space.distribution(codes.z.float()), out.cls)
+        terms.update(recipe(self.space).g_terms(self.space, out.cls, codes, lo, self.cfg.sampling.tau))
         x_rec, mask_rec = self.g_fast(fake, cycle_codes(self.space, labels, real_coor), return_mask=True)
         terms["rec"] = lo.lambda_rec * L.rec_loss(x, x_rec)
         if mask is not None and lo.lambda_mask > 0:
@@ -390,21 +389,27 @@ def setup_world(device_arg: str) -> tuple[World, torch.device]:
 class Budget:
     """A schedule fitted to a wall-clock budget: train at full learning rate while measuring the speed
     (after ``PROBE_WARMUP`` iterations, for ``probe_seconds``, at most a quarter of the budget), then set
-    ``optim.iters`` so that the run ends inside the budget, with the linear decay over its second half."""
+    ``optim.iters`` so that the run ends inside the budget, with the linear decay over its second half.
+    At ``REPLAN_AT`` of the budget the speed since the probe is measured and ``optim.iters`` fitted once
+    more (runs that start together probe while the others are still starting up); the decay keeps its
+    length, so the learning rate does not jump while it is still constant."""
 
     def __init__(self, trainer: Trainer, cfg: TrainConfig, t0: float, opts: RunOptions) -> None:
         self.trainer, self.cfg, self.start_iter = trainer, cfg, trainer.iter
         self.end_time = (opts.started if opts.started is not None else t0) + opts.budget_minutes * 60
         self.probe_s = min(opts.probe_seconds, max(0.0, self.end_time - t0) / 4)
         self.probe_from: tuple[float, int] | None = None
+        self.fixed_at: tuple[float, int] | None = None
+        self.replan_time = t0 + REPLAN_AT * (self.end_time - t0)
         self.rate: float | None = None
+        self.rate_again: float | None = None
         cfg.optim.iters, cfg.optim.decay_iters = trainer.iter + 10**9, 0  # full learning rate while probing
 
     def observe(self) -> bool:
-        """Call after every iteration; True once, when the schedule has just been fixed."""
-        if self.rate is not None:
-            return False
+        """Call after every iteration; True when the schedule has just been (re)fitted."""
         it = self.trainer.iter
+        if self.rate is not None:
+            return self._replan(it)
         if it - self.start_iter < PROBE_WARMUP:
             return False
         if self.probe_from is None:
@@ -419,13 +424,25 @@ class Budget:
         session = it - self.start_iter + int(self.rate * max(0.0, self.end_time - now) * BUDGET_SAFETY)
         self.cfg.optim.iters = self.start_iter + session
         self.cfg.optim.decay_iters = session // 2
+        self.fixed_at = (now, it)
+        return True
+
+    def _replan(self, it: int) -> bool:
+        if self.rate_again is not None or time.monotonic() < self.replan_time:
+            return False
+        _sync(self.trainer.device)
+        now = time.monotonic()
+        self.rate_again = (it - self.fixed_at[1]) / max(1e-9, now - self.fixed_at[0])
+        self.cfg.optim.iters = it + int(self.rate_again * max(0.0, self.end_time - now) * BUDGET_SAFETY)
+        self.cfg.optim.decay_iters = min(self.cfg.optim.decay_iters, self.cfg.optim.iters - self.start_iter)
         return True
 
     def describe(self) -> str:
         if self.rate is None:
             return "budget: the speed was not measured (the budget ended first)"
         o = self.cfg.optim
-        return (f"budget: measured {self.rate:.2f} iterations/s; planned {o.iters - self.start_iter} iterations "
+        again = f", then {self.rate_again:.2f}" if self.rate_again is not None else ""
+        return (f"budget: measured {self.rate:.2f} iterations/s{again}; planned {o.iters - self.start_iter} iterations "
                 f"this session (to {o.iters}), learning rate decaying over the last {o.decay_iters}")
 
 
@@ -454,6 +471,8 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
         (out / "data.json").write_text(json.dumps({"path": cfg.data, "meta": pack.meta}, indent=1))
     start_iter, start_elapsed, t0 = trainer.iter, trainer.elapsed_s, time.monotonic()
     deadline = t0 + opts.max_minutes * 60 if opts.max_minutes is not None else math.inf
+    if opts.budget_minutes is not None and world.size > 1:
+        raise ConfigError("--budget-minutes fits the schedule of one process; under torchrun set --iters instead")
     budget = Budget(trainer, cfg, t0, opts) if opts.budget_minutes is not None else None
     if budget is not None:
         deadline = min(deadline, budget.end_time)
@@ -497,7 +516,8 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
             trainer.elapsed_s = start_elapsed + time.monotonic() - t0
             checkpoint()
             last_saved = it
-        if it % 10 == 0 and _any_rank(time.monotonic() > deadline, world):
+        # a budgeted run checks its deadline every iteration; SIGTERM (the session's deadline) also stops
+        if (it % 10 == 0 or budget is not None or STOP.requested) and _any_rank(STOP.requested or time.monotonic() > deadline, world):
             break
     session_s = time.monotonic() - t0
     if bar is not None:
@@ -642,4 +662,5 @@ def main(argv: list[str] | None = None, started: float | None = None) -> Trainer
 
 
 if __name__ == "__main__":
+    STOP.install()
     main(started=process_start())
