@@ -405,7 +405,7 @@ def run_session(cfg: SessionConfig) -> dict:
         log(f"training the evaluation classifier beside them ({cfg.weights / CLASSIFIER} is missing)")
     _wait(procs, deadline - reserve["evaluate"] - reserve["finish"] - reserve["grace"], log, reserve["grace"])
     for run in runs:
-        run.summary = _summary_of(run.log)
+        run.summary = {"start": run.continues} | _summary_of(run.log)
         if not run.export.is_file() and (run.out / CKPT_NAME).is_file():  # stopped after its last checkpoint
             from .export import export
 
