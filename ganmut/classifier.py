@@ -35,7 +35,7 @@ class ClassifierConfig:
 
     input_size: int = 48
     channels: int = 1
-    width: int = 64
+    width: int = 32
     feature_dim: int = 256
     dropout: float = 0.4
 

@@ -92,3 +92,13 @@ def test_load_rejects_foreign_and_corrupt_files(tmp_path, linear_ckpt):
         load_classifier(wrong)
     with pytest.raises(CheckpointError, match="not found"):
         load_classifier(tmp_path / "missing.safetensors")
+
+
+def test_card_prints_per_class_accuracy_and_the_confusion_matrix(tiny_classifier, capsys):
+    assert main(["--card", str(tiny_classifier)]) == 0
+    out = capsys.readouterr().out
+    assert "- test accuracy: **" in out and "on 14 faces with flip averaging" in out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith(("| |", "| true"))]
+    assert len(rows) == 1 + 7  # the accuracy row, then one confusion row per true emotion
+    assert sum(int(v) for row in rows[1:] for v in row.strip("|").split("|")[1:]) == 14
+    assert main(["--out", "x.safetensors"]) == 2 and "--data is required" in capsys.readouterr().err

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganmut.classifier import ClassifierConfig, EmotionClassifier, predict, save_classifier
+from ganmut.classifier import ClassifierConfig, EmotionClassifier, load_classifier, predict, save_classifier
 from ganmut.devices import pick_device
 from ganmut.emotions import EMOTIONS, N_EMOTIONS
 from ganmut.errors import GanmutError
@@ -164,13 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out weights/classifier-fer2013.safetensors\n"
         "  python -m training.classifier --data packs/small.npz --out /tmp/cls.safetensors --epochs 1 --width 8 --device cpu",
     )
-    p.add_argument("--data", type=Path, required=True, help="training pack (python -m training.prepare)")
+    p.add_argument("--data", type=Path, help="training pack (python -m training.prepare or training.archive extract)")
     p.add_argument("--test", type=Path, default=None, help="test pack: reported per epoch and per class, never used for selection")
-    p.add_argument("--out", type=Path, default=Path("weights/classifier-fer2013.safetensors"), help="weights to write (.safetensors)")
+    p.add_argument("--out", type=Path, default=Path("weights/fer-classifier.safetensors"), help="weights to write (.safetensors; default the bundled file)")
     p.add_argument("--epochs", type=int, default=ClassifierTrainConfig.epochs)
     p.add_argument("--batch-size", type=int, default=ClassifierTrainConfig.batch_size)
     p.add_argument("--lr", type=float, default=ClassifierTrainConfig.lr)
-    p.add_argument("--width", type=int, default=ClassifierConfig.width, help="channels of the first stage (default 64; 8 for tests)")
+    p.add_argument("--width", type=int, default=ClassifierConfig.width, help="channels of the first stage (default 32, the bundled classifier's)")
     p.add_argument("--input-size", type=int, default=None, help="network input side (default: the pack's image size)")
     p.add_argument("--seed", type=int, default=ClassifierTrainConfig.seed)
     p.add_argument("--max-minutes", type=float, default=None,
@@ -178,7 +178,31 @@ def build_parser() -> argparse.ArgumentParser:
                    "time and training ends on time; --epochs is then an upper bound")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1 ...")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--card", type=Path, metavar="SAFETENSORS",
+                   help="print the model card (test accuracy per class, confusion matrix, training) of trained weights and exit")
     return p
+
+
+def card(meta: dict) -> str:
+    """Markdown model card of a classifier from its metadata: accuracy, per-class accuracy, confusion matrix."""
+    test, train, arch = meta.get("test", {}), meta.get("train", {}), meta.get("architecture", {})
+    lines = [f"- architecture: VGG-style, width {arch.get('width')}, input {arch.get('input_size')} px, "
+             f"{arch.get('channels')} channel(s), {arch.get('feature_dim')}-d features"]
+    if train:
+        lines.append(f"- training: {train.get('epochs_done')} epochs ({train.get('epochs')} at most, budget "
+                     f"{train.get('max_minutes')} min), batch {train.get('batch_size')}, lr {train.get('lr')}, "
+                     f"{train.get('seconds')} s on {train.get('device')}")
+    if not test:
+        return "\n".join(lines + ["- no test figures recorded"]) + "\n"
+    lines.append(f"- test accuracy: **{100 * test['accuracy']:.1f} %** on {test['n']} faces with flip averaging "
+                 f"({100 * test['accuracy_single_view']:.1f} % single view)")
+    lines += ["", "| | " + " | ".join(EMOTIONS) + " |", "|---" * (N_EMOTIONS + 1) + "|",
+              "| accuracy (%) | " + " | ".join("-" if test["per_class"][e] is None else f"{100 * test['per_class'][e]:.1f}"
+                                             for e in EMOTIONS) + " |"]
+    lines += ["", "Confusion matrix (rows: true label, columns: prediction; counts):", "",
+              "| true \\ predicted | " + " | ".join(EMOTIONS) + " |", "|---" * (N_EMOTIONS + 1) + "|"]
+    lines += [f"| {e} | " + " | ".join(str(v) for v in row) + " |" for e, row in zip(EMOTIONS, test["confusion"])]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
@@ -187,6 +211,11 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     started = time.monotonic() if started is None else started
     args = build_parser().parse_args(argv)
     try:
+        if args.card is not None:
+            print(card(load_classifier(args.card).meta), end="")
+            return 0
+        if args.data is None:
+            raise PackError("--data is required (a training pack), unless --card is given")
         dev = pick_device(args.device)
         train_pack = load_pack(args.data)
         test_pack = load_pack(args.test) if args.test else None
