@@ -35,7 +35,6 @@ machine has none of them.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import shutil
@@ -195,6 +194,17 @@ def tree_bytes(root: Path, archive: Path) -> int | None:
     return sum(f.stat().st_size for f in files if f.is_file()) + archive.stat().st_size
 
 
+def imports_of_training_path() -> list[str]:
+    """The app's packages that importing the whole training path loads, in a fresh interpreter."""
+    code = ("import sys; import training.classifier, training.evaluate, training.export, training.session, training.train; "
+            f"print(','.join(m for m in {APP_PACKAGES!r} if m in sys.modules))")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if res.returncode:
+        raise SessionError(f"the training path does not import: {(res.stderr.strip().splitlines() or ['?'])[-1]}")
+    return [m for m in res.stdout.strip().split(",") if m]
+
+
 def check(cfg: SessionConfig, log: Log) -> dict:
     """Validate everything a run needs without training; raises SessionError with one line."""
     from . import archive as archive_mod
@@ -231,12 +241,9 @@ def check(cfg: SessionConfig, log: Log) -> dict:
         if tree > TREE_BYTES:
             raise SessionError(f"the working tree with the archive is {tree / 2**20:.1f} MiB; the device carries at most 64 MiB")
         log(f"working tree + archive: {tree / 2**20:.1f} MiB of the 64 MiB the device carries")
-    for module in ("classifier", "evaluate", "export", "train"):  # the whole training path imports
-        importlib.import_module(f"training.{module}")
-
-    loaded = [m for m in APP_PACKAGES if m in sys.modules]
+    loaded = imports_of_training_path()
     if loaded:
-        raise SessionError(f"the training path imported {', '.join(loaded)}, which the GPU machine lacks")
+        raise SessionError(f"the training path imports {', '.join(loaded)}, which the GPU machine lacks")
     import torch
 
     log(f"imports: the training path loads without {', '.join(APP_PACKAGES)}; torch {torch.__version__}, "
