@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence, Union
 
@@ -24,7 +22,8 @@ from .classifier import EmotionClassifier, Reading, load_classifier, predict, pr
 from .emotions import COLORS, EMOTIONS, NEUTRAL
 from .errors import CheckpointError, CodeError, NoFaceError, number, shorten
 from .face import Face, FaceDetector, pick_device
-from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, match_channels, read_image, to_photo
+from .images import ImageSource, Photo, detection_rgb, from_photo, match_channels, pixels_key, read_image, to_photo
+from .limits import MB, ByteLRU, nbytes
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian": "ganmut-gaussian.safetensors"}
@@ -34,7 +33,10 @@ CLASSIFIER_FILE = WEIGHTS_DIR / "fer-classifier.safetensors"
 
 DOMAINS = {"linear": "the unit disc (x^2 + y^2 <= 1)", "gaussian": "the square [-1, 1]^2",
            "stargan": "one-hot mixtures (7 non-negative numbers summing to 1)"}
-CACHE_SIZE = 8
+CACHE_BYTES = 64 * MB
+"""What an editor's detection cache holds at most: faces, aligned crops and paste plans, never the
+photo itself (least recently used entries go first; an entry larger than this is kept without its
+paste plans, or not at all)."""
 PLAN_CACHE_PIXELS = 600_000
 """Paste plans of faces covering more photo pixels than this are rebuilt per edit, not cached
 (a plan takes 32 bytes per pixel)."""
@@ -105,19 +107,23 @@ class EditResult:
 class _Prepared:
     """Everything about one image that does not depend on the code (the cache entry)."""
 
-    photo: Photo
     faces: list[Face]
     matrices: list[np.ndarray]
     plans: list[PastePlan | None]  # None: too large to keep, rebuilt per edit
     inputs: torch.Tensor  # [F, C, S, S] in [-1, 1] on the model's device
     before: torch.Tensor | None = None  # [F, 7] classifier probabilities of the inputs, once read
 
+    def nbytes(self) -> int:
+        """Bytes held (an estimate within a few hundred bytes a face; ``before`` is 28 bytes a face)."""
+        plans = [(p.index, p.weight) for p in self.plans if p is not None]
+        return nbytes(self.matrices, plans, self.inputs) + 512 * (1 + len(self.faces))
+
 
 class Editor:
     """Edits facial expressions with one loaded model; detection and alignment are cached per image."""
 
     def __init__(self, model: Model, device: str | torch.device = "cpu", detector: FaceDetector | None = None,
-                 cache_size: int = CACHE_SIZE, classifier: EmotionClassifier | None = None,
+                 cache_bytes: int = CACHE_BYTES, classifier: EmotionClassifier | None = None,
                  readout_status: str = "emotion readout off (no classifier)") -> None:
         self.model = model
         self.classifier = classifier
@@ -128,9 +134,7 @@ class Editor:
         self.channels = model.config.channels
         self.template = np.asarray(model.template, dtype=np.float64)
         self._mask = feather_mask(self.size)
-        self._cache: OrderedDict[str, _Prepared] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._cache: ByteLRU[str, _Prepared] = ByteLRU(cache_bytes, _Prepared.nbytes)
 
     @property
     def space(self):
@@ -168,29 +172,30 @@ class Editor:
         return vals
 
     # ------------------------------------------------------------------ detection (cached)
-    def _prepare(self, image: ImageSource) -> tuple[_Prepared, tuple[str, ...]]:
-        """The cached detection and alignment of an image, and the notes of reading it."""
+    @property
+    def cache_nbytes(self) -> int:
+        """Bytes the detection cache holds now (at most ``cache_bytes``)."""
+        return self._cache.nbytes
+
+    def _prepare(self, image: ImageSource) -> tuple[_Prepared, Photo, tuple[str, ...]]:
+        """The detection and alignment of an image (cached by its pixels), its photo (never
+        cached: the caller holds the image), and the notes of reading it."""
         loaded = read_image(image)
-        img = loaded.image
-        key = image_hash(img)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit, loaded.notes
-        photo = to_photo(img)
+        photo = to_photo(loaded.image)
+        key = pixels_key(photo.pixels)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit, photo, loaded.notes
         rgb, scale = detection_rgb(photo)
         faces = self.detector.detect(rgb, scale)
         matrices = [face_to_crop_matrix(f.landmarks, self.template, self.size) for f in faces]
         crops = np.stack([match_channels(warp_to_crop(photo.pixels, m, self.size), self.channels) for m in matrices])
         inputs = torch.from_numpy(crops).permute(0, 3, 1, 2).mul_(2.0 / photo.max_value).sub_(1.0).clamp_(-1, 1)
         plans = [self._cached_plan(photo, m) for m in matrices]
-        prep = _Prepared(photo, faces, matrices, plans, inputs.to(self.device))
-        with self._lock:
-            self._cache[key] = prep
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return prep, loaded.notes
+        prep = _Prepared(faces, matrices, plans, inputs.to(self.device))
+        if not self._cache.put(key, prep):  # too large: keep it without the paste plans
+            self._cache.put(key, replace(prep, plans=[None] * len(plans)))
+        return prep, photo, loaded.notes
 
     def _cached_plan(self, photo: Photo, m: np.ndarray) -> PastePlan | None:
         """A paste plan to keep in the cache, or None for a face too large to keep one for."""
@@ -225,8 +230,7 @@ class Editor:
         arr = t.detach().float().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
         return Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0))
 
-    def _paste(self, prep: _Prepared, idx: list[int], residuals: torch.Tensor) -> Image.Image:
-        photo = prep.photo
+    def _paste(self, prep: _Prepared, photo: Photo, idx: list[int], residuals: torch.Tensor) -> Image.Image:
         res = residuals.float().permute(0, 2, 3, 1).cpu().numpy() * (photo.max_value / 2.0)
         if self.channels == 3 and photo.channels == 1:
             res = match_channels(res, 1)
@@ -255,7 +259,7 @@ class Editor:
         CheckpointError when the editor has no classifier."""
         if self.classifier is None:
             raise CheckpointError(self.readout_status)
-        prep, _ = self._prepare(image)
+        prep = self._prepare(image)[0]
         i = self._select(prep, face)[0]
         if prep.before is None:
             prep.before = self._read(prep.inputs)
@@ -266,7 +270,7 @@ class Editor:
         """One :class:`EditResult` per code; detection runs once and the generator once (batched).
         ``read``: also fill each result's classifier ``readings`` (when the editor has a classifier)."""
         checked = [self._check(c) for c in codes]
-        prep, notes = self._prepare(image)
+        prep, photo, notes = self._prepare(image)
         idx = self._select(prep, face)
         if not checked:
             return []
@@ -277,7 +281,7 @@ class Editor:
         for code, edited in zip(checked, out):
             crops = [(b, self._to_pil(a)) for b, a in zip(befores, edited)]
             readings = self._readings(prep, idx, edited) if read else []
-            results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code,
+            results.append(EditResult(self._paste(prep, photo, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code,
                                       notes, readings))
         return results
 
