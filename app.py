@@ -12,6 +12,13 @@ says so in a banner, and every edit answers with that message.
 
 API (``gradio_client``): ``/edit_xy``, ``/edit_emotion`` and ``/grid``; see the "Use the API" panel.
 
+Resources are bounded (see "Limits" in the README): the photos of all sessions together by
+``GANMUT_SESSION_MEMORY_MB`` and freed when a tab closes; Gradio's temporary folder (uploads,
+outputs, animations) by ``GANMUT_TEMP_MB``; the editors' detection caches by bytes. Interactive
+events have a queue of their own and the CPU first: API calls run on worker threads of lower
+priority. An API client may have ``API_PER_CLIENT`` calls in flight, and gets a one-line
+"429 Too Many Requests" error past that.
+
 Messages to a client are one line and name files by their basename only; errors that are not the
 user's input's fault reach a client as Gradio's generic error (``show_error=False``) and the server
 log in full. plotly.js is served from the installed package at ``/ganmut/plotly.min.js``.
@@ -23,21 +30,29 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import functools
+import hashlib
 import importlib.util
 import re
 import shutil
 import sys
 import tempfile
 import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import gradio as gr
 import spaces
+import torch
 from PIL import Image, ImageDraw, ImageFont
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import ganmut
 from ganmut import wheel
@@ -45,6 +60,7 @@ from ganmut.editor import MODEL_FILES, WEIGHTS_DIR
 from ganmut.emotions import COLORS, EMOTIONS, NEUTRAL
 from ganmut.errors import shorten
 from ganmut.images import read_image, storable, stored_mode
+from ganmut.limits import MB, ByteLRU, DiskBudget, LowPriorityPool, PerClient, TooMany, nbytes, trim_heap
 from ganmut.spaces import Space
 
 MODEL_LABELS = {"linear": "GANmut (linear)", "gaussian": "GGANmut (Gaussian)"}
@@ -64,6 +80,7 @@ PLOTLY_JS = Path(importlib.util.find_spec("plotly").submodule_search_locations[0
 PLOTLY_URL = "/ganmut/plotly.min.js"
 """Where the page loads plotly.js from: a route of its own, so that no server path is in the page."""
 MAX_FILE_SIZE = "30mb"
+MAX_UPLOAD_BYTES = 30 * 1000 * 1000
 ANIMATION_SIDE = 320
 ANIMATION_MS = 90
 
@@ -143,6 +160,167 @@ def banner() -> str:
     if missing:
         return f"**Only {', '.join(MODEL_LABELS[k] for k in WEIGHTS)} is available**: {WEIGHTS_PROBLEM or 'no weights for ' + ', '.join(missing)}."
     return ""
+
+
+# --------------------------------------------------------------------------- resources and fairness
+def env_count(name: str, default: int) -> int:
+    """A positive whole number from the environment variable ``name`` (``default`` when unset)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{name} must be a whole number of at least 1, got {shorten(value)}")
+    return int(value)
+
+
+API_WORKERS = env_count("GANMUT_API_WORKERS", len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+"""API calls computed at once (one torch thread each; default: one per core), at CPU priority ``nice`` 10."""
+UI_CONCURRENCY = 2
+"""Interactive events (all visitors together) that run at once, in Gradio's "ui" group; more wait in order."""
+API_CONCURRENCY = 16
+"""API calls let through Gradio's "api" group at once, to the per-client check and the API workers' queue."""
+API_PER_CLIENT = 2
+"""API calls one client (a gradio_client session) may have waiting or running; past that, a 429 error."""
+QUEUE_SIZE = 64
+"""Events that may wait in Gradio's queue; past that, Gradio answers "Queue is full"."""
+MAX_SESSIONS = 1000
+"""Sessions whose Gradio state (about 90 kB each, the photo not included) is kept, least recently used first out."""
+SESSION_MEMORY = env_count("GANMUT_SESSION_MEMORY_MB", 1024) * MB
+"""Bytes of photos all sessions hold together, the least recently used session's photo released
+first. A session holds one photo: at most 160 MB (40 megapixels, the most that is edited at full
+size, at 4 bytes a pixel, the most PIL takes)."""
+TEMP_BYTES = env_count("GANMUT_TEMP_MB", 500) * MB
+"""Bytes Gradio's temporary folder (uploads, outputs, animations) may hold; a sweep every
+:data:`SWEEP_S` seconds brings it down to half of that, and deletes files older than 30 minutes."""
+SWEEP_S = 5.0
+TEMP_DIR = Path(gr.utils.get_upload_folder())
+SESSIONS_DIR = TEMP_DIR / "ganmut-sessions"
+RELEASED = "Your photo was released to make room for other visitors: please upload it again."
+
+if not torch.cuda.is_available():
+    torch.set_num_threads(1)  # edits run side by side, one core each; more threads per edit oversubscribe the cores
+
+API_POOL = LowPriorityPool(API_WORKERS, nice=10, name="ganmut-api")
+API_CLIENTS = PerClient(API_PER_CLIENT)
+PHOTOS: ByteLRU[str, Image.Image] = ByteLRU(SESSION_MEMORY)
+"""Each session's photo, under its session hash; the session's ``image`` State holds only that key."""
+
+
+TOO_MANY = (f"429 Too Many Requests: this client already has {API_PER_CLIENT} API calls queued or running; "
+            "wait for one to finish, then call again")
+
+
+def api_call(work: Callable[[], Image.Image], request: gr.Request | None) -> str:
+    """An API call: ``work``, and the PNG it makes, on an API worker (low priority), within one of its
+    client's API_PER_CLIENT places; the path of the PNG. Past the places, and for a user error, a one-line gr.Error."""
+    try:
+        with API_CLIENTS.hold(getattr(request, "session_hash", None) or "anonymous"):
+            return API_POOL.run(lambda: save_png(work()))
+    except TooMany:
+        raise gr.Error(TOO_MANY) from None
+    except ganmut.GanmutError as e:
+        raise gr.Error(str(e)) from None
+
+
+def save_png(img: Image.Image) -> str:
+    """Write an API result in the temporary folder (where Gradio serves it from, and TEMP sweeps it)."""
+    TEMP_DIR.mkdir(parents=True, exist_ok=True)
+    path = TEMP_DIR / f"ganmut-api-{uuid.uuid4().hex}.png"
+    png(img).save(path)
+    return str(path)
+
+
+def session_key(request: gr.Request | None) -> str:
+    """The key of a session's photo and files: a hash of its session hash (the client chooses that)."""
+    return hashlib.sha256(str(getattr(request, "session_hash", None) or "local").encode()).hexdigest()[:32]
+
+
+def keep_photo(image: Image.Image, request: gr.Request | None) -> str:
+    """Hold a session's new photo (replacing its last one); the key for its ``image`` State.
+    ImageError when the photo alone needs more than :data:`SESSION_MEMORY`."""
+    key = session_key(request)
+    if not PHOTOS.put(key, image):
+        raise ganmut.ImageError(f"this photo needs {nbytes(image) / MB:.1f} MB of memory, more than the "
+                                f"{PHOTOS.max_bytes / MB:.1f} MB this server holds for photos: use a smaller one")
+    return key
+
+
+def held(key: str | None) -> Image.Image | None:
+    """The photo a session holds; None, with a toast, when it was released for room."""
+    if key is None:
+        return None
+    image = PHOTOS.get(key)
+    if image is None:
+        gr.Warning(RELEASED)
+    return image
+
+
+def kept_files() -> set[str]:
+    """Temporary files Gradio must keep (the examples' copies)."""
+    return set().union(*(getattr(b, "keep_in_cache", set()) for b in demo.blocks.values()))
+
+
+def forget_files(paths: set[str]) -> None:
+    """Drop deleted files from Gradio's records of the files it made (which would otherwise grow)."""
+    for files in demo.temp_file_sets:
+        files.difference_update(paths)
+
+
+def discard(paths: Iterable[Path]) -> None:
+    """Delete files and drop them from Gradio's records."""
+    gone = set()
+    for path in paths:
+        path.unlink(missing_ok=True)
+        gone.add(str(path))
+    forget_files(gone)
+
+
+TEMP = DiskBudget([TEMP_DIR], TEMP_BYTES, TEMP_BYTES // 2, max_age_s=1800, keep=kept_files, forget=forget_files)
+
+
+def end_session(request: gr.Request) -> None:
+    """A tab closed: free its photo and delete its animations now (Gradio keeps a closed session's state an hour)."""
+    key = session_key(request)
+    PHOTOS.pop(key)
+    folder = SESSIONS_DIR / key
+    discard(folder.glob("*") if folder.is_dir() else ())
+    shutil.rmtree(folder, ignore_errors=True)
+    trim_heap()
+
+
+class UploadGuard:
+    """ASGI middleware: an upload that does not fit under the temporary folder's cap gets HTTP 503."""
+
+    def __init__(self, app: ASGIApp, budget: DiskBudget) -> None:
+        self.app = app
+        self.budget = budget
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/upload"):
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            size = int(length) if length.isdigit() else MAX_UPLOAD_BYTES
+            if not await anyio.to_thread.run_sync(self.budget.admit, size):
+                refusal = JSONResponse({"detail": "the server's temporary storage is full: try again in a minute"},
+                                       status_code=503, headers={"Retry-After": "60"})
+                await refusal(scope, receive, send)
+                return
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.budget.done(size)
+            return
+        await self.app(scope, receive, send)
+
+
+@asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """While the server runs, sweep the temporary folder in a thread of its own."""
+    sweeper = threading.Thread(target=TEMP.run, args=(SWEEP_S,), name="ganmut-temp-sweeper", daemon=True)
+    sweeper.start()
+    try:
+        yield
+    finally:
+        TEMP.stop()
 
 
 # --------------------------------------------------------------------------- GPU-bound work
@@ -264,12 +442,6 @@ def png(img: Image.Image) -> Image.Image:
     return storable(img, "PNG")
 
 
-def cleanup_dir(path: str | None) -> None:
-    """Delete a session's temporary folder (State delete_callback: runs when the session ends)."""
-    if path:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 # --------------------------------------------------------------------------- UI handlers
 def _edit_outputs(image: Image.Image | None, kind: str, face: str, request: dict) -> tuple:
     """(request, wheel marker, result, crops, mix plot, status) for an edit request."""
@@ -290,9 +462,16 @@ def _edit_outputs(image: Image.Image | None, kind: str, face: str, request: dict
     return request, marker, (png(image), png(result.image)), crops_gallery(result), mix, f"Edited {who} to **{describe(space, code)}**."
 
 
-def on_image(payload: Any, kind: str, request: dict) -> tuple:
-    """A new photo (upload, webcam, paste or example): load it, find the faces, edit at the current request."""
+def on_edit(key: str | None, kind: str, face: str, request: dict) -> tuple:
+    """Redo the edit request on the session's photo (a wheel click, another face)."""
+    return _edit_outputs(held(key), kind, face, request)
+
+
+def on_image(payload: Any, kind: str, request: dict, session: gr.Request | None = None) -> tuple:
+    """A new photo (upload, webcam, paste or example): load it, find the faces, edit at the current
+    request; the session's ``image`` State gets the key of the photo (see :func:`keep_photo`)."""
     empty = (None, None, gr.Radio(choices=[("Face 1", "0")], value="0", visible=False), None, [])
+    PHOTOS.pop(session_key(session))  # the last photo goes first: one photo in memory per session
     path = payload_path(payload)
     if path is None:
         return (*empty, request, gr.skip(), gr.skip(), "Upload a photo, take one with the webcam, paste one, or pick an example.")
@@ -300,6 +479,7 @@ def on_image(payload: Any, kind: str, request: dict) -> tuple:
         loaded = read_image(path)
         image = loaded.image
         faces = run_detect(image, kind)
+        key = keep_photo(image, session)
     except ganmut.GanmutError as e:
         return (*empty, request, gr.skip(), gr.skip(), warn(e))
     choices = [(f"Face {n}", str(n - 1)) for n in range(1, len(faces) + 1)] + ([("All faces", "all")] if len(faces) > 1 else [])
@@ -307,7 +487,7 @@ def on_image(payload: Any, kind: str, request: dict) -> tuple:
     req, marker, result, crops, mix, status = _edit_outputs(image, kind, "0", request)
     shown = stored_mode(image.mode, "PNG")
     notes = loaded.notes + ((f"a {image.mode} photo is shown and downloaded as {shown}",) if shown != image.mode else ())
-    return image, faces_preview(image, faces), picker, result, crops, req, marker, mix, status + inform(notes)
+    return key, faces_preview(image, faces), picker, result, crops, req, marker, mix, status + inform(notes)
 
 
 def on_click(kind: str, evt: gr.EventData) -> tuple[dict, Any]:
@@ -319,14 +499,14 @@ def on_click(kind: str, evt: gr.EventData) -> tuple[dict, Any]:
     return {"mode": "xy", "z": list(z)}, gr.HTML(point=list(z))
 
 
-def on_slider(image: Image.Image | None, kind: str, face: str, emotion: str, intensity: float) -> tuple:
+def on_slider(key: str | None, kind: str, face: str, emotion: str, intensity: float) -> tuple:
     """The emotion dropdown or the intensity slider moved: edit along that emotion's radius."""
-    return _edit_outputs(image, kind, face, {"mode": "emotion", "emotion": emotion, "intensity": float(intensity)})
+    return _edit_outputs(held(key), kind, face, {"mode": "emotion", "emotion": emotion, "intensity": float(intensity)})
 
 
-def on_model(kind: str, image: Image.Image | None, face: str, request: dict) -> tuple:
+def on_model(kind: str, key: str | None, face: str, request: dict) -> tuple:
     """Another model: redraw the wheel and redo the current edit in the new space."""
-    req, marker, result, crops, mix, status = _edit_outputs(image, kind, face, request)
+    req, marker, result, crops, mix, status = _edit_outputs(held(key), kind, face, request)
     point = marker.props.get("point") if isinstance(marker, gr.HTML) else None
     note = MODEL_NOTES[kind] + f" [Paper (CVPR 2021)]({PAPER})"
     return req, gr.HTML(value=wheel_value(kind), point=point), result, crops, mix, status, note
@@ -341,11 +521,17 @@ def titled(img: Image.Image, title: str) -> Image.Image:
     return out
 
 
-def on_grid(image: Image.Image | None, kind: str, face: str) -> Image.Image | None:
-    """The gamut-of-emotions grid of one face, titled with the model."""
-    if image is None:
+def on_grid(key: str | None, kind: str, face: str) -> Image.Image | None:
+    """The gamut-of-emotions grid of one face of the session's photo."""
+    if key is None:
         gr.Warning("Upload a photo first.")
         return None
+    image = held(key)
+    return None if image is None else grid_of(image, kind, face)
+
+
+def grid_of(image: Image.Image, kind: str, face: str) -> Image.Image | None:
+    """The gamut-of-emotions grid of one face, titled with the model."""
     try:
         f = parse_face(face)
         return titled(run_grid(image, kind, 0 if f == "all" else f), f"{MODEL_LABELS[kind]}: gamut of emotions")
@@ -356,33 +542,38 @@ def on_grid(image: Image.Image | None, kind: str, face: str) -> Image.Image | No
 
 def example_grid(path: str) -> Image.Image | None:
     """The gamut grid of an example photo with the default model (cached lazily, shared by all users)."""
-    return on_grid(ganmut.load_image(path), MODELS[0], "0")
+    return grid_of(ganmut.load_image(path), MODELS[0], "0")
 
 
-def on_animate(image: Image.Image | None, kind: str, face: str, emotion: str, path_kind: str, folder: str | None) -> tuple:
-    """A looping GIF of the face: neutral to an emotion and back, or a tour of every emotion."""
-    if image is None:
+def on_animate(key: str | None, kind: str, face: str, emotion: str, path_kind: str,
+               session: gr.Request | None = None) -> str | None:
+    """A looping GIF of the face: neutral to an emotion and back, or a tour of every emotion; it
+    replaces the session's last one, in the session's folder (deleted when the tab closes)."""
+    if key is None:
         gr.Warning("Upload a photo first.")
-        return None, folder
+        return None
+    image = held(key)
+    if image is None:
+        return None
     try:
         space = editor(kind).space
         codes = wheel.ramp_codes(space, emotion) if path_kind == "ramp" else wheel.tour_codes(space)
         results = run_many(image, kind, codes, parse_face(face))
     except ganmut.GanmutError as e:
         warn(e)
-        return None, folder
+        return None
     box = face_window(results[0], image.size)
     frames = []
     for r in results:
         frame = r.image.convert("RGB").crop(box)
         frame.thumbnail((ANIMATION_SIDE, ANIMATION_SIDE), Image.Resampling.LANCZOS)
         frames.append(frame)
-    folder = folder or tempfile.mkdtemp(prefix="ganmut-session-")
-    for old in Path(folder).glob("*.gif"):
-        old.unlink(missing_ok=True)
+    folder = SESSIONS_DIR / session_key(session)
+    folder.mkdir(parents=True, exist_ok=True)
+    discard(folder.glob("*.gif"))
     out = Path(tempfile.mkstemp(suffix=".gif", prefix=f"ganmut-{path_kind}-", dir=folder)[1])
     frames[0].save(out, save_all=True, append_images=frames[1:], duration=ANIMATION_MS, loop=0, optimize=True)
-    return str(out), folder
+    return str(out)
 
 
 # --------------------------------------------------------------------------- API endpoints
@@ -403,33 +594,37 @@ def _api_kind(model: str) -> str:
     return kind
 
 
-def api_edit_xy(image: Any, x: float, y: float, model: str, face: str) -> Image.Image:
+def api_edit_xy(image: Any, x: float, y: float, model: str, face: str, client: gr.Request | None = None) -> str:
     """Edit to the code (x, y) of the model's space (linear: unit disc; Gaussian: [-1, 1]^2)."""
-    try:
+
+    def edit() -> Image.Image:
         kind = _api_kind(model)
-        return png(run_edit(_api_image(image), kind, editor(kind).code(z=(x, y)), parse_face(face)).image)
-    except ganmut.GanmutError as e:
-        raise gr.Error(str(e)) from None
+        return run_edit(_api_image(image), kind, editor(kind).code(z=(x, y)), parse_face(face)).image
+
+    return api_call(edit, client)
 
 
-def api_edit_emotion(image: Any, emotion: str, intensity: float, model: str, face: str) -> Image.Image:
+def api_edit_emotion(image: Any, emotion: str, intensity: float, model: str, face: str,
+                     client: gr.Request | None = None) -> str:
     """Edit to a basic emotion at an intensity in [0, 1]."""
-    try:
+
+    def edit() -> Image.Image:
         kind = _api_kind(model)
         code = editor(kind).code(emotion=emotion, intensity=intensity)
-        return png(run_edit(_api_image(image), kind, code, parse_face(face)).image)
-    except ganmut.GanmutError as e:
-        raise gr.Error(str(e)) from None
+        return run_edit(_api_image(image), kind, code, parse_face(face)).image
+
+    return api_call(edit, client)
 
 
-def api_grid(image: Any, model: str, face: str) -> Image.Image:
+def api_grid(image: Any, model: str, face: str, client: gr.Request | None = None) -> str:
     """The gamut-of-emotions grid of one face."""
-    try:
+
+    def grid() -> Image.Image:
         kind = _api_kind(model)
         f = parse_face(face)
         return run_grid(_api_image(image), kind, 0 if f == "all" else f)
-    except ganmut.GanmutError as e:
-        raise gr.Error(str(e)) from None
+
+    return api_call(grid, client)
 
 
 # --------------------------------------------------------------------------- layout
@@ -517,7 +712,7 @@ print(edited, happy, grid)  # paths of PNG files
 def build() -> gr.Blocks:
     """The Blocks app (not launched)."""
     default = MODELS[0]
-    with gr.Blocks(title="GANmut: gamut of emotions", analytics_enabled=False, delete_cache=(600, 1800)) as demo:
+    with gr.Blocks(title="GANmut: gamut of emotions", analytics_enabled=False) as demo:  # TEMP sweeps the cache
         gr.Markdown(
             "# GANmut · edit a face to any point of a learned gamut of emotions\n"
             "1. Bring a face: upload, webcam, paste, or pick an example. "
@@ -530,9 +725,8 @@ def build() -> gr.Blocks:
 
         grid_img = gr.Image(label="Gamut of emotions (one face)", format="png", interactive=False,
                             buttons=["download", "fullscreen"], render=False, elem_id="grid")
-        image = gr.State(None)
+        image = gr.State(None)  # the key of the session's photo in PHOTOS
         request = gr.State(dict(START))
-        session_dir = gr.State(None, delete_callback=cleanup_dir)
 
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=300):
@@ -590,23 +784,27 @@ def build() -> gr.Blocks:
             api_out = gr.Image(type="pil", format="png", label="edited")
 
         edit_outputs = [request, wheel_html, result, crops, mix, status]
-        gpu = dict(concurrency_id="model", concurrency_limit=2, api_visibility="private")
-        live = dict(show_progress="minimal", trigger_mode="always_last", **gpu)
+        # Interactive events: a lane of their own (never behind API calls); a superseded one is dropped
+        # in the browser (always_last: at most the latest waits while one runs), never queued.
+        ui = dict(concurrency_id="ui", concurrency_limit=UI_CONCURRENCY, api_visibility="private")
+        live = dict(show_progress="minimal", trigger_mode="always_last", **ui)
 
         photo.change(on_image, [photo, model, request], [image, faces, face, result, crops, request, wheel_html, mix, status],
                      preprocess=False, **live)
         wheel_html.click(on_click, [model], [request, wheel_html], show_progress="hidden", queue=False,
-                         api_visibility="private").then(_edit_outputs, [image, model, face, request], edit_outputs, **live)
+                         api_visibility="private").then(on_edit, [image, model, face, request], edit_outputs, **live)
         for trigger in (intensity.input, intensity.release, emotion.input):
             trigger(on_slider, [image, model, face, emotion, intensity], edit_outputs, **live)
-        face.input(_edit_outputs, [image, model, face, request], edit_outputs, **live)
+        face.input(on_edit, [image, model, face, request], edit_outputs, **live)
         model.input(on_model, [model, image, face, request], [*edit_outputs, model_note], **live).then(
             lambda: None, None, [grid_img], queue=False, api_visibility="private")
         photo.input(lambda: None, None, [grid_img], queue=False, api_visibility="private")
-        grid_btn.click(on_grid, [image, model, face], [grid_img], **gpu)
-        anim_btn.click(on_animate, [image, model, face, emotion, path_kind, session_dir], [anim, session_dir], **gpu)
+        grid_btn.click(on_grid, [image, model, face], [grid_img], **ui)
+        anim_btn.click(on_animate, [image, model, face, emotion, path_kind], [anim], **ui)
+        demo.unload(end_session)
 
-        api = dict(preprocess=False, concurrency_id="model", concurrency_limit=2)  # raw payloads: errors stay ours
+        # raw payloads (errors stay ours); API_CONCURRENCY calls pass at once to api_call, which bounds them
+        api = dict(preprocess=False, concurrency_id="api", concurrency_limit=API_CONCURRENCY)
         gr.on([], api_edit_xy, [api_image, api_x, api_y, api_model, api_face], [api_out], api_name="edit_xy", **api)
         gr.on([], api_edit_emotion, [api_image, api_emotion, api_intensity, api_model, api_face], [api_out],
               api_name="edit_emotion", **api)
@@ -622,7 +820,9 @@ def plotly_js(request: Request) -> FileResponse:
 demo = build()
 
 if __name__ == "__main__":
-    demo.queue(max_size=64, default_concurrency_limit=2).launch(
-        theme=gr.themes.Soft(primary_hue="amber", secondary_hue="slate"), css=CSS,
-        max_file_size=MAX_FILE_SIZE, show_error=False, app_kwargs={"routes": [Route(PLOTLY_URL, plotly_js)]},
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=UI_CONCURRENCY).launch(
+        theme=gr.themes.Soft(primary_hue="amber", secondary_hue="slate"), css=CSS, state_session_capacity=MAX_SESSIONS,
+        max_file_size=MAX_FILE_SIZE, show_error=False,
+        app_kwargs={"routes": [Route(PLOTLY_URL, plotly_js)], "lifespan": lifespan,
+                    "middleware": [Middleware(UploadGuard, budget=TEMP)]},
     )

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence, Union
 
@@ -25,7 +23,8 @@ from .emotions import COLORS, EMOTIONS, NEUTRAL
 from .errors import CheckpointError, CodeError, NoFaceError, number, shorten
 from .devices import pick_device
 from .face import Face, FaceDetector
-from .images import ImageSource, Photo, detection_rgb, from_photo, image_hash, match_channels, read_image, to_photo, to_pil
+from .images import ImageSource, Photo, detection_rgb, from_photo, match_channels, pixels_key, read_image, to_photo, to_pil
+from .limits import MB, ByteLRU, nbytes
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian": "ganmut-gaussian.safetensors"}
@@ -33,7 +32,10 @@ MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian"
 CLASSIFIER_FILE = WEIGHTS_DIR / "fer-classifier.safetensors"
 """The bundled emotion classifier behind the readout (:class:`~ganmut.classifier.Reading`)."""
 
-CACHE_SIZE = 8
+CACHE_BYTES = 64 * MB
+"""What an editor's detection cache holds at most: faces, aligned crops and paste plans, never the
+photo itself (least recently used entries go first; an entry larger than this is kept without its
+paste plans, or not at all)."""
 PLAN_CACHE_PIXELS = 600_000
 """Paste plans of faces covering more photo pixels than this are rebuilt per edit, not cached
 (a plan takes 32 bytes per pixel)."""
@@ -104,19 +106,23 @@ class EditResult:
 class _Prepared:
     """Everything about one image that does not depend on the code (the cache entry)."""
 
-    photo: Photo
     faces: list[Face]
     matrices: list[np.ndarray]
     plans: list[PastePlan | None]  # None: too large to keep, rebuilt per edit
     inputs: torch.Tensor  # [F, C, S, S] in [-1, 1] on the model's device
     before: torch.Tensor | None = None  # [F, 7] classifier probabilities of the inputs, once read
 
+    def nbytes(self) -> int:
+        """Bytes held (an estimate within a few hundred bytes a face; ``before`` is 28 bytes a face)."""
+        plans = [(p.index, p.weight) for p in self.plans if p is not None]
+        return nbytes(self.matrices, plans, self.inputs) + 512 * (1 + len(self.faces))
+
 
 class Editor:
     """Edits facial expressions with one loaded model; detection and alignment are cached per image."""
 
     def __init__(self, model: Model, device: str | torch.device = "cpu", detector: FaceDetector | None = None,
-                 cache_size: int = CACHE_SIZE, classifier: EmotionClassifier | None = None,
+                 cache_bytes: int = CACHE_BYTES, classifier: EmotionClassifier | None = None,
                  readout_status: str = "emotion readout off (no classifier)") -> None:
         self.model = model
         self.classifier = classifier
@@ -127,9 +133,7 @@ class Editor:
         self.channels = model.config.channels
         self.template = np.asarray(model.template, dtype=np.float64)
         self._mask = feather_mask(self.size)
-        self._cache: OrderedDict[str, _Prepared] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._cache: ByteLRU[str, _Prepared] = ByteLRU(cache_bytes, _Prepared.nbytes)
 
     @property
     def space(self):
@@ -167,29 +171,30 @@ class Editor:
         return vals
 
     # ------------------------------------------------------------------ detection (cached)
-    def _prepare(self, image: ImageSource) -> tuple[_Prepared, tuple[str, ...]]:
-        """The cached detection and alignment of an image, and the notes of reading it."""
+    @property
+    def cache_nbytes(self) -> int:
+        """Bytes the detection cache holds now (at most ``cache_bytes``)."""
+        return self._cache.nbytes
+
+    def _prepare(self, image: ImageSource) -> tuple[_Prepared, Photo, tuple[str, ...]]:
+        """The detection and alignment of an image (cached by its pixels), its photo (never
+        cached: the caller holds the image), and the notes of reading it."""
         loaded = read_image(image)
-        img = loaded.image
-        key = image_hash(img)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit, loaded.notes
-        photo = to_photo(img)
+        photo = to_photo(loaded.image)
+        key = pixels_key(photo.pixels)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit, photo, loaded.notes
         rgb, scale = detection_rgb(photo)
         faces = self.detector.detect(rgb, scale)
         matrices = [face_to_crop_matrix(f.landmarks, self.template, self.size) for f in faces]
         crops = np.stack([match_channels(warp_to_crop(photo.pixels, m, self.size), self.channels) for m in matrices])
         inputs = torch.from_numpy(crops).permute(0, 3, 1, 2).mul_(2.0 / photo.max_value).sub_(1.0).clamp_(-1, 1)
         plans = [self._cached_plan(photo, m) for m in matrices]
-        prep = _Prepared(photo, faces, matrices, plans, inputs.to(self.device))
-        with self._lock:
-            self._cache[key] = prep
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return prep, loaded.notes
+        prep = _Prepared(faces, matrices, plans, inputs.to(self.device))
+        if not self._cache.put(key, prep):  # too large: keep it without the paste plans
+            self._cache.put(key, replace(prep, plans=[None] * len(plans)))
+        return prep, photo, loaded.notes
 
     def _cached_plan(self, photo: Photo, m: np.ndarray) -> PastePlan | None:
         """A paste plan to keep in the cache, or None for a face too large to keep one for."""
@@ -220,8 +225,7 @@ class Editor:
         out = torch.cat([self.model.generator(x[i:i + BATCH], z[i:i + BATCH]) for i in range(0, n * f, BATCH)])
         return out.view(n, f, *inputs.shape[1:])
 
-    def _paste(self, prep: _Prepared, idx: list[int], residuals: torch.Tensor) -> Image.Image:
-        photo = prep.photo
+    def _paste(self, prep: _Prepared, photo: Photo, idx: list[int], residuals: torch.Tensor) -> Image.Image:
         res = residuals.float().permute(0, 2, 3, 1).cpu().numpy() * (photo.max_value / 2.0)
         if self.channels == 3 and photo.channels == 1:
             res = match_channels(res, 1)
@@ -250,7 +254,7 @@ class Editor:
         CheckpointError when the editor has no classifier."""
         if self.classifier is None:
             raise CheckpointError(self.readout_status)
-        prep, _ = self._prepare(image)
+        prep = self._prepare(image)[0]
         i = self._select(prep, face)[0]
         if prep.before is None:
             prep.before = self._read(prep.inputs)
@@ -261,7 +265,7 @@ class Editor:
         """One :class:`EditResult` per code; detection runs once and the generator once (batched).
         ``read``: also fill each result's classifier ``readings`` (when the editor has a classifier)."""
         checked = [self._check(c) for c in codes]
-        prep, notes = self._prepare(image)
+        prep, photo, notes = self._prepare(image)
         idx = self._select(prep, face)
         if not checked:
             return []
@@ -272,7 +276,7 @@ class Editor:
         for code, edited in zip(checked, out):
             crops = [(b, to_pil(a)) for b, a in zip(befores, edited)]
             readings = self._readings(prep, idx, edited) if read else []
-            results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code,
+            results.append(EditResult(self._paste(prep, photo, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code,
                                       notes, readings))
         return results
 

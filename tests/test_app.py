@@ -237,7 +237,8 @@ def test_ui_upload_of_odd_photos_edits_them_and_says_how(linear_ckpt, gaussian_c
             "gif": ("P", (910, 1137), "obama-gif.gif has 3 frames: only the first is edited"),
         }
         for kind, (mode, size, note) in expected.items():
-            image, preview, _, (before, after), crops, *_, status = app.on_image({"path": str(odd_photos[kind])}, "linear", dict(app.START))
+            key, preview, _, (before, after), crops, *_, status = app.on_image({"path": str(odd_photos[kind])}, "linear", dict(app.START))
+            image = app.held(key)
             assert image.mode == mode and image.size == size and after.size == size, kind
             assert status.startswith("Edited face 1 to") and (note is None) == ("ℹ️" not in status) and (note or "") in status
             # what Gradio does with the outputs before they reach the page (a CMYK image failed here)
@@ -257,15 +258,16 @@ def test_wheel_clicks_reuse_the_detection(linear_ckpt, gaussian_ckpt, monkeypatc
     monkeypatch.syspath_prepend(str(ROOT))
     app = importlib.import_module("app")
     try:
-        image, preview, picker, result, *_ = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START))
+        key, preview, picker, result, *_ = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START))
+        image = app.held(key)
         assert result[1].size == image.size and picker.visible is False
         detector = app.editor("linear").detector
         calls = detector.calls
         request, marker = app.on_click("linear", SimpleNamespace(x=3.0, y=4.0))
         assert request["z"] == pytest.approx([0.6, 0.8]) and marker.props["point"] == pytest.approx([0.6, 0.8])
-        _, _, (before, after), crops, _, status = app._edit_outputs(image, "linear", "0", request)
+        _, _, (before, after), crops, _, status = app.on_edit(key, "linear", "0", request)
         assert before is image and after.size == image.size and len(crops) == 2 and "(+0.60, +0.80)" in status
-        app.on_slider(image, "linear", "0", "fear", 0.5)
+        app.on_slider(key, "linear", "0", "fear", 0.5)
         assert detector.calls == calls  # only the generator and the paste-back ran again
     finally:
         sys.modules.pop("app", None)

@@ -1,7 +1,9 @@
 """The Editor end to end: real MTCNN on real photos, tiny untrained checkpoints (tests/conftest.py)."""
 from __future__ import annotations
 
+import gc
 import io
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -129,20 +131,49 @@ def test_edit_many_equals_individual_edits(editor, portrait):
         assert np.abs(np.asarray(r.crops[0][1]).astype(int) - np.asarray(one.crops[0][1])).max() <= 1
 
 
-def test_cache_skips_detection(editor, photos):
-    small = Editor(editor.model, "cpu", editor.detector, cache_size=1)
+def test_cache_skips_detection_and_is_bounded_by_bytes(editor, photos):
     a = np.asarray(load_image(photos / "lfw" / "Jelena_Dokic_0001.jpg"))
     b = np.asarray(load_image(photos / "lfw" / "Mike_Weir_0007.jpg"))
+    probe = Editor(editor.model, "cpu", editor.detector)
+    probe.detect(a)
+    size_a = probe.cache_nbytes
+    probe.detect(b)
+    size_b = probe.cache_nbytes - size_a
+    assert size_a > 100_000 and size_b > 100_000  # their paste plans are cached
+    small = Editor(editor.model, "cpu", editor.detector, cache_bytes=max(size_a, size_b) + 1000)  # room for one
     n = editor.detector.calls
     small.edit(a, emotion="happy")
     small.edit(a, z=(0.1, 0.2))
     small.edit_many(a, [(0.3, 0.3), (0.0, 0.0)])
     small.grid(a, rings=(1.0,), n_directions=3)
     small.detect(Image.fromarray(a.copy()))
-    assert editor.detector.calls == n + 1
-    small.edit(b, emotion="happy")  # evicts a (cache of 1)
+    assert editor.detector.calls == n + 1 and small.cache_nbytes == size_a
+    small.edit(b, emotion="happy")  # evicts a: both do not fit
+    assert small.cache_nbytes == size_b
     small.edit(a, emotion="happy")
-    assert editor.detector.calls == n + 3
+    assert editor.detector.calls == n + 3 and small.cache_nbytes == size_a
+
+
+def test_cache_holds_neither_the_photo_nor_plans_past_its_bound(editor, photos):
+    with Image.open(photos / "obama.jpg") as src:
+        big = src.convert("RGB").resize((3000, 3750), Image.Resampling.BILINEAR)  # 11 MP, 34 MB of pixels
+    roomy = Editor(editor.model, "cpu", editor.detector)
+    tracemalloc.start()  # numpy's allocations are traced: what the editor keeps of the photo's pixels
+    try:
+        size = roomy.edit(big, emotion="happy").image.size
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert size == big.size and kept < 2_000_000
+    assert 0 < roomy.cache_nbytes < 100_000  # the face's plan (over 0.6 MP) is not cached
+    medium = np.asarray(load_image(photos / "lfw" / "Jelena_Dokic_0001.jpg"))
+    tight = Editor(editor.model, "cpu", editor.detector, cache_bytes=50_000)
+    before = tight.edit(medium, emotion="happy")
+    n = editor.detector.calls
+    again = tight.edit(medium, emotion="happy")  # cached without its paste plan: no detection, same pixels
+    assert editor.detector.calls == n and 0 < tight.cache_nbytes <= 50_000
+    np.testing.assert_array_equal(np.asarray(again.image), np.asarray(before.image))
 
 
 def test_cat_gets_the_no_face_error(editor):

@@ -1,0 +1,364 @@
+"""Load and soak benchmark of the app on loopback: ``python benchmarks/bench_load.py [--model default|tiny]``.
+
+Starts the real app (``python app.py``, as the tests do: tests/appserver.py) on 127.0.0.1 with
+generators of the default architecture (64 px, conv_dim 64, 6 residual blocks) and RANDOM weights
+(``--model tiny``: the tests' tiny checkpoints), both written through ``save_checkpoint``, so only
+the timings and the resources mean anything, not the pictures. Face detection (MTCNN) is real.
+Every loop is bounded by a count, every request by a timeout; nothing leaves 127.0.0.1.
+
+1. API throughput: 1 gradio_client client, then 8 at once, each calling ``/edit_xy`` on
+   obama.jpg (910x1137; uploaded with every call): errors, latency p50/p95, edits per second.
+2. Fairness: a UI-style client (tests/uiclient.py: the page's own HTTP protocol, a wheel click =
+   the click event and the edit chained after it) clicks the wheel, first on an idle server, then
+   while 6 API clients call ``/edit_xy`` without pause: its p50/p95 and the ratio of the p95s.
+3. Soak: 4 browser sessions (with their heartbeats) edit 20 distinct photos (tests/data/photos,
+   assets/examples and two enlarged copies, 12 and 35 megapixels), 500 edits in all (a photo
+   upload is one edit, a wheel click one more); the server's RSS and its temporary folder are
+   sampled every second; then the sessions end (heartbeats closed) and RSS is followed for
+   ``--after-s`` seconds. Targets: 0 errors, UI p95 under load <= 2x idle p95, RSS back within
+   300 MB of the warm baseline within 5 minutes, temporary folder <= 500 MB throughout.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import appserver  # noqa: E402
+from uiclient import UISession  # noqa: E402
+
+PHOTOS = ROOT / "tests" / "data" / "photos"
+EXAMPLES = ROOT / "assets" / "examples"
+API_PHOTO = PHOTOS / "obama.jpg"
+MB = 1024 * 1024
+TIMEOUT_S = 300
+
+
+def build_models(folder: Path, kind: str) -> tuple[Path, Path]:
+    """Linear and Gaussian checkpoints with random weights, through ``save_checkpoint``."""
+    from conftest import make_tiny_checkpoint
+
+    from ganmut.align import FER2013_TEMPLATE
+    from ganmut.checkpoint import save_checkpoint
+    from ganmut.generator import Generator, GeneratorConfig
+    from ganmut.spaces import make_space
+
+    paths = []
+    for space_kind in ("linear", "gaussian"):
+        path = folder / f"bench-{space_kind}.safetensors"
+        if kind == "tiny":
+            paths.append(make_tiny_checkpoint(path, space_kind))
+            continue
+        torch.manual_seed(0)
+        space = make_space(space_kind)
+        gen = Generator(GeneratorConfig(image_size=64, channels=1, code_dim=space.dim))
+        paths.append(save_checkpoint(path, gen, space, FER2013_TEMPLATE.tolist(), training={"note": "random weights, benchmark only"}))
+    return paths[0], paths[1]
+
+
+def soak_photos(folder: Path) -> list[Path]:
+    """20 distinct photos with a face: the committed ones and two enlarged copies (12 and 35 MP)."""
+    lfw = ["Chante_Jawan_Mallard_0001", "Erika_Harold_0002", "George_Gregan_0001", "George_W_Bush_0132",
+           "Jelena_Dokic_0001", "Lleyton_Hewitt_0006", "Mike_Weir_0007", "Roh_Moo-hyun_0032", "Jayamadhuri_107"]
+    photos = sorted(EXAMPLES.glob("*.jpg")) + [PHOTOS / n for n in ("obama.jpg", "obama2.jpg", "biden.jpg", "32bit.png")]
+    photos += [PHOTOS / "lfw" / f"{n}.jpg" for n in lfw]
+    with Image.open(PHOTOS / "obama.jpg") as src:
+        rgb = src.convert("RGB")
+    for megapixels in (12, 35):
+        scale = (megapixels * 1e6 / (rgb.width * rgb.height)) ** 0.5
+        path = folder / f"obama-{megapixels}mp.jpg"
+        rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.BICUBIC).save(path, quality=85)
+        photos.append(path)
+    assert len(photos) == 20 and len({p.read_bytes() for p in photos}) == 20
+    return photos
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def folder_mb(folder: Path) -> float:
+    """Disk use of a folder (allocated blocks), as du counts it."""
+    total = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total / MB
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of values, nearest rank."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
+
+
+@dataclass
+class Calls:
+    """Latencies and errors of a set of calls, and their wall time."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, seconds: float, error: str | None) -> None:
+        with self.lock:
+            (self.errors.append(error) if error else self.latencies.append(seconds))
+
+    def row(self, name: str) -> str:
+        n = len(self.latencies)
+        rate = n / self.wall_s if self.wall_s else 0.0
+        p50 = statistics.median(self.latencies) if n else float("nan")
+        p95 = pct(self.latencies, 0.95) if n else float("nan")
+        return f"| {name} | {n} | {len(self.errors)} | {p50:.2f} s | {p95:.2f} s | {rate:.2f} /s |"
+
+
+class Server:
+    """The app under test and what is sampled of it."""
+
+    def __init__(self, workdir: Path, linear: Path, gaussian: Path) -> None:
+        self.srv = appserver.start(workdir, linear, gaussian)
+        self.pid = self.srv.proc.pid
+        self.samples: list[tuple[float, float, float]] = []  # (time, RSS MB, temp MB)
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(1.0):
+            self.samples.append((time.monotonic(), rss_mb(self.pid), folder_mb(self.srv.gradio_tmp)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._sampler.join(10)
+        appserver.stop()
+
+
+def api_worker(url: str, downloads: Path, calls: Calls, count: int | None, stop: threading.Event,
+               photo: Path = API_PHOTO, seed: int = 0) -> None:
+    """One gradio_client client calling /edit_xy ``count`` times, or until ``stop``."""
+    from gradio_client import Client, handle_file
+
+    client = Client(url, verbose=False, download_files=str(downloads), analytics_enabled=False)
+    rng = random.Random(seed)
+    n = 0
+    while (count is None or n < count) and not stop.is_set():
+        t = time.perf_counter()
+        try:
+            out = client.predict(handle_file(str(photo)), rng.uniform(-0.6, 0.6), rng.uniform(-0.6, 0.6), "linear", "0",
+                                 api_name="/edit_xy")
+            Path(out).unlink(missing_ok=True)
+            calls.add(time.perf_counter() - t, None)
+        except Exception as e:  # every failure is counted and shown
+            calls.add(0.0, f"{type(e).__name__}: {str(e)[:150]}")
+        n += 1
+    client.close()
+
+
+def run_api(url: str, downloads: Path, clients: int, per_client: int) -> Calls:
+    calls = Calls()
+    stop = threading.Event()
+    t = time.perf_counter()
+    threads = [threading.Thread(target=api_worker, args=(url, downloads, calls, per_client, stop), kwargs={"seed": i})
+               for i in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(TIMEOUT_S * per_client)
+    calls.wall_s = time.perf_counter() - t
+    return calls
+
+
+def click(tab: UISession, rng: random.Random) -> tuple[float, str | None]:
+    """One wheel click as the page sends it (click, then the edit chained after it): seconds, error."""
+    x, y = rng.uniform(-0.7, 0.7), rng.uniform(-0.7, 0.7)
+    t = time.perf_counter()
+    reply = tab.run("wheel", "click", ["linear"], {"x": x, "y": y}, then=[None, "linear", "0", None])
+    seconds = time.perf_counter() - t
+    ok = reply.success and str(reply.outputs[-1]).startswith("Edited")
+    return seconds, None if ok else f"click: {reply.error or reply.outputs[-1:]!s:.150}"
+
+
+def upload(tab: UISession, photo: Path) -> tuple[float, str | None]:
+    """A new photo, as the page sends it (the upload, then the change event): seconds, error."""
+    t = time.perf_counter()
+    reply = tab.run("photo", "change", [tab.upload(photo), "linear", None])
+    seconds = time.perf_counter() - t
+    ok = reply.success and str(reply.outputs[-1]).startswith("Edited")
+    return seconds, None if ok else f"{photo.name}: {reply.error or reply.outputs[-1:]!s:.150}"
+
+
+def run_ui(url: str, clicks: int, think_s: float, seed: int) -> Calls:
+    calls = Calls()
+    rng = random.Random(seed)
+    tab = UISession(url, TIMEOUT_S)
+    tab.open()
+    _, error = upload(tab, API_PHOTO)
+    if error:
+        calls.add(0.0, error)
+    t = time.perf_counter()
+    for _ in range(clicks):
+        calls.add(*click(tab, rng))
+        time.sleep(think_s)
+    calls.wall_s = time.perf_counter() - t
+    tab.close()
+    return calls
+
+
+def soak(url: str, photos: list[Path], edits: int, sessions: int) -> tuple[Calls, list[UISession]]:
+    """``sessions`` browser sessions editing ``photos`` (split among them) ``edits`` times in all:
+    the large photos a few times each, the rest evenly. The sessions are left open."""
+    heavy = {p: 3 for p in photos if Image.open(p).width * Image.open(p).height > 4e6}
+    light = [p for p in photos if p not in heavy]
+    base, extra = divmod(edits - sum(heavy.values()), len(light))
+    plan = {**heavy, **{p: base + (i < extra) for i, p in enumerate(light)}}
+    calls = Calls()
+    tabs = [UISession(url, TIMEOUT_S) for _ in range(sessions)]
+
+    def work(i: int) -> None:
+        tab, rng = tabs[i], random.Random(100 + i)
+        tab.open()
+        for photo in photos[i::sessions]:
+            calls.add(*upload(tab, photo))
+            for _ in range(plan[photo] - 1):
+                calls.add(*click(tab, rng))
+
+    t = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(sessions)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(TIMEOUT_S * edits)
+    calls.wall_s = time.perf_counter() - t
+    return calls, tabs
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    import gradio
+
+    return (f"{len(os.sched_getaffinity(0))} cores of {os.cpu_count()} ({cpu}), {mem:.0f} GB RAM, torch {torch.__version__}, "
+            f"gradio {gradio.__version__}, Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f}")
+
+
+def after(server: Server, since: float, seconds: float, baseline: float, report: Callable[[str], None]) -> None:
+    """Follow RSS for ``seconds`` after the sessions ended; report marks and when it got within 300 MB."""
+    marks = [5, 30, 60, 120, 180, 240, 300]
+    within = None
+    shown = set()
+    while time.monotonic() - since < seconds:
+        time.sleep(1.0)
+        t, rss, tmp = server.samples[-1]
+        if within is None and rss - baseline <= 300:
+            within = t - since
+        for m in marks:
+            if m not in shown and t - since >= m:
+                shown.add(m)
+                report(f"| +{m} s after the sessions ended | RSS {rss:.0f} MB ({rss - baseline:+.0f} MB) | temp {tmp:.0f} MB |")
+    report(f"RSS within 300 MB of the warm baseline after: {'%.0f s' % within if within is not None else 'NOT within ' + str(seconds) + ' s'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", choices=["default", "tiny"], default="default", help="generator size (random weights)")
+    ap.add_argument("--edits", type=int, default=500, help="soak edits in all (default 500)")
+    ap.add_argument("--clicks", type=int, default=20, help="UI clicks per fairness measure (default 20)")
+    ap.add_argument("--after-s", type=float, default=300.0, help="seconds to follow RSS after the sessions end (default 300)")
+    args = ap.parse_args(argv)
+
+    def report(line: str) -> None:
+        print(line, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="ganmut-bench-") as tmp:
+        tmp_dir = Path(tmp)
+        downloads = tmp_dir / "downloads"
+        downloads.mkdir()
+        linear, gaussian = build_models(tmp_dir, args.model)
+        photos = soak_photos(tmp_dir)
+        report(f"machine: {machine()}")
+        report(f"model: {args.model} architecture, random weights; server temp folder cap (GANMUT_TEMP_MB): "
+               f"{os.environ.get('GANMUT_TEMP_MB', '500')} MB")
+        server = Server(tmp_dir / "app", linear, gaussian)
+        url = server.srv.url
+        try:
+            warm = run_api(url, downloads, 2, 3)
+            run_ui(url, 3, 0.0, 7)
+            time.sleep(3)
+            baseline = server.samples[-1][1]
+            report(f"warm baseline RSS: {baseline:.0f} MB (after {len(warm.latencies)} API edits and a UI session)")
+            report("\n| phase | calls ok | errors | p50 | p95 | throughput |\n|---|---|---|---|---|---|")
+            one, eight = run_api(url, downloads, 1, 20), run_api(url, downloads, 8, 12)
+            report(one.row("API, 1 client x 20"))
+            report(eight.row("API, 8 clients x 12"))
+            idle = run_ui(url, args.clicks, 0.2, 1)
+            report(idle.row(f"UI clicks, idle server (x{args.clicks})"))
+            stop = threading.Event()
+            load = Calls()
+            t = time.perf_counter()
+            workers = [threading.Thread(target=api_worker, args=(url, downloads, load, None, stop), kwargs={"seed": 10 + i})
+                       for i in range(6)]
+            for w in workers:
+                w.start()
+            time.sleep(5)
+            busy = run_ui(url, args.clicks, 0.2, 2)
+            stop.set()
+            for w in workers:
+                w.join(TIMEOUT_S)
+            load.wall_s = time.perf_counter() - t
+            report(busy.row(f"UI clicks, 6 API clients running (x{args.clicks})"))
+            report(load.row("API, the 6 clients meanwhile"))
+            ratio = pct(busy.latencies, 0.95) / pct(idle.latencies, 0.95) if busy.latencies and idle.latencies else float("nan")
+            report(f"\nUI p95 under load / idle p95: {ratio:.2f} (target <= 2)")
+
+            start = time.monotonic()
+            calls, tabs = soak(url, photos, args.edits, 4)
+            report(calls.row(f"soak: 4 sessions, 20 photos, {args.edits} edits"))
+            during = [s for s in server.samples if s[0] >= start]
+            report(f"soak: RSS peak {max(s[1] for s in during):.0f} MB ({max(s[1] for s in during) - baseline:+.0f} MB), "
+                   f"at its end {during[-1][1]:.0f} MB; temp folder peak {max(s[2] for s in server.samples):.0f} MB")
+            for tab in tabs:
+                tab.close()
+            ended = time.monotonic()
+            after(server, ended, args.after_s, baseline, report)
+            report(f"temp folder peak over the whole run: {max(s[2] for s in server.samples):.0f} MB; "
+                   f"at the end {server.samples[-1][2]:.0f} MB")
+            errors = [e for c in (warm, one, eight, idle, busy, load, calls) for e in c.errors]
+            report(f"errors in all: {len(errors)}")
+            for e in sorted(set(errors))[:10]:
+                report(f"error: {e}")
+            report(f"load average at the end: {os.getloadavg()[0]:.2f}")
+        finally:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""The app's bounds: a session's photo and files freed when its tab closes, the 429 past an API
+client's limit, the upload guard; in-process and against the real server (no timing assertions:
+waits are bounded and released by what they wait for)."""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from PIL import Image
+
+import appserver
+from uiclient import UISession
+
+ROOT = appserver.ROOT
+OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
+BIDEN = ROOT / "assets" / "examples" / "biden.jpg"
+WAIT_S = 60
+
+
+@pytest.fixture(scope="module")
+def app(linear_ckpt, gaussian_ckpt, tmp_path_factory):
+    """app.py imported in this process, its temporary folder a fresh one."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANMUT_WEIGHTS", f"{linear_ckpt},{gaussian_ckpt}")
+        mp.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio-tmp")))
+        mp.syspath_prepend(str(ROOT))
+        sys.modules.pop("app", None)
+        module = importlib.import_module("app")
+        sys.modules.pop("app", None)
+        yield module
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, request):
+    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt)
+    request.addfinalizer(appserver.stop)
+    return srv
+
+
+def _session(name: str) -> SimpleNamespace:
+    return SimpleNamespace(session_hash=name)
+
+
+def test_a_session_holds_one_photo_and_ending_it_frees_the_photo_and_files(app):
+    tab = _session("tab-1")
+    key = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START), tab)[0]
+    assert app.held(key).size == Image.open(OBAMA).size
+    held_bytes = app.PHOTOS.nbytes
+    assert app.on_image({"path": str(BIDEN)}, "linear", dict(app.START), tab)[0] == key  # replaces, not adds
+    assert app.held(key).size == Image.open(BIDEN).size and app.PHOTOS.nbytes != held_bytes and len(app.PHOTOS) == 1
+    gif = app.on_animate(key, "linear", "0", "happy", "ramp", tab)
+    folder = app.SESSIONS_DIR / key
+    assert Image.open(gif).n_frames > 2 and [p.name for p in folder.iterdir()] == [gif.split("/")[-1]]
+    assert app.on_animate(key, "linear", "0", "sad", "tour", tab) != gif and len(list(folder.iterdir())) == 1
+    app.end_session(tab)
+    assert key not in app.PHOTOS and app.PHOTOS.nbytes == 0 and not folder.exists()
+    with pytest.warns(UserWarning, match="Your photo was released"):  # the toast, outside a request
+        *_, status = app.on_edit(key, "linear", "0", dict(app.START))
+    assert status.startswith("Upload a photo to edit it")
+
+
+def test_session_photos_are_bounded_by_bytes_least_recently_used_first(app, monkeypatch):
+    one = Image.open(OBAMA)
+    size = 4 * one.width * one.height
+    monkeypatch.setattr(app, "PHOTOS", app.ByteLRU(2 * size + 1))  # room for two photos of this size
+    keys = [app.on_image({"path": str(OBAMA)}, "linear", dict(app.START), _session(f"s{i}"))[0] for i in range(3)]
+    assert app.PHOTOS.nbytes == 2 * size and keys[0] not in app.PHOTOS and keys[1] in app.PHOTOS and keys[2] in app.PHOTOS
+    monkeypatch.setattr(app, "PHOTOS", app.ByteLRU(size // 2))  # no room for even one
+    message = (f"this photo needs {size / app.MB:.1f} MB of memory, more than the {size // 2 / app.MB:.1f} MB "
+               "this server holds for photos: use a smaller one")
+    with pytest.warns(UserWarning, match=message):
+        *_, status = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START), _session("s9"))
+    assert status == f"⚠️ {message}" and len(app.PHOTOS) == 0
+
+
+def test_an_api_client_past_its_limit_gets_a_one_line_429(app):
+    import gradio as gr
+
+    def work() -> Image.Image:
+        return Image.new("RGB", (8, 8), "red")
+
+    with ExitStack() as calls:
+        for _ in range(app.API_PER_CLIENT):  # calls of client-a under way
+            calls.enter_context(app.API_CLIENTS.hold("client-a"))
+        with pytest.raises(gr.Error) as e:
+            app.api_call(work, _session("client-a"))
+        assert e.value.message == ("429 Too Many Requests: this client already has 2 API calls queued or running; "
+                                   "wait for one to finish, then call again")
+        assert Image.open(app.api_call(work, _session("client-b"))).getpixel((0, 0)) == (255, 0, 0)  # others go on
+    path = app.api_call(work, _session("client-a"))  # its calls ended: room again
+    assert Path(path).parent == app.TEMP_DIR and Path(path).suffix == ".png"
+
+
+def test_upload_guard_refuses_what_does_not_fit(app, tmp_path):
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    async def upload(request):
+        (tmp_path / "up.bin").write_bytes(await request.body())
+        return PlainTextResponse("stored")
+
+    budget = app.DiskBudget([tmp_path], max_bytes=100_000, max_age_s=3600)
+    site = app.UploadGuard(Starlette(routes=[Route("/gradio_api/upload", upload, methods=["POST"])]), budget)
+    with TestClient(site) as http:
+        assert http.post("/gradio_api/upload", content=b"x" * 60_000).text == "stored"
+        assert budget.admit(70_000)  # another upload under way
+        refused = http.post("/gradio_api/upload", content=b"x" * 60_000)  # a sweep deletes up.bin, yet 130 kB > 100
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "60"
+        assert refused.json() == {"detail": "the server's temporary storage is full: try again in a minute"}
+        budget.done(70_000)
+        assert http.post("/gradio_api/upload", content=b"x" * 30_000).text == "stored"
+        assert http.post("/gradio_api/upload", content=b"x" * 100_001).status_code == 503
+
+
+def test_closing_the_tab_frees_the_session_on_the_server(server):
+    tab = UISession(server.url)
+    tab.open()
+    shown = tab.run("photo", "change", [tab.upload(OBAMA), "linear", None])
+    assert shown.success and shown.outputs[0] is None  # the State's value stays on the server
+    gif = tab.run("anim-btn", "click", [None, "linear", "0", "happy", "ramp"])
+    folder = server.gradio_tmp / "ganmut-sessions" / hashlib.sha256(tab.session.encode()).hexdigest()[:32]
+    assert gif.success and gif.outputs[0]["path"].startswith(str(folder)) and any(folder.glob("*.gif"))
+    clicked = tab.run("wheel", "click", ["linear"], {"x": 0.3, "y": 0.4}, then=[None, "linear", "0", None])
+    assert clicked.success and "Edited face 1" in clicked.outputs[-1]
+    tab.close()
+    deadline = time.monotonic() + WAIT_S
+    while folder.exists() and time.monotonic() < deadline:  # the unload event runs once the heartbeat ends
+        time.sleep(0.1)
+    assert not folder.exists()
+    again = UISession(server.url)
+    again.session = tab.session  # the same page, back: Gradio still has its State, the photo is gone
+    clicked = again.run("wheel", "click", ["linear"], {"x": 0.3, "y": 0.4}, then=[None, "linear", "0", None])
+    again.close()
+    assert clicked.success and clicked.outputs[-1].startswith("Upload a photo to edit it")
+    assert ("warning", "Your photo was released to make room for other visitors: please upload it again.") in clicked.toasts
+
+
+def test_an_api_burst_from_one_client_gets_429s_and_others_are_served(server):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    greedy = Client(server.url, verbose=False)
+    jobs = [greedy.submit(handle_file(str(BIDEN)), "linear", "0", api_name="/grid") for _ in range(10)]
+    polite = Client(server.url, verbose=False).predict(handle_file(str(OBAMA)), 0.2, 0.1, "linear", "0", api_name="/edit_xy")
+    outcomes = []
+    for job in jobs:
+        try:
+            outcomes.append(Image.open(job.result(timeout=300)).size)
+        except AppError as e:
+            outcomes.append(str(e))
+    refusals = [o for o in outcomes if isinstance(o, str)]
+    assert Image.open(polite).size == Image.open(OBAMA).size
+    assert refusals and set(refusals) == {
+        "429 Too Many Requests: this client already has 2 API calls queued or running; wait for one to finish, then call again"}
+    assert len(outcomes) - len(refusals) >= 2
