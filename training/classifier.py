@@ -189,9 +189,9 @@ def card(meta: dict) -> str:
     lines = [f"- architecture: VGG-style, width {arch.get('width')}, input {arch.get('input_size')} px, "
              f"{arch.get('channels')} channel(s), {arch.get('feature_dim')}-d features"]
     if train:
-        lines.append(f"- training: {train.get('epochs_done')} epochs ({train.get('epochs')} at most, budget "
-                     f"{train.get('max_minutes')} min), batch {train.get('batch_size')}, lr {train.get('lr')}, "
-                     f"{train.get('seconds')} s on {train.get('device')}")
+        budget = f", budget {train['max_minutes']:.0f} min" if train.get("max_minutes") else ""
+        lines.append(f"- training: {train.get('epochs_done')} epochs ({train.get('epochs')} at most{budget}), batch "
+                     f"{train.get('batch_size')}, lr {train.get('lr')}, {train.get('seconds')} s on {train.get('device')}")
     if not test:
         return "\n".join(lines + ["- no test figures recorded"]) + "\n"
     lines.append(f"- test accuracy: **{100 * test['accuracy']:.1f} %** on {test['n']} faces with flip averaging "
