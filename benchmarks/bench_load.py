@@ -271,10 +271,10 @@ def machine() -> str:
 
 def after(server: Server, since: float, seconds: float, baseline: float, report: Callable[[str], None]) -> None:
     """Follow RSS for ``seconds`` after the sessions ended; report marks and when it got within 300 MB."""
-    marks = [5, 30, 60, 120, 180, 240, 300]
+    marks = sorted({m for m in (5, 30, 60, 120, 180, 240, 300) if m < seconds} | {round(seconds)})
     within = None
     shown = set()
-    while time.monotonic() - since < seconds:
+    while time.monotonic() - since < seconds + 1.5:
         time.sleep(1.0)
         t, rss, tmp = server.samples[-1]
         if within is None and rss - baseline <= 300:

@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import ctypes
 import ctypes.util
@@ -18,13 +17,15 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Generic, TypeVar
 
 import numpy as np
+import torch
+from PIL import Image
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -40,9 +41,9 @@ def nbytes(*parts: object) -> int:
     for p in parts:
         if isinstance(p, np.ndarray):
             total += p.nbytes
-        elif hasattr(p, "element_size") and hasattr(p, "nelement"):  # torch.Tensor, without importing torch
+        elif isinstance(p, torch.Tensor):
             total += p.element_size() * p.nelement()
-        elif hasattr(p, "getbands") and hasattr(p, "size"):  # PIL.Image.Image
+        elif isinstance(p, Image.Image):
             total += _image_bytes(p)
         elif isinstance(p, (list, tuple)):
             total += nbytes(*p)
@@ -51,7 +52,7 @@ def nbytes(*parts: object) -> int:
     return total
 
 
-def _image_bytes(img) -> int:
+def _image_bytes(img: Image.Image) -> int:
     """Memory of a PIL image's pixels: PIL keeps 1 byte a pixel for modes 1, L and P, 2 for
     16-bit modes and 4 for every other mode (multi-band pixels are stored as 32 bits)."""
     per = 1 if img.mode in ("1", "L", "P") else 2 if img.mode.startswith("I;16") else 4
@@ -71,6 +72,7 @@ class ByteLRU(Generic[K, V]):
 
     @property
     def nbytes(self) -> int:
+        """Bytes held now."""
         return self._bytes
 
     def __len__(self) -> int:
@@ -190,7 +192,7 @@ class DiskBudget:
                 gone.add(path)
             for mtime, folder in empty:
                 if now - mtime > EMPTY_FOLDER_S:
-                    with contextlib.suppress(OSError):
+                    with suppress(OSError):
                         os.rmdir(folder)
             self._on_disk = total - freed
             self._written = 0

@@ -43,6 +43,20 @@ def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, request):
     return srv
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "1.5"])
+def test_a_bad_limit_setting_stops_the_app_with_one_line(value, linear_ckpt, gaussian_ckpt, monkeypatch):
+    monkeypatch.setenv("GANMUT_WEIGHTS", f"{linear_ckpt},{gaussian_ckpt}")
+    monkeypatch.setenv("GANMUT_TEMP_MB", value)
+    monkeypatch.syspath_prepend(str(ROOT))
+    sys.modules.pop("app", None)
+    try:
+        with pytest.raises(SystemExit) as e:
+            importlib.import_module("app")
+    finally:
+        sys.modules.pop("app", None)
+    assert str(e.value) == f"GANMUT_TEMP_MB must be a whole number of at least 1, got '{value}'"
+
+
 def _session(name: str) -> SimpleNamespace:
     return SimpleNamespace(session_hash=name)
 
