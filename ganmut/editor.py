@@ -2,17 +2,21 @@
 
 ``ganmut.load("linear")`` returns an :class:`Editor`; ``Editor.edit`` changes the expression of
 one or every face of a photo to a point of the model's learned space, ``edit_many`` does several
-codes in one generator batch, ``grid`` draws the gamut of expressions of one face as a wheel.
+codes in one generator batch, ``grid`` draws the gamut of expressions of one face as a wheel or a
+sheet. ``Editor.prepare`` returns the detected and aligned photo (:class:`Prepared`), which every
+method takes in place of the photo to skip reading and hashing it again (an interactive editor
+editing one photo many times).
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
 import torch
@@ -87,30 +91,49 @@ def load(model: str | os.PathLike = "linear", device: str | torch.device | None 
 
 @dataclass
 class EditResult:
-    """``image``: the edited photo (same size and mode as the loaded input); ``faces``: the faces
-    edited; ``crops``: (before, after) aligned crops at model resolution, one pair per face;
-    ``code``: the code used; ``notes``: how the input was read (reduced, first frame of several),
-    one line each; ``readings``: what the emotion classifier reads on each face before and after
-    (empty when the editor has no classifier)."""
+    """``image``: the edited photo (same size and mode as the loaded input; pasted on first use);
+    ``faces``: the faces edited; ``crops``: (before, after) aligned crops at model resolution, one
+    pair per face; ``code``: the code used; ``notes``: how the input was read (reduced, first frame
+    of several), one line each; ``readings``: what the emotion classifier reads on each face before
+    and after (empty when the editor has no classifier); ``boxes``: the pixel box (x0, y0, x1, y1)
+    of the photo each face's edit may change (every pixel outside them is the input's).
+    ``window(box)`` is a part of ``image``."""
 
-    image: Image.Image
     faces: list[Face]
     crops: list[tuple[Image.Image, Image.Image]]
     code: tuple[float, ...]
     notes: tuple[str, ...] = ()
     readings: list[Reading] = field(default_factory=list)
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    paste: Callable[[tuple[int, int, int, int] | None], Image.Image] | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def image(self) -> Image.Image:
+        return self.paste(None)
+
+    def window(self, box: tuple[int, int, int, int]) -> Image.Image:
+        """``image.crop(box)`` for a pixel box inside the photo, pasting only that box (cheap for a
+        face on a large photo)."""
+        return self.paste(box)
 
 
 @dataclass
-class _Prepared:
-    """Everything about one image that does not depend on the code (the cache entry)."""
+class Prepared:
+    """A photo read, its faces detected and aligned for a model's crop (what :meth:`Editor.prepare`
+    returns and the cache keeps); ``image`` is the photo as loaded, ``faces`` its faces, largest first."""
 
     photo: Photo
     faces: list[Face]
     matrices: list[np.ndarray]
     plans: list[PastePlan | None]  # None: too large to keep, rebuilt per edit
-    inputs: torch.Tensor  # [F, C, S, S] in [-1, 1] on the model's device
-    before: torch.Tensor | None = None  # [F, 7] classifier probabilities of the inputs, once read
+    inputs: torch.Tensor  # [F, C, S, S] in [-1, 1], on the CPU
+    crop: tuple  # (size, channels, template) the crops were aligned for
+    notes: tuple[str, ...] = ()
+    before: dict[int, torch.Tensor] = field(default_factory=dict)  # id(classifier) -> [F, 7] probabilities of the inputs
+
+    @property
+    def image(self) -> Image.Image:
+        return self.photo.source
 
 
 class Editor:
@@ -128,7 +151,8 @@ class Editor:
         self.channels = model.config.channels
         self.template = np.asarray(model.template, dtype=np.float64)
         self._mask = feather_mask(self.size)
-        self._cache: OrderedDict[str, _Prepared] = OrderedDict()
+        self._crop = (self.size, self.channels, tuple(map(tuple, self.template.tolist())))
+        self._cache: OrderedDict[str, Prepared] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -168,8 +192,17 @@ class Editor:
         return vals
 
     # ------------------------------------------------------------------ detection (cached)
-    def _prepare(self, image: ImageSource) -> tuple[_Prepared, tuple[str, ...]]:
+    def prepare(self, image: ImageSource | Prepared) -> Prepared:
+        """The photo read, its faces detected and aligned (cached); NoFaceError when it has none.
+        Pass the result instead of the photo to edit it again without reading and hashing it."""
+        return self._prepare(image)[0]
+
+    def _prepare(self, image: ImageSource | Prepared) -> tuple[Prepared, tuple[str, ...]]:
         """The cached detection and alignment of an image, and the notes of reading it."""
+        if isinstance(image, Prepared):
+            if image.crop == self._crop:
+                return image, image.notes
+            image = image.image
         loaded = read_image(image)
         img = loaded.image
         key = image_hash(img)
@@ -185,7 +218,7 @@ class Editor:
         crops = np.stack([match_channels(warp_to_crop(photo.pixels, m, self.size), self.channels) for m in matrices])
         inputs = torch.from_numpy(crops).permute(0, 3, 1, 2).mul_(2.0 / photo.max_value).sub_(1.0).clamp_(-1, 1)
         plans = [self._cached_plan(photo, m) for m in matrices]
-        prep = _Prepared(photo, faces, matrices, plans, inputs.to(self.device))
+        prep = Prepared(photo, faces, matrices, plans, inputs, self._crop, loaded.notes)
         with self._lock:
             self._cache[key] = prep
             while len(self._cache) > self._cache_size:
@@ -197,12 +230,12 @@ class Editor:
         x0, y0, x1, y1 = paste_region(photo.pixels.shape, m, self.size)
         return None if (x1 - x0) * (y1 - y0) > PLAN_CACHE_PIXELS else paste_plan(photo.pixels.shape, m, self.size)
 
-    def detect(self, image: ImageSource) -> list[Face]:
+    def detect(self, image: ImageSource | Prepared) -> list[Face]:
         """Every usable face of the image, largest first (NoFaceError when there is none)."""
         return list(self._prepare(image)[0].faces)
 
     @staticmethod
-    def _select(prep: _Prepared, face: FaceSelector) -> list[int]:
+    def _select(prep: Prepared, face: FaceSelector) -> list[int]:
         if face == "all":
             return list(range(len(prep.faces)))
         if isinstance(face, bool) or not isinstance(face, (int, np.integer)):
@@ -216,7 +249,7 @@ class Editor:
     def _generate(self, inputs: torch.Tensor, codes: Sequence[tuple[float, ...]]) -> torch.Tensor:
         """G(x, z) for every code and every input: [N codes, F faces, C, S, S]."""
         n, f = len(codes), inputs.size(0)
-        x = inputs.repeat(n, 1, 1, 1)
+        x = inputs.to(self.device).repeat(n, 1, 1, 1)
         z = torch.tensor(codes, dtype=torch.float32, device=self.device).repeat_interleave(f, 0)
         out = torch.cat([self.model.generator(x[i:i + BATCH], z[i:i + BATCH]) for i in range(0, n * f, BATCH)])
         return out.view(n, f, *inputs.shape[1:])
@@ -225,14 +258,19 @@ class Editor:
         arr = t.detach().float().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
         return Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0))
 
-    def _paste(self, prep: _Prepared, idx: list[int], residuals: torch.Tensor) -> Image.Image:
-        photo = prep.photo
-        res = residuals.float().permute(0, 2, 3, 1).cpu().numpy() * (photo.max_value / 2.0)
-        if self.channels == 3 and photo.channels == 1:
-            res = match_channels(res, 1)
+    def _residuals(self, prep: Prepared, residuals: torch.Tensor) -> np.ndarray:
+        """Generator residuals [F, C, S, S] -> [F, S, S, C] in the photo's units and channels."""
+        res = residuals.float().permute(0, 2, 3, 1).cpu().numpy() * (prep.photo.max_value / 2.0)
+        return match_channels(res, 1) if self.channels == 3 and prep.photo.channels == 1 else res
+
+    def _paste(self, prep: Prepared, idx: list[int], res: np.ndarray, box: tuple[int, int, int, int] | None) -> Image.Image:
+        """The residuals pasted onto the photo, or onto the part of it inside ``box``."""
+        photo = prep.photo if box is None else prep.photo.window(box)
         pixels, boxes = photo.pixels, []
         for r, i in zip(res, idx):
-            plan = prep.plans[i] or paste_plan(photo.pixels.shape, prep.matrices[i], self.size)
+            plan = prep.plans[i] or paste_plan(prep.photo.pixels.shape, prep.matrices[i], self.size)
+            if box is not None:
+                plan = plan.window(box)
             pixels = apply_paste(pixels, r, self._mask, plan)
             boxes.append(plan.box)
         return from_photo(photo, pixels, boxes)
@@ -240,28 +278,29 @@ class Editor:
     # ------------------------------------------------------------------ readout
     @torch.inference_mode()
     def _read(self, x: torch.Tensor) -> torch.Tensor:
-        return predict(self.classifier, x.float())
+        return predict(self.classifier, x.to(self.device).float()).cpu()
 
-    def _readings(self, prep: _Prepared, idx: list[int], edited: torch.Tensor) -> list[Reading]:
+    def _readings(self, prep: Prepared, idx: list[int], edited: torch.Tensor) -> list[Reading]:
         if self.classifier is None:
             return []
-        if prep.before is None:
-            prep.before = self._read(prep.inputs)
+        if id(self.classifier) not in prep.before:
+            prep.before[id(self.classifier)] = self._read(prep.inputs)
         after = self._read(edited)
-        return [Reading(probabilities(prep.before[i]), probabilities(a)) for i, a in zip(idx, after)]
+        before = prep.before[id(self.classifier)]
+        return [Reading(probabilities(before[i]), probabilities(a)) for i, a in zip(idx, after)]
 
-    def read(self, image: ImageSource, face: int = 0) -> dict[str, float]:
+    def read(self, image: ImageSource | Prepared, face: int = 0) -> dict[str, float]:
         """What the emotion classifier reads on a face (its aligned crop): {emotion: probability}.
         CheckpointError when the editor has no classifier."""
         if self.classifier is None:
             raise CheckpointError(self.readout_status)
         prep, _ = self._prepare(image)
         i = self._select(prep, face)[0]
-        if prep.before is None:
-            prep.before = self._read(prep.inputs)
-        return probabilities(prep.before[i])
+        if id(self.classifier) not in prep.before:
+            prep.before[id(self.classifier)] = self._read(prep.inputs)
+        return probabilities(prep.before[id(self.classifier)][i])
 
-    def edit_many(self, image: ImageSource, codes: Sequence[Sequence[float]], face: FaceSelector = 0,
+    def edit_many(self, image: ImageSource | Prepared, codes: Sequence[Sequence[float]], face: FaceSelector = 0,
                   read: bool = False) -> list[EditResult]:
         """One :class:`EditResult` per code; detection runs once and the generator once (batched).
         ``read``: also fill each result's classifier ``readings`` (when the editor has a classifier)."""
@@ -270,18 +309,19 @@ class Editor:
         idx = self._select(prep, face)
         if not checked:
             return []
-        inputs = prep.inputs[idx]
+        boxes = [paste_region(prep.photo.pixels.shape, prep.matrices[i], self.size) for i in idx]
+        inputs = prep.inputs[idx].to(self.device)
         out = self._generate(inputs, checked)
         befores = [self._to_pil(t) for t in inputs]
         results = []
         for code, edited in zip(checked, out):
             crops = [(b, self._to_pil(a)) for b, a in zip(befores, edited)]
             readings = self._readings(prep, idx, edited) if read else []
-            results.append(EditResult(self._paste(prep, idx, edited - inputs), [prep.faces[i] for i in idx], crops, code,
-                                      notes, readings))
+            paste = functools.partial(self._paste, prep, idx, self._residuals(prep, edited - inputs))
+            results.append(EditResult([prep.faces[i] for i in idx], crops, code, notes, readings, boxes, paste))
         return results
 
-    def edit(self, image: ImageSource, z: Sequence[float] | None = None, emotion: str | int | None = None,
+    def edit(self, image: ImageSource | Prepared, z: Sequence[float] | None = None, emotion: str | int | None = None,
              intensity: float = 1.0, face: FaceSelector = 0) -> EditResult:
         """Move face number ``face`` (0 = largest) or ``"all"`` faces to code ``z`` or to ``emotion``
         at ``intensity``; the rest of the photo is left bit-identical. With a classifier, the result's
@@ -322,19 +362,92 @@ class Editor:
                 places.append((j, t))
         return codes, places
 
-    def grid(self, image: ImageSource, rings: Sequence[float] = (0.5, 1.0), n_directions: int = 12,
-             face: int = 0, tile_px: int | None = None) -> Image.Image:
-        """The gamut-of-expressions wheel of one aligned face: the input crop in the centre and one
-        edited crop per grid code at its place on the wheel, each marked with its dominant emotion."""
+    def grid(self, image: ImageSource | Prepared, rings: Sequence[float] = (0.5, 1.0), n_directions: int = 12,
+             face: int = 0, tile_px: int | None = None, layout: str = "wheel", title: str = "") -> Image.Image:
+        """The gamut of expressions of one aligned face: the input crop and one edited crop per grid
+        code. ``layout="wheel"``: each crop at its place on a wheel, marked with its dominant emotion;
+        ``"sheet"``: a compact sheet under ``title``, directions in rows, each crop captioned with its
+        dominant emotion, share and place (readable when shown at phone width)."""
         if face == "all":
             raise NoFaceError("a grid shows one face: pass a face number, not 'all'")
+        if layout not in ("wheel", "sheet"):
+            raise ValueError(f"layout must be 'wheel' or 'sheet', got {shorten(layout)}")
         codes, places = self.grid_codes(rings, n_directions)
         prep = self._prepare(image)[0]
         i = self._select(prep, face)[0]
         out = self._generate(prep.inputs[i:i + 1], codes)[:, 0]
         tiles = [self._to_pil(prep.inputs[i])] + [self._to_pil(t) for t in out]
-        labels = ["input"] + [EMOTIONS[self.space.dominant(torch.tensor(c, device=self.device))[0]] for c in codes]
-        return wheel_canvas(tiles, places, labels, tile_px or max(96, self.size))
+        if layout == "wheel":
+            labels = ["input"] + [EMOTIONS[self.space.dominant(torch.tensor(c, device=self.device))[0]] for c in codes]
+            return wheel_canvas(tiles, places, labels, tile_px or max(96, self.size))
+        radii = sorted(number(r, "a ring radius") for r in rings)
+        with torch.no_grad():
+            mixes = self.space.distribution(torch.tensor(codes, dtype=torch.float32, device=self.device)).cpu()
+        captions = []
+        for c, p, (j, t) in zip(codes, mixes, places):
+            e = self.space.nearest_emotion(torch.tensor(c, device=self.device))
+            captions.append((EMOTIONS[e], EMOTIONS[e], f"{float(p[e]):.0%} · {math.degrees(t):.0f}°, r {radii[j]:g}"))
+        n_rings = len(radii)
+        order = sorted(range(len(codes)), key=lambda k: (places[k][1], places[k][0]))
+        return sheet_canvas(tiles[0], [tiles[k + 1] for k in order], [captions[k] for k in order],
+                            columns=n_rings * max(1, 4 // n_rings), title=title, tile_px=tile_px or SHEET_TILE_PX)
+
+
+SHEET_TILE_PX = 128
+SHEET_FONT_PX = 24
+"""The sheet's tiles and caption size: 4 tiles across a phone (about 300 px) keep the captions over 12 px."""
+
+
+def sheet_canvas(source: Image.Image, tiles: list[Image.Image], captions: list[tuple[str, str, str]], columns: int,
+                 title: str = "", tile_px: int = SHEET_TILE_PX, font_px: int = SHEET_FONT_PX) -> Image.Image:
+    """A white sheet: a header with the ``source`` tile and ``title``, then ``tiles`` in rows of
+    ``columns``, each captioned below by (emotion, first line, second line) with the emotion's colour swatch."""
+    gap, pad = tile_px // 12, tile_px // 8
+    big, small = ImageFont.load_default(size=font_px), ImageFont.load_default(size=font_px * 3 // 4)
+    caption = big.size + small.size + 3 * gap // 2
+    cell_w, cell_h = tile_px + gap, tile_px + caption + gap
+    width = 2 * pad + columns * cell_w - gap
+    header = tile_px + caption
+    rows = math.ceil(len(tiles) / columns)
+    canvas = Image.new("RGB", (width, 2 * pad + header + gap + rows * cell_h), "white")
+    draw = ImageDraw.Draw(canvas)
+
+    def cell(img: Image.Image, x: int, y: int, emotion: str, line1: str, line2: str) -> None:
+        canvas.paste(img.convert("RGB").resize((tile_px, tile_px), Image.Resampling.BICUBIC), (x, y))
+        ty = y + tile_px + gap // 2
+        sw = big.size * 3 // 4
+        draw.rectangle([x, ty + (big.size - sw) // 2, x + sw, ty + (big.size - sw) // 2 + sw],
+                       fill=COLORS[EMOTIONS.index(emotion)] if emotion in EMOTIONS else COLORS[NEUTRAL], outline="#333")
+        draw.text((x + sw + gap // 2, ty), line1, fill="#111", font=big)
+        draw.text((x, ty + big.size + gap // 2), line2, fill="#444", font=small)
+
+    cell(source, pad, pad, "neutral", "input", "aligned face")
+    text_x = pad + tile_px + 2 * gap
+    lines = [title] if title else []
+    lines.append(f"{len(tiles)} edits, by direction; under each, its emotion, that emotion's share of the mix, "
+                 "the direction's angle and the radius r")
+    y = pad
+    for k, line in enumerate(lines):
+        font = big if k == 0 and title else small
+        for part in _wrap(draw, line, font, width - pad - text_x):
+            draw.text((text_x, y), part, fill="#111" if font is big else "#444", font=font)
+            y += font.size + gap // 2
+    top = pad + header + gap
+    for k, (tile, (emotion, line1, line2)) in enumerate(zip(tiles, captions)):
+        r, c = divmod(k, columns)
+        cell(tile, pad + c * cell_w, top + r * cell_h, emotion, line1, line2)
+    return canvas
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: int) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width`` pixels (a long word stays whole)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines
 
 
 def wheel_layout(places: list[tuple[int, float]], tile_px: int) -> np.ndarray:
