@@ -271,6 +271,16 @@ def views(prep: Prepared, result: ganmut.EditResult, whole: bool) -> tuple[Image
     return before, after
 
 
+def mix_html(space: Space, code: tuple[float, ...]) -> str:
+    """The emotion mix of a point as bars in the emotion colours (HTML: no chart to draw per click)."""
+    rows = "".join(
+        f'<div class="bar-row" data-emotion="{e}"><span class="bar-name">{e}</span>'
+        f'<span class="bar"><i style="width:{100 * v:.1f}%;background:{c}"></i></span><span class="bar-val">{v:.0%}</span></div>'
+        for e, c, v in zip(EMOTIONS, COLORS, wheel.mix_at(space, code))
+    )
+    return f'<div class="bars"><div class="bars-title">Emotion mix at ({code[0]:+.2f}, {code[1]:+.2f})</div>{rows}</div>'
+
+
 def readout_html(kind: str, code: tuple[float, ...], result: ganmut.EditResult | None, who: str = "face 1") -> str:
     """The classifier's readout of an edit as compact bars, before (grey) and after (the emotion's
     colour), with a hint when the clicked emotion reads low; or the line that says it is off."""
@@ -280,16 +290,16 @@ def readout_html(kind: str, code: tuple[float, ...], result: ganmut.EditResult |
     reading = result.readings[0]
     target = EMOTIONS[editor(kind).space.dominant(code)[0]]
     rows = "".join(
-        f'<div class="ro-row{" ro-target" if e == target else ""}" data-emotion="{e}"><span class="ro-name">{e}</span>'
-        f'<span class="ro-bar"><i class="ro-before" style="width:{100 * reading.before[e]:.1f}%"></i>'
-        f'<i class="ro-after" style="width:{100 * reading.after[e]:.1f}%;background:{c}"></i></span>'
-        f'<span class="ro-val">{reading.before[e]:.0%} → {reading.after[e]:.0%}</span></div>'
+        f'<div class="bar-row{" target" if e == target else ""}" data-emotion="{e}"><span class="bar-name">{e}</span>'
+        f'<span class="bar two"><i class="before" style="width:{100 * reading.before[e]:.1f}%"></i>'
+        f'<i class="after" style="width:{100 * reading.after[e]:.1f}%;background:{c}"></i></span>'
+        f'<span class="bar-val">{reading.before[e]:.0%} → {reading.after[e]:.0%}</span></div>'
         for e, c in zip(EMOTIONS, COLORS)
     )
     hint = reading.hint(target)
-    return (f'<div class="readout"><div class="ro-title">What the classifier reads on {who}: before → after '
-            f'(you asked for <b>{target}</b>)</div>{rows}'
-            + (f'<p class="ro-hint"><b>Hint:</b> {hint}.</p>' if hint else "")
+    return (f'<div class="bars readout"><div class="bars-title">What the classifier reads on {who}, before (grey) and '
+            f'after (colour); you asked for <b>{target}</b></div>{rows}'
+            + (f'<p class="hint"><b>Hint:</b> {hint}.</p>' if hint else "")
             + f'<p class="readout-line">{status}</p></div>')
 
 
@@ -355,7 +365,7 @@ def show(prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[f
         intensity = gr.Slider(value=round(space.intensity_of(code, e), 3))
     else:
         emotion = intensity = gr.skip()
-    mix = wheel.mix_figure(space, code)
+    mix = mix_html(space, code)
     download = gr.DownloadButton(**HIDDEN_DOWNLOAD)
     head = (list(code), marker, emotion, intensity)
     if prep is None:
@@ -557,12 +567,14 @@ def api_grid(image: Any, model: str, face: str) -> Image.Image:
 # --------------------------------------------------------------------------- layout
 WHEEL_JS = """
 const host = element.querySelector('.ganmut-wheel');
+const mark = element.querySelector('.ganmut-marker');  // drawn over the plot: moving it redraws nothing
 const empty = element.querySelector('.ganmut-wheel-empty');
 const PAD = 8;
-let P = null;  // plotly.js 4 as served by this app: gr.Plot later puts Gradio's own, older Plotly at window.Plotly
+let P = null;  // plotly.js 4 as served by this app (a gr.Plot would put Gradio's own, older Plotly at window.Plotly)
 let shown = null;
 let fig = null;
 let width = 0;
+let point = null;
 // The last click wins: one click at a time goes to the server (numbered); a click made while it
 // works waits, replacing any click waiting before it, and goes when the server answers (echoing
 // the number as props.seq). Gradio's trigger_mode='always_last' would re-send the first click's data.
@@ -577,15 +589,17 @@ function send(p) {
 function flush() {
   if (waiting && answered >= sent) { const p = waiting; waiting = null; send(p); }
 }
-function markerIndex() {
-  return (host.data || []).findIndex(t => t.name === host.dataset.marker);
+function placeMarker() {
+  const L = host._fullLayout;
+  mark.style.display = fig && L && point ? '' : 'none';
+  if (mark.style.display) return;
+  mark.style.left = (L.xaxis._offset + L.xaxis.l2p(point[0])) + 'px';
+  mark.style.top = (L.yaxis._offset + L.yaxis.l2p(point[1])) + 'px';
 }
 function moveMarker(p) {
-  const i = fig ? markerIndex() : -1;
-  if (i < 0) return;
-  const has = Array.isArray(p) && p.length === 2;
-  P.restyle(host, {x: [has ? [p[0]] : []], y: [has ? [p[1]] : []]}, [i]);
-  host.dataset.point = has ? p[0].toFixed(4) + ',' + p[1].toFixed(4) : '';
+  point = Array.isArray(p) && p.length === 2 ? p : null;
+  host.dataset.point = point ? point[0].toFixed(4) + ',' + point[1].toFixed(4) : '';
+  placeMarker();
 }
 function fit() {
   // axes sized to the page: the domain as large as the labels (layout.meta.margin px beyond it) allow
@@ -607,8 +621,8 @@ function onClick(d) {
   const r = host.querySelector('.nsewdrag').getBoundingClientRect();
   const x = host._fullLayout.xaxis.p2d(e.clientX - r.left);
   const y = host._fullLayout.yaxis.p2d(e.clientY - r.top);
-  moveMarker([x, y]);
   if (answered < sent) waiting = [x, y]; else send([x, y]);
+  moveMarker([x, y]);
 }
 function render() {
   if (!window.GanmutPlotly) { setTimeout(render, 50); return; }
@@ -625,6 +639,7 @@ function render() {
   if (!spec) {
     P.purge(host);
     fig = null;
+    placeMarker();
     delete host.dataset.bound;
     host.dataset.kind = '';
     host.style.display = 'none';
@@ -634,7 +649,6 @@ function render() {
   host.style.display = '';
   empty.style.display = 'none';
   fig = JSON.parse(spec);
-  host.dataset.marker = fig.layout.meta.marker;
   const size = fit();
   fig.layout.width = size.width;
   fig.layout.height = size.height;
@@ -650,7 +664,7 @@ function render() {
   });
 }
 new ResizeObserver(() => {
-  if (fig && element.clientWidth && element.clientWidth !== width) P.relayout(host, fit());
+  if (fig && element.clientWidth && element.clientWidth !== width) P.relayout(host, fit()).then(placeMarker);
 }).observe(element);
 watch(Object.keys(props), render);
 render();
@@ -662,20 +676,26 @@ CSS = """
 #intro ol {margin: 0; padding-left: 1.4em}
 #intro li {margin: 0}
 #banner {background: #fff4e5; border: 1px solid #f0a020; border-radius: 8px; padding: 10px 14px}
+#wheel .ganmut-stage {position: relative}
 #wheel .ganmut-wheel {width: 100%; cursor: crosshair}
+#wheel .ganmut-marker {position: absolute; width: 17px; height: 17px; box-sizing: border-box; border: 3px solid #111;
+  border-radius: 50%; background: rgba(255, 255, 255, .9); transform: translate(-50%, -50%); pointer-events: none}
+#wheel .ganmut-marker::after {content: ""; position: absolute; left: 50%; top: 50%; width: 3px; height: 3px;
+  margin: -1.5px; border-radius: 50%; background: #111}
 #wheel .ganmut-wheel-empty {padding: 40px 10px; text-align: center; color: #888}
 #status {min-height: 2.5em}
 #status p {margin: 0}
-.readout {font-size: 13px}
-.ro-title {margin-bottom: 4px}
-.ro-row {display: grid; grid-template-columns: 5.5em 1fr 6.5em; align-items: center; gap: 6px; line-height: 1.35}
-.ro-row.ro-target .ro-name {font-weight: bold}
-.ro-bar {position: relative; height: 12px; background: #f1f1f1; border-radius: 3px; overflow: hidden}
-.ro-bar i {position: absolute; left: 0; display: block; height: 50%}
-.ro-bar .ro-before {top: 0; background: #9a9a9a}
-.ro-bar .ro-after {bottom: 0}
-.ro-val {font-variant-numeric: tabular-nums; color: #333}
-.ro-hint {margin: 6px 0 0; color: #7a4b00}
+.bars {font-size: 13px}
+.bars-title {margin-bottom: 4px}
+.bar-row {display: grid; grid-template-columns: 5.5em 1fr 6.5em; align-items: center; gap: 6px; line-height: 1.35}
+.bar-row.target .bar-name {font-weight: bold}
+.bar {position: relative; height: 12px; background: #f1f1f1; border-radius: 3px; overflow: hidden}
+.bar i {position: absolute; left: 0; top: 0; display: block; height: 100%}
+.bar.two i {height: 50%}
+.bar.two .before {background: #9a9a9a}
+.bar.two .after {top: 50%}
+.bar-val {font-variant-numeric: tabular-nums; color: #333}
+.hint {margin: 6px 0 0; color: #7a4b00}
 .readout-line {margin: 6px 0 0; color: #555; font-size: 12px}
 #grid-title h3 {margin: 0}
 footer {display: none !important}
@@ -757,7 +777,7 @@ def build() -> gr.Blocks:
             with gr.Column(scale=5, min_width=280, elem_id="picker"):
                 wheel_html = gr.HTML(
                     value=wheel_value(default if WEIGHTS else None),
-                    html_template='<div class="ganmut-wheel"></div>'
+                    html_template='<div class="ganmut-stage"><div class="ganmut-wheel"></div><div class="ganmut-marker"></div></div>'
                                   '<div class="ganmut-wheel-empty">The emotion wheel appears here once trained weights are available.</div>',
                     js_on_load=WHEEL_JS, head=f'<script src="{PLOTLY_URL}"></script>',
                     elem_id="wheel", point=None, seq=0,
@@ -772,10 +792,9 @@ def build() -> gr.Blocks:
                 model_note = gr.Markdown(MODEL_NOTES[default] + f" [Paper (CVPR 2021)]({PAPER})")
 
         with gr.Row(equal_height=False):
-            mix = gr.Plot(label="Emotion mix of the chosen point", elem_id="mix")
+            mix = gr.HTML("", elem_id="mix", padding=True)
+            readout = gr.HTML(readout_html(default, (0.0, 0.0), None) if WEIGHTS else "", elem_id="readout", padding=True)
             with gr.Column():
-                gr.Markdown("**Emotion readout**")
-                readout = gr.HTML(readout_html(default, (0.0, 0.0), None) if WEIGHTS else "", elem_id="readout")
                 crops = gr.Gallery(label="Aligned face crop: before, after", columns=4, height=170, object_fit="contain",
                                    elem_id="crops", format="png")
 
@@ -838,7 +857,7 @@ def build() -> gr.Blocks:
 @functools.cache
 def plotly_source() -> bytes:
     """plotly.min.js of the installed plotly package, which also keeps itself as
-    ``window.GanmutPlotly``: Gradio's gr.Plot replaces ``window.Plotly`` with its own bundled copy."""
+    ``window.GanmutPlotly``: a gr.Plot on the page would replace ``window.Plotly`` with Gradio's own copy."""
     return PLOTLY_JS.read_bytes() + b"\n;window.GanmutPlotly = window.Plotly;\n"
 
 

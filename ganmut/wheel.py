@@ -1,4 +1,4 @@
-"""Plotly figures of a learned 2-D space: the clickable emotion wheel and the emotion-mix bars.
+"""Plotly figures of a learned 2-D space: the clickable emotion wheel; the emotion mix of a point.
 
 plotly is imported inside the functions that build figures, so ``import ganmut`` never needs it.
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 MARKER = "current"
-"""Name of the trace that marks the current point (the app's JavaScript moves it by name)."""
+"""Name of the trace that marks ``wheel_figure``'s point (the app draws its own marker over the plot)."""
 HOVER = "mix"
 """Name of the invisible heatmap trace that carries the hover texts."""
 WHEEL_KINDS = ("linear", "gaussian")
@@ -374,7 +374,7 @@ def wheel_figure(space: Space, point: Sequence[float] | None = None, height: int
         height=height, autosize=True, margin=dict(l=8, r=8, t=8, b=8), showlegend=False,
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", dragmode=False, hovermode="closest",
         clickanywhere=True, xaxis=axis, yaxis=dict(axis, scaleanchor="x", scaleratio=1),
-        hoverlabel=dict(bgcolor="white", font_size=13), meta=dict(kind=space.kind, marker=MARKER, margin=margin, font=LABEL_FONT_PX),
+        hoverlabel=dict(bgcolor="white", font_size=13), meta=dict(kind=space.kind, margin=margin, font=LABEL_FONT_PX),
         annotations=_label_annotations(labels),
         images=[dict(source=_png_data_uri(background_rgba(space)), xref="x", yref="y", x=-1, y=1, sizex=2, sizey=2,
                      sizing="stretch", layer="below")],
@@ -387,25 +387,6 @@ def figure_json(fig: "go.Figure") -> str:
     spec = json.loads(fig.to_json())
     spec["config"] = {"displayModeBar": False, "responsive": True, "scrollZoom": False, "doubleClick": False}
     return json.dumps(spec, separators=(",", ":"))
-
-
-def mix_figure(space: Space, z: Sequence[float], height: int = 260) -> "go.Figure":
-    """Bar chart of the emotion mix of code ``z`` (Gaussian: label distribution; linear: neutral
-    1 - rho and the sector's emotion rho), one bar per emotion in the emotion colours."""
-    import plotly.graph_objects as go
-
-    p = mix_at(space, z)
-    fig = go.Figure(go.Bar(
-        x=list(EMOTIONS), y=p, marker_color=list(COLORS), text=[f"{v:.0%}" if v >= MIN_SHOWN else "" for v in p],
-        textposition="outside", hovertemplate="%{x}: %{y:.1%}<extra></extra>",
-    ))
-    zs = ", ".join(f"{v:+.2f}" for v in z)
-    fig.update_layout(
-        height=height, margin=dict(l=40, r=10, t=36, b=30), title=dict(text=f"Emotion mix at ({zs})", font_size=14),
-        yaxis=dict(range=[0, 1.15], tickformat=".0%", fixedrange=True), xaxis=dict(fixedrange=True),
-        plot_bgcolor="white", paper_bgcolor="rgba(0,0,0,0)", showlegend=False,
-    )
-    return fig
 
 
 # --------------------------------------------------------------------------- paths

@@ -313,7 +313,7 @@ def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ck
     app = import_app(monkeypatch, weights, str(tiny_classifier))
     try:
         out = upload(app, OBAMA)
-        assert out["readout"].count('class="ro-row') == 7 and "emotion readout by tiny-classifier.safetensors" in out["readout"]
+        assert out["readout"].count('class="bar-row') == 7 and "emotion readout by tiny-classifier.safetensors" in out["readout"]
         assert "you asked for <b>happy</b>" in out["readout"]
     finally:
         sys.modules.pop("app", None)
@@ -324,7 +324,7 @@ def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ck
         app = import_app(monkeypatch, weights, spec)
         try:
             readout = upload(app, OBAMA)["readout"]
-            assert "ro-row" not in readout and line in readout and readout.count("<p") == 1, readout
+            assert "bar-row" not in readout and line in readout and readout.count("<p") == 1, readout
             assert app.run_edit(app.run_prepare(str(OBAMA), "linear"), "linear", (0.1, 0.2), 0).readings == []
         finally:
             sys.modules.pop("app", None)

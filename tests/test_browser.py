@@ -84,7 +84,7 @@ ARM_TIMER = """() => {
         if (a && a.src !== old && a.complete && a.naturalWidth) {
           const bytes = performance.getEntriesByType('resource').filter(r => r.startTime >= t0 && r.name.includes('/file='))
             .reduce((s, r) => s + (r.transferSize || r.encodedBodySize || 0), 0);
-          done({ms: performance.now() - t0, bytes: bytes, size: [a.naturalWidth, a.naturalHeight]});
+          done({ms: performance.now() - t0, bytes: bytes, size: [a.naturalWidth, a.naturalHeight], });
         } else requestAnimationFrame(tick);
       })();
     }, {once: true, capture: true});
@@ -326,7 +326,8 @@ def test_desktop(browser, server, faces_of, big_photo):
     # upload: the first edit, of the face zoomed (point 5), as a display-sized JPEG (point 1)
     upload(pg, PHOTO)
     assert in_viewport(pg, "#status", DESKTOP)  # point 10: the status line above the fold
-    assert pg.locator("#readout .ro-row").count() == 7  # issue #10: the classifier's readout, before and after
+    assert pg.locator("#readout .bar-row").count() == 7  # issue #10: the classifier's readout, before and after
+    assert pg.locator("#mix .bar-row").count() == 7 and "Emotion mix at (+" in pg.inner_text("#mix")
     assert "emotion readout by tiny-classifier.safetensors" in pg.inner_text("#readout")
     photo = Image.open(PHOTO)
     face = faces_of(PHOTO)[0]

@@ -136,15 +136,14 @@ def test_stargan_has_no_wheel():
         wheel.wheel_figure(make_space("stargan"))
 
 
-def test_mix_figure_bars(linear, gaussian):
+def test_mix_of_a_point(linear, gaussian):
     d = linear.directions().detach().numpy()[2]  # surprise
-    bars = wheel.mix_figure(linear, 0.6 * d).data[0]
-    assert list(bars.x) == list(EMOTIONS) and list(bars.marker.color) == list(COLORS)
-    assert np.allclose(bars.y, [0.4, 0, 0, 0.6, 0, 0, 0], atol=1e-6)
+    assert np.allclose(wheel.mix_at(linear, 0.6 * d), [0.4, 0, 0, 0.6, 0, 0, 0], atol=1e-6)
+    assert wheel.mix_text(wheel.mix_at(linear, 0.6 * d)) == "surprise 60% · neutral 40%"
     z = (0.2, -0.1)
-    bars = wheel.mix_figure(gaussian, z).data[0]
-    assert np.allclose(bars.y, gaussian.distribution(torch.tensor([z])).detach().numpy()[0], atol=1e-6)
-    assert math.isclose(sum(bars.y), 1.0, abs_tol=1e-6)
+    p = wheel.mix_at(gaussian, z)
+    assert np.allclose(p, gaussian.distribution(torch.tensor([z])).detach().numpy()[0], atol=1e-6)
+    assert math.isclose(sum(p), 1.0, abs_tol=1e-6)
 
 
 def test_paths_over_the_wheel(linear, gaussian):
