@@ -76,6 +76,7 @@ ARM_TIMER = """() => {
   // from the next pointer press on the wheel to the moment a new 'after' image is decoded on screen
   const after = () => { const imgs = document.querySelectorAll('#result img'); return imgs[imgs.length - 1]; };
   const old = after() ? after().src : '';
+  performance.clearResourceTimings();  // the buffer holds 250 entries; a full one records nothing more
   window.__clickToResult = new Promise(done => {
     document.querySelector('#wheel .ganmut-wheel').addEventListener('mousedown', () => {
       const t0 = performance.now();
@@ -295,16 +296,18 @@ def click_timed(pg, state: dict, xy: tuple[float, float]) -> dict:
 def shot(pg, name: str, readme: bool = False) -> None:
     pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     if readme and os.environ.get("GANMUT_UPDATE_SCREENSHOTS") == "1":
+        pg.evaluate(f"() => {{ GanmutPlotly.Fx.unhover(document.querySelector('{WHEEL}')); window.scrollTo(0, 0); }}")
+        pg.wait_for_timeout(300)
         pg.evaluate("""(label) => {
           const d = document.createElement('div'); d.id = 'untrained-label'; d.textContent = label;
-          d.style.cssText = 'position:fixed;left:0;right:0;bottom:0;z-index:9999;background:#b00020;color:white;' +
-                            'font:bold 14px sans-serif;padding:6px 12px;text-align:center';
+          d.style.cssText = 'position:fixed;left:0;right:0;top:0;z-index:9999;background:#b00020;color:white;' +
+                            'font:bold 13px sans-serif;padding:5px 10px;text-align:center';
           document.body.appendChild(d); }""", LABEL)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         out = SCREENSHOTS / f"{name}.png"
         pg.screenshot(path=str(out), full_page=False)
         pg.evaluate("() => document.getElementById('untrained-label').remove()")
-        Image.open(out).convert("RGB").quantize(256).save(out, optimize=True)  # keep the repository small
+        Image.open(out).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE).save(out, optimize=True)  # small
 
 
 # --------------------------------------------------------------------------- desktop
