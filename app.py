@@ -716,7 +716,7 @@ footer {display: none !important}
 
 LEGEND = " ".join(f'<span style="color:{c}">■</span> {e}' for e, c in zip(EMOTIONS, COLORS))
 
-INTRO = f"""
+INTRO = """
 # GANmut · edit a face to any point of a gamut of emotions
 
 1. **Bring a face**: upload, webcam, paste or pick an example.
