@@ -646,9 +646,16 @@ function moveMarker(p) {
   host.dataset.point = has ? p[0].toFixed(4) + ',' + p[1].toFixed(4) : '';
 }
 function onClick(d) {
-  const x = d.xvals ? d.xvals[0] : d.points[0].x;
-  const y = d.yvals ? d.yvals[0] : d.points[0].y;
-  trigger('click', {x: x, y: y});
+  // the point under the pointer, from the click's own pixel position (plotly's xvals can be the last
+  // hover's grid cell, not the click)
+  const e = d && d.event;
+  const area = host.querySelector('.nsewdrag');
+  if (e && area && host._fullLayout) {
+    const r = area.getBoundingClientRect();
+    trigger('click', {x: host._fullLayout.xaxis.p2d(e.clientX - r.left), y: host._fullLayout.yaxis.p2d(e.clientY - r.top)});
+    return;
+  }
+  trigger('click', {x: d.xvals ? d.xvals[0] : d.points[0].x, y: d.yvals ? d.yvals[0] : d.points[0].y});
 }
 function render() {
   if (!window.Plotly) { setTimeout(render, 50); return; }
