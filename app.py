@@ -370,7 +370,7 @@ def code_for(request: dict, kind: str) -> tuple[float, ...]:
     or an emotion at an intensity (the space's own path from neutral to that emotion)."""
     space = editor(kind).space
     if request["mode"] == "xy":
-        return wheel.clamp(space, *request["z"])
+        return space.project(request["z"])
     return editor(kind).code(emotion=request["emotion"], intensity=float(request["intensity"]))
 
 
@@ -493,7 +493,7 @@ def on_image(payload: Any, kind: str, request: dict, session: gr.Request | None 
 def on_click(kind: str, evt: gr.EventData) -> tuple[dict, Any]:
     """A click on the wheel: the new request, and the marker moved at once (the edit follows)."""
     try:
-        z = wheel.clamp(editor(kind).space, float(evt.x), float(evt.y))
+        z = editor(kind).space.project((float(evt.x), float(evt.y)))
     except (ganmut.GanmutError, ValueError, AttributeError) as e:
         return gr.skip(), warn(e)
     return {"mode": "xy", "z": list(z)}, gr.HTML(point=list(z))
@@ -557,7 +557,7 @@ def on_animate(key: str | None, kind: str, face: str, emotion: str, path_kind: s
         return None
     try:
         space = editor(kind).space
-        codes = wheel.ramp_codes(space, emotion) if path_kind == "ramp" else wheel.tour_codes(space)
+        codes = space.ramp(emotion) if path_kind == "ramp" else space.tour()
         results = run_many(image, kind, codes, parse_face(face))
     except ganmut.GanmutError as e:
         warn(e)

@@ -35,12 +35,10 @@ def face_window(boxes: Sequence[Sequence[float]], size: tuple[int, int], margin:
 
 def path_codes(space, path: str, emotion: str | int = "happy") -> list[tuple[float, ...]]:
     """The codes of an animation path of a space: ``"ramp"`` (neutral -> ``emotion`` -> neutral) or ``"tour"``."""
-    from . import wheel
-
     if path == "ramp":
-        return wheel.ramp_codes(space, emotion)
+        return space.ramp(emotion)
     if path == "tour":
-        return wheel.tour_codes(space)
+        return space.tour()
     raise GanmutError(f"unknown animation path {shorten(path)}; choose one of: {', '.join(PATHS)}")
 
 

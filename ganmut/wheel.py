@@ -14,9 +14,9 @@ so a click's data coordinates are the code to edit to:
   distribution, more opaque where it is more confident.
 
 Hovering anywhere shows the emotion mix there (an invisible heatmap carries one hover text per
-cell). A click outside the space is projected onto its border (:func:`clamp`): the wheel is a
-picker, so a click just beside the disc means "the edge of the disc in that direction".
-Paths over the wheel (:func:`ramp_codes`, :func:`tour_codes`) feed animations.
+cell). A click outside the space is projected onto its border: the wheel is a
+picker, so a click just beside the disc means "the edge of the disc in that direction"
+(:meth:`ganmut.spaces.Space.project`).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import torch
 
-from .emotions import COLORS, EMOTIONS, NEUTRAL, emotion_index
+from .emotions import COLORS, EMOTIONS, NEUTRAL
 from .spaces import Space
 
 if TYPE_CHECKING:
@@ -61,19 +61,6 @@ PALETTE = np.stack([_rgb(c) for c in COLORS])
 
 
 # --------------------------------------------------------------------------- geometry
-def clamp(space: Space, x: float, y: float) -> tuple[float, float]:
-    """The point of the space's domain nearest to (x, y): radial projection onto the unit disc
-    (linear) or coordinate-wise clipping to [-1, 1]^2 (Gaussian). Non-finite input raises ValueError."""
-    _check_2d(space)
-    x, y = float(x), float(y)
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise ValueError(f"point ({x}, {y}) is not finite")
-    if space.kind == "linear":
-        r = math.hypot(x, y)
-        return (x / r, y / r) if r > 1.0 else (x, y)
-    return (min(1.0, max(-1.0, x)), min(1.0, max(-1.0, y)))
-
-
 def _inside(space: Space, xy: np.ndarray) -> np.ndarray:
     if space.kind == "linear":
         return np.hypot(xy[..., 0], xy[..., 1]) <= 1.0
@@ -290,25 +277,3 @@ def mix_figure(space: Space, z: Sequence[float], height: int = 260) -> "go.Figur
 
 
 # --------------------------------------------------------------------------- paths
-def ramp_codes(space: Space, emotion: str | int, steps: int = 12) -> list[tuple[float, ...]]:
-    """Codes from neutral (intensity 0) to ``emotion`` at intensity 1 and back: a closed loop."""
-    emotion_index(emotion)
-    if steps < 2:
-        raise ValueError("steps must be at least 2")
-    up = [tuple(float(v) for v in space.code(emotion, i / (steps - 1)).tolist()) for i in range(steps)]
-    return up + up[-2:0:-1]
-
-
-def tour_codes(space: Space, steps_per_leg: int = 6) -> list[tuple[float, ...]]:
-    """A closed loop through every non-neutral emotion's anchor, in the order of their angle
-    around the centre of the space, by straight legs of ``steps_per_leg`` codes."""
-    _check_2d(space)
-    anchors = space.anchors().detach().cpu().double().numpy()
-    centre = anchors[NEUTRAL] if space.kind == "linear" else np.zeros(2)
-    rest = [c for c in range(len(EMOTIONS)) if c != NEUTRAL]
-    rest.sort(key=lambda c: math.atan2(*(anchors[c] - centre)[::-1]) % (2 * math.pi))
-    codes = []
-    for a, b in zip(rest, rest[1:] + rest[:1]):
-        for s in range(steps_per_leg):
-            codes.append(tuple(float(v) for v in anchors[a] + s / steps_per_leg * (anchors[b] - anchors[a])))
-    return codes
