@@ -36,10 +36,14 @@ def test_byte_lru_evicts_the_least_recently_used_by_bytes():
 
 
 def _file(path, size: int, age_s: float) -> str:
+    """A file of ``size`` bytes and age ``age_s``, made beside the folder and moved in whole, so that a
+    sweeper running meanwhile never sees it half made."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(os.urandom(size))
+    staged = path.parent.parent / f".staged-{path.parent.name}-{path.name}"
+    staged.write_bytes(os.urandom(size))
     t = time.time() - age_s
-    os.utime(path, (t, t))
+    os.utime(staged, (t, t))
+    os.replace(staged, path)
     return str(path)
 
 
