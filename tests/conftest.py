@@ -13,7 +13,7 @@ import torch
 
 DATA = Path(__file__).resolve().parent / "data"
 PHOTOS = DATA / "photos"
-FER2013 = DATA / "fer2013"
+FER2013 = DATA / "fer2013-sample"
 """A FER2013 subset in the Kaggle layout: the first 10 files of each emotion in train/ and in test/."""
 
 # One thread: tests share the CPU with the app servers they start; two threads per process thrash there.
