@@ -97,6 +97,15 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def cpu_seconds(pids: list[int]) -> tuple[float, float]:
+    """(CPU seconds the whole machine has been busy, CPU seconds of the processes ``pids``), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+    own = sum(sum(int(v) for v in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]) for pid in pids)
+    return busy / tick, own / tick
+
+
 def folder_mb(folder: Path) -> float:
     """Disk use of a folder (allocated blocks), as du counts it."""
     total = 0
@@ -308,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                f"{os.environ.get('GANMUT_TEMP_MB', '500')} MB")
         server = Server(tmp_dir / "app", linear, gaussian)
         url = server.srv.url
+        cpu_start = cpu_seconds([server.pid, os.getpid()])
         try:
             warm = run_api(url, downloads, 2, 3)
             run_ui(url, 3, 0.0, 7)
@@ -344,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
             during = [s for s in server.samples if s[0] >= start]
             report(f"soak: RSS peak {max(s[1] for s in during):.0f} MB ({max(s[1] for s in during) - baseline:+.0f} MB), "
                    f"at its end {during[-1][1]:.0f} MB; temp folder peak {max(s[2] for s in server.samples):.0f} MB")
+            busy, own = (b - a for a, b in zip(cpu_start, cpu_seconds([server.pid, os.getpid()])))
+            report(f"CPU of other processes on the machine from the server's start to the soak's end: "
+                   f"{busy - own:.0f} core-seconds of {busy:.0f} busy ({(busy - own) / max(busy, 1e-9):.0%})")
             for tab in tabs:
                 tab.close()
             ended = time.monotonic()
