@@ -20,14 +20,6 @@ from conftest import write_tiny_config
 FIRST, TOTAL = 8, 16
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def tiny(tmp_path):
     return write_tiny_config(tmp_path / "tiny.toml", kind="gaussian",
