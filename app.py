@@ -10,6 +10,16 @@ what ``GANMUT_WEIGHTS`` names: a directory holding those two files, a pair of fi
 repo id (downloaded with ``huggingface_hub.snapshot_download``). Without weights the app starts,
 says so in a banner, and every edit answers with that message.
 
+Emotion readout: ``weights/fer-classifier.safetensors``, or what ``GANMUT_CLASSIFIER`` names (a
+classifier file, or ``off``). Each edit then shows what the classifier reads on the aligned face
+before and after; without one the page says in one line that the readout is off.
+
+One state is the source of truth for the edit: the point of the space (``point``). A wheel click
+sets it (and the emotion and intensity controls to the nearest emotion and its intensity); the
+intensity slider moves it along its ray (GGANmut: along the emotion's path); the marker follows.
+The views are display-sized JPEGs of the chosen face (or the whole photo); the full-resolution PNG
+is made only when asked for.
+
 API (``gradio_client``): ``/edit_xy``, ``/edit_emotion`` and ``/grid``; see the "Use the API" panel.
 
 Resources are bounded (see "Limits" in the README): the photos of all sessions together by
@@ -50,17 +60,18 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import ganmut
 from ganmut import wheel
-from ganmut.editor import MODEL_FILES, WEIGHTS_DIR
+from ganmut.editor import MODEL_FILES, WEIGHTS_DIR, Prepared, load_readout
 from ganmut.emotions import COLORS, EMOTIONS, NEUTRAL
 from ganmut.errors import shorten
-from ganmut.images import read_image, storable, stored_mode
-from ganmut.limits import MB, ByteLRU, DiskBudget, LowPriorityPool, PerClient, TooMany, nbytes, trim_heap
+from ganmut.face import face_window
+from ganmut.images import aligned_box, display_copy, display_factor, display_patch, read_image, storable, stored_mode
+from ganmut.limits import MB, ByteLRU, DiskBudget, LowPriorityPool, PerClient, TooMany, trim_heap
 from ganmut.spaces import Space
 
 MODEL_LABELS = {"linear": "GANmut (linear)", "gaussian": "GGANmut (Gaussian)"}
@@ -74,8 +85,9 @@ PAPER = ("https://openaccess.thecvf.com/content/CVPR2021/html/dApolito_GANmut_Le
          "Conditional_Space_for_Gamut_of_Emotions_CVPR_2021_paper.html")
 OFFICIAL_CODE = "https://github.com/stefanodapolito/GANmut"
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "assets" / "examples").glob("*.jpg"))
-START = {"mode": "emotion", "emotion": "happy", "intensity": 1.0}
+START = {"emotion": "happy", "intensity": 1.0}
 """The first edit of a new photo: full happiness."""
+EMOTION_CHOICES = [e for e in EMOTIONS if e != EMOTIONS[NEUTRAL]]
 PLOTLY_JS = Path(importlib.util.find_spec("plotly").submodule_search_locations[0]) / "package_data" / "plotly.min.js"
 PLOTLY_URL = "/ganmut/plotly.min.js"
 """Where the page loads plotly.js from: a route of its own, so that no server path is in the page."""
@@ -83,6 +95,8 @@ MAX_FILE_SIZE = "30mb"
 MAX_UPLOAD_BYTES = 30 * 1000 * 1000
 ANIMATION_SIDE = 320
 ANIMATION_MS = 90
+FACE_MARGIN = 0.35
+"""The face view: the chosen face with 35 % of its size as margin on every side."""
 
 
 # --------------------------------------------------------------------------- weights
@@ -113,7 +127,21 @@ def resolve_weights(spec: str | None) -> tuple[dict[str, Path], str | None]:
     return {}, f"no trained weights in {where} (expected {' and '.join(MODEL_FILES.values())})"
 
 
+def resolve_readout(spec: str | None) -> tuple[str | None, str | None]:
+    """The classifier every editor loads for the readout ('auto': the bundled file if present; a
+    path; None: off) and, when the one asked for cannot be loaded, the line that says so."""
+    spec = (spec or "auto").strip()
+    if spec.lower() == "off":
+        return None, "emotion readout off (GANMUT_CLASSIFIER=off)"
+    try:
+        load_readout(spec)
+    except ganmut.GanmutError as e:
+        return None, f"emotion readout off: {e}"
+    return spec, None
+
+
 WEIGHTS, WEIGHTS_PROBLEM = resolve_weights(os.environ.get("GANMUT_WEIGHTS"))
+READOUT, READOUT_PROBLEM = resolve_readout(os.environ.get("GANMUT_CLASSIFIER"))
 _lock = threading.Lock()
 
 
@@ -127,7 +155,12 @@ def editor(kind: str) -> ganmut.Editor:
 
 @functools.cache
 def _load_editor(kind: str) -> ganmut.Editor:
-    return ganmut.load(WEIGHTS[kind])
+    return ganmut.load(WEIGHTS[kind], classifier=READOUT)
+
+
+def readout_status(kind: str) -> str:
+    """One line: which classifier reads the edits, or why the readout is off."""
+    return READOUT_PROBLEM or editor(kind).readout_status
 
 
 def preload() -> str | None:
@@ -202,8 +235,8 @@ if not torch.cuda.is_available():
 
 API_POOL = LowPriorityPool(API_WORKERS, nice=10, name="ganmut-api")
 API_CLIENTS = PerClient(API_PER_CLIENT)
-PHOTOS: ByteLRU[str, Image.Image] = ByteLRU(SESSION_MEMORY)
-"""Each session's photo, under its session hash; the session's ``image`` State holds only that key."""
+PHOTOS: ByteLRU[str, Prepared] = ByteLRU(SESSION_MEMORY, Prepared.nbytes)
+"""Each session's photo, read and aligned, under its session key; the session's ``image`` State holds only that key."""
 
 
 TOO_MANY = (f"429 Too Many Requests: this client already has {API_PER_CLIENT} API calls queued or running; "
@@ -235,24 +268,33 @@ def session_key(request: gr.Request | None) -> str:
     return hashlib.sha256(str(getattr(request, "session_hash", None) or "local").encode()).hexdigest()[:32]
 
 
-def keep_photo(image: Image.Image, request: gr.Request | None) -> str:
-    """Hold a session's new photo (replacing its last one); the key for its ``image`` State.
-    ImageError when the photo alone needs more than :data:`SESSION_MEMORY`."""
+def keep_photo(prep: Prepared, request: gr.Request | None) -> str:
+    """Hold a session's new photo, read and aligned (replacing its last one); the key for its
+    ``image`` State. ImageError when the photo alone needs more than :data:`SESSION_MEMORY`."""
     key = session_key(request)
-    if not PHOTOS.put(key, image):
-        raise ganmut.ImageError(f"this photo needs {nbytes(image) / MB:.1f} MB of memory, more than the "
+    if not PHOTOS.put(key, prep):
+        raise ganmut.ImageError(f"this photo needs {prep.nbytes() / MB:.1f} MB of memory, more than the "
                                 f"{PHOTOS.max_bytes / MB:.1f} MB this server holds for photos: use a smaller one")
     return key
 
 
-def held(key: str | None) -> Image.Image | None:
+def held(key: str | None) -> Prepared | None:
     """The photo a session holds; None, with a toast, when it was released for room."""
     if key is None:
         return None
-    image = PHOTOS.get(key)
-    if image is None:
+    prep = PHOTOS.get(key)
+    if prep is None:
         gr.Warning(RELEASED)
-    return image
+    return prep
+
+
+def session_file(request: gr.Request | None, prefix: str, suffix: str) -> Path:
+    """A new file in the session's folder (deleted when the tab closes), after deleting the
+    session's older files with that suffix (one download and one animation at a time)."""
+    folder = SESSIONS_DIR / session_key(request)
+    folder.mkdir(parents=True, exist_ok=True)
+    discard(folder.glob(f"*{suffix}"))
+    return Path(tempfile.mkstemp(suffix=suffix, prefix=prefix, dir=folder)[1])
 
 
 def kept_files() -> set[str]:
@@ -325,23 +367,23 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
 
 # --------------------------------------------------------------------------- GPU-bound work
 @spaces.GPU(duration=30)
-def run_edit(image: Image.Image, kind: str, code: tuple[float, ...], face: int | str) -> ganmut.EditResult:
+def run_prepare(image: Any, kind: str) -> Prepared:
+    return editor(kind).prepare(image)
+
+
+@spaces.GPU(duration=30)
+def run_edit(image: Any, kind: str, code: tuple[float, ...], face: int | str) -> ganmut.EditResult:
     return editor(kind).edit(image, z=code, face=face)
 
 
 @spaces.GPU(duration=60)
-def run_many(image: Image.Image, kind: str, codes: list[tuple[float, ...]], face: int | str) -> list[ganmut.EditResult]:
+def run_many(image: Any, kind: str, codes: list[tuple[float, ...]], face: int | str) -> list[ganmut.EditResult]:
     return editor(kind).edit_many(image, codes, face=face)
 
 
 @spaces.GPU(duration=60)
-def run_grid(image: Image.Image, kind: str, face: int) -> Image.Image:
-    return editor(kind).grid(image, face=face)
-
-
-@spaces.GPU(duration=30)
-def run_detect(image: Image.Image, kind: str) -> list[ganmut.Face]:
-    return editor(kind).detect(image)
+def run_grid(image: Any, kind: str, face: int, layout: str = "wheel", title: str = "") -> Image.Image:
+    return editor(kind).grid(image, face=face, layout=layout, title=title)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -365,13 +407,9 @@ def parse_face(face: str | int | None) -> int | str:
         raise ganmut.NoFaceError(f"face must be a face number (0 = largest) or 'all', got {shorten(face)}") from None
 
 
-def code_for(request: dict, kind: str) -> tuple[float, ...]:
-    """The code of an edit request in a model's space: a clicked point (clamped into the space)
-    or an emotion at an intensity (the space's own path from neutral to that emotion)."""
-    space = editor(kind).space
-    if request["mode"] == "xy":
-        return space.project(request["z"])
-    return editor(kind).code(emotion=request["emotion"], intensity=float(request["intensity"]))
+def as_code(z: Any) -> tuple[float, ...]:
+    """A code as a tuple of floats (the spaces answer tensors)."""
+    return tuple(float(v) for v in (z.tolist() if hasattr(z, "tolist") else z))
 
 
 def describe(space: Space, code: tuple[float, ...]) -> str:
@@ -381,9 +419,8 @@ def describe(space: Space, code: tuple[float, ...]) -> str:
 
 def faces_preview(image: Image.Image, faces: list[ganmut.Face], side: int = 560) -> Image.Image:
     """A small copy of the photo with every face boxed and numbered (1 = largest)."""
-    img = image.convert("RGB")
-    scale = min(1.0, side / max(img.size))
-    img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.LANCZOS)
+    img = display_copy(image, display_factor(image.size, side)).convert("RGB")
+    scale = img.width / image.width
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default(size=max(14, img.width // 28))
     for n, f in enumerate(faces, start=1):
@@ -403,24 +440,54 @@ def crops_gallery(result: ganmut.EditResult, side: int = 192) -> list[tuple[Imag
     return items
 
 
-def face_window(result: ganmut.EditResult, size: tuple[int, int], margin: float = 0.45) -> tuple[int, int, int, int]:
-    """A square-ish box around the edited faces with some margin, inside the photo."""
-    x0 = min(f.box[0] for f in result.faces)
-    y0 = min(f.box[1] for f in result.faces)
-    x1 = max(f.box[2] for f in result.faces)
-    y1 = max(f.box[3] for f in result.faces)
-    pad = margin * max(x1 - x0, y1 - y0)
-    return (max(0, int(x0 - pad)), max(0, int(y0 - pad)), min(size[0], int(x1 + pad)), min(size[1], int(y1 + pad)))
+def views(prep: Prepared, result: ganmut.EditResult, whole: bool) -> tuple[Image.Image, Image.Image]:
+    """Display-sized before and after: the edited faces with a margin, or the whole photo (only
+    the part the edit changed is pasted and reduced again)."""
+    photo = prep.image
+    if not whole:
+        box = face_window(result.faces, photo.size, FACE_MARGIN)
+        k = display_factor((box[2] - box[0], box[3] - box[1]))
+        return display_copy(photo.crop(box), k), display_copy(result.window(box), k)
+    k = display_factor(photo.size)
+    before = display_copy(photo, k)
+    after = before
+    for box in result.boxes:
+        box = aligned_box(box, k, photo.size)
+        if box[2] > box[0] and box[3] > box[1]:
+            after = display_patch(after, result.window(box), box, k)
+    return before, after
 
 
-@functools.cache
-def wheel_value(kind: str | None) -> str:
-    """Figure JSON of a model's wheel, without marker ('' when the model is not available); the
-    marker is the component's ``point`` prop, which the page's script draws."""
-    try:
-        return wheel.figure_json(wheel.wheel_figure(editor(kind).space)) if kind else ""
-    except ganmut.GanmutError:
-        return ""
+def mix_html(space: Space, code: tuple[float, ...]) -> str:
+    """The emotion mix of a point as bars in the emotion colours (HTML: no chart to draw per click)."""
+    rows = "".join(
+        f'<div class="bar-row" data-emotion="{e}"><span class="bar-name">{e}</span>'
+        f'<span class="bar"><i style="width:{100 * v:.1f}%;background:{c}"></i></span><span class="bar-val">{v:.0%}</span></div>'
+        for e, c, v in zip(EMOTIONS, COLORS, wheel.mix_at(space, code))
+    )
+    return f'<div class="bars"><div class="bars-title">Emotion mix at ({code[0]:+.2f}, {code[1]:+.2f})</div>{rows}</div>'
+
+
+def readout_html(kind: str, code: tuple[float, ...], result: ganmut.EditResult | None, who: str = "face 1") -> str:
+    """The classifier's readout of an edit as compact bars, before (grey) and after (the emotion's
+    colour), with a hint when the clicked emotion reads low; or the line that says it is off."""
+    status = readout_status(kind)
+    if result is None or not result.readings:
+        return f'<p class="readout-line">{status}</p>'
+    reading = result.readings[0]
+    target = EMOTIONS[editor(kind).space.dominant(code)[0]]
+    rows = "".join(
+        f'<div class="bar-row{" target" if e == target else ""}" data-emotion="{e}"><span class="bar-name">{e}</span>'
+        f'<span class="bar two"><i class="before" style="width:{100 * reading.before[e]:.1f}%"></i>'
+        f'<i class="after" style="width:{100 * reading.after[e]:.1f}%;background:{c}"></i></span>'
+        f'<span class="bar-val">{reading.before[e]:.0%} → {reading.after[e]:.0%}</span></div>'
+        for e, c in zip(EMOTIONS, COLORS)
+    )
+    hint = reading.hint(target)
+    return (f'<div class="bars readout"><div class="bars-title">What the classifier reads on {who}, before (grey) and '
+            f'after (colour); you asked for <b>{target}</b></div>{rows}'
+            + (f'<p class="hint"><b>Hint:</b> {hint}.</p>' if hint else "")
+            + f'<p class="readout-line">{status}</p></div>')
 
 
 def warn(e: Exception) -> str:
@@ -442,107 +509,176 @@ def png(img: Image.Image) -> Image.Image:
     return storable(img, "PNG")
 
 
+@functools.cache
+def wheel_value(kind: str | None) -> str:
+    """Figure JSON of a model's wheel, without marker ('' when the model is not available); the
+    marker is the component's ``point`` prop, which the page's script draws."""
+    try:
+        return wheel.figure_json(wheel.wheel_figure(editor(kind).space)) if kind else ""
+    except ganmut.GanmutError:
+        return ""
+
+
 # --------------------------------------------------------------------------- UI handlers
-def _edit_outputs(image: Image.Image | None, kind: str, face: str, request: dict) -> tuple:
-    """(request, wheel marker, result, crops, mix plot, status) for an edit request."""
-    try:
-        code = code_for(request, kind)
-    except ganmut.GanmutError as e:
-        return request, gr.skip(), gr.skip(), gr.skip(), gr.skip(), warn(e)
+NO_PHOTO = "Upload a photo, take one with the webcam, paste one, or pick an example."
+HIDDEN_DOWNLOAD = {"value": None, "visible": False}
+
+
+def show(prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...], controls: bool = False,
+         seq: int | None = None) -> tuple:
+    """Every output of an edit at ``code``: (point, wheel marker, emotion, intensity, before/after,
+    crops, mix, readout, status, download). ``controls``: also set the emotion to the nearest one
+    and the intensity to the point's; ``seq``: the number of the wheel click being answered."""
     space = editor(kind).space
-    marker = gr.HTML(point=list(code))
-    mix = wheel.mix_figure(space, code)
-    if image is None:
-        return request, marker, gr.skip(), gr.skip(), mix, f"Upload a photo to edit it to {describe(space, code)}."
+    marker = gr.HTML(point=list(code), **({} if seq is None else {"seq": seq}))
+    if controls:
+        e = space.nearest_emotion(code)
+        emotion = gr.Dropdown(choices=EMOTION_CHOICES, value=EMOTIONS[e])
+        intensity = gr.Slider(value=round(space.intensity_of(code, e), 3))
+    else:
+        emotion = intensity = gr.skip()
+    mix = mix_html(space, code)
+    download = gr.DownloadButton(**HIDDEN_DOWNLOAD)
+    head = (list(code), marker, emotion, intensity)
+    if prep is None:
+        return (*head, gr.skip(), gr.skip(), mix, readout_html(kind, code, None),
+                f"Upload a photo to edit it to {describe(space, code)}.", download)
     try:
-        result = run_edit(image, kind, code, parse_face(face))
+        result = run_edit(prep, kind, code, parse_face(face))
     except ganmut.GanmutError as e:
-        return request, marker, gr.skip(), gr.skip(), mix, warn(e)
+        return (*head, gr.skip(), gr.skip(), mix, gr.skip(), warn(e), download)
     who = "every face" if face == "all" else f"face {int(face) + 1}"
-    return request, marker, (png(image), png(result.image)), crops_gallery(result), mix, f"Edited {who} to **{describe(space, code)}**."
+    return (*head, views(prep, result, whole), crops_gallery(result), mix,
+            readout_html(kind, code, result, "the largest face" if face == "all" else who),
+            f"Edited {who} to **{describe(space, code)}**.", download)
 
 
-def on_edit(key: str | None, kind: str, face: str, request: dict) -> tuple:
-    """Redo the edit request on the session's photo (a wheel click, another face)."""
-    return _edit_outputs(held(key), kind, face, request)
+def start_code(kind: str, emotion: str, intensity: float) -> tuple[float, ...]:
+    """The point of an emotion at an intensity in a model's space (CodeError for bad values)."""
+    return editor(kind).code(emotion=emotion, intensity=float(intensity))
 
 
-def on_image(payload: Any, kind: str, request: dict, session: gr.Request | None = None) -> tuple:
-    """A new photo (upload, webcam, paste or example): load it, find the faces, edit at the current
-    request; the session's ``image`` State gets the key of the photo (see :func:`keep_photo`)."""
-    empty = (None, None, gr.Radio(choices=[("Face 1", "0")], value="0", visible=False), None, [])
-    PHOTOS.pop(session_key(session))  # the last photo goes first: one photo in memory per session
+def on_image(payload: Any, kind: str, whole: bool, point: list | None, emotion: str, intensity: float,
+             session: gr.Request | None = None) -> tuple:
+    """A new photo (upload, webcam, paste or example): read it, find the faces, edit it at the
+    current point; everything made from the previous photo (views, crops, readout, grid,
+    animation, download) is replaced or cleared. The session's ``image`` State gets the key of the
+    photo (see :func:`keep_photo`); its last photo is released first."""
+    PHOTOS.pop(session_key(session))
+
+    def cleared(status: str) -> tuple:
+        return (None, None, gr.Radio(choices=[("Face 1", "0")], value="0", visible=False), *([gr.skip()] * 4),
+                None, [], gr.skip(), readout_html(kind, (0.0, 0.0), None) if WEIGHTS else "", status,
+                gr.DownloadButton(**HIDDEN_DOWNLOAD), None, None)
+
     path = payload_path(payload)
     if path is None:
-        return (*empty, request, gr.skip(), gr.skip(), "Upload a photo, take one with the webcam, paste one, or pick an example.")
+        return cleared(NO_PHOTO)
     try:
-        loaded = read_image(path)
-        image = loaded.image
-        faces = run_detect(image, kind)
-        key = keep_photo(image, session)
+        code = tuple(point) if point else start_code(kind, emotion, intensity)
+        prep = run_prepare(path, kind)
+        key = keep_photo(prep, session)
     except ganmut.GanmutError as e:
-        return (*empty, request, gr.skip(), gr.skip(), warn(e))
+        return cleared(warn(e))
+    image, faces = prep.image, prep.faces
     choices = [(f"Face {n}", str(n - 1)) for n in range(1, len(faces) + 1)] + ([("All faces", "all")] if len(faces) > 1 else [])
     picker = gr.Radio(choices=choices, value="0", visible=len(faces) > 1)
-    req, marker, result, crops, mix, status = _edit_outputs(image, kind, "0", request)
+    *out, status, download = show(prep, kind, "0", whole, code)
     shown = stored_mode(image.mode, "PNG")
-    notes = loaded.notes + ((f"a {image.mode} photo is shown and downloaded as {shown}",) if shown != image.mode else ())
-    return key, faces_preview(image, faces), picker, result, crops, req, marker, mix, status + inform(notes)
+    notes = prep.notes + ((f"a {image.mode} photo is downloaded as {shown}",) if shown != image.mode else ())
+    return (key, faces_preview(image, faces), picker, *out, status + inform(notes), download, None, None)
 
 
-def on_click(kind: str, evt: gr.EventData) -> tuple[dict, Any]:
-    """A click on the wheel: the new request, and the marker moved at once (the edit follows)."""
+def on_click(key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> tuple:
+    """A click on the wheel: the exact point clicked (projected into the space), the controls set to it, the edit."""
+    seq = int(getattr(evt, "seq", 0) or 0)
     try:
-        z = editor(kind).space.project((float(evt.x), float(evt.y)))
-    except (ganmut.GanmutError, ValueError, AttributeError) as e:
-        return gr.skip(), warn(e)
-    return {"mode": "xy", "z": list(z)}, gr.HTML(point=list(z))
+        code = as_code(editor(kind).space.project((float(evt.x), float(evt.y))))
+    except (ganmut.GanmutError, ValueError, AttributeError, TypeError) as e:
+        return (gr.skip(), gr.HTML(seq=seq), *([gr.skip()] * 6), warn(e), gr.skip())
+    return show(held(key), kind, face, whole, code, controls=True, seq=seq)
 
 
-def on_slider(key: str | None, kind: str, face: str, emotion: str, intensity: float) -> tuple:
-    """The emotion dropdown or the intensity slider moved: edit along that emotion's radius."""
-    return _edit_outputs(held(key), kind, face, {"mode": "emotion", "emotion": emotion, "intensity": float(intensity)})
+def on_intensity(key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
+                 intensity: float) -> tuple:
+    """The intensity slider moved: the point moves along its ray (GGANmut: along the emotion's path)."""
+    try:
+        space = editor(kind).space
+        code = as_code(space.at_intensity(point, emotion, float(intensity)) if point else space.code(emotion, float(intensity)))
+    except (ganmut.GanmutError, ValueError) as e:
+        return (*([gr.skip()] * 8), warn(e), gr.skip())
+    return show(held(key), kind, face, whole, code)
 
 
-def on_model(kind: str, key: str | None, face: str, request: dict) -> tuple:
-    """Another model: redraw the wheel and redo the current edit in the new space."""
-    req, marker, result, crops, mix, status = _edit_outputs(held(key), kind, face, request)
-    point = marker.props.get("point") if isinstance(marker, gr.HTML) else None
+def on_emotion(key: str | None, kind: str, face: str, whole: bool, emotion: str, intensity: float) -> tuple:
+    """Another emotion chosen: its point at the current intensity."""
+    try:
+        code = start_code(kind, emotion, intensity)
+    except (ganmut.GanmutError, ValueError) as e:
+        return (*([gr.skip()] * 8), warn(e), gr.skip())
+    return show(held(key), kind, face, whole, code)
+
+
+def on_view(key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
+            intensity: float) -> tuple:
+    """Another face, or the whole photo instead of the face: the same point shown again."""
+    try:
+        code = tuple(point) if point else start_code(kind, emotion, intensity)
+    except ganmut.GanmutError as e:
+        return (*([gr.skip()] * 8), warn(e), gr.skip())
+    return show(held(key), kind, face, whole, code)
+
+
+def on_model(kind: str, key: str | None, face: str, whole: bool, emotion: str, intensity: float) -> tuple:
+    """Another model: redraw the wheel, move to the same emotion and intensity in its space, redo
+    the edit, and clear what the previous model made (grid, animation, download)."""
     note = MODEL_NOTES[kind] + f" [Paper (CVPR 2021)]({PAPER})"
-    return req, gr.HTML(value=wheel_value(kind), point=point), result, crops, mix, status, note
+    try:
+        code = start_code(kind, emotion, intensity)
+        prep = held(key)
+        if prep is not None:  # aligned again if the new model's crop differs
+            prep = run_prepare(prep, kind)
+            PHOTOS.put(key, prep)
+    except ganmut.GanmutError as e:
+        return (gr.skip(), gr.HTML(value=wheel_value(kind)), None, [], gr.skip(), "", warn(e),
+                gr.DownloadButton(**HIDDEN_DOWNLOAD), note, None, None)
+    point, _, _, _, *out = show(prep, kind, face, whole, code)
+    return (point, gr.HTML(value=wheel_value(kind), point=list(code)), *out, note, None, None)
 
 
-def titled(img: Image.Image, title: str) -> Image.Image:
-    """The image under a one-line white title band."""
-    band = max(28, img.width // 30)
-    out = Image.new("RGB", (img.width, img.height + band), "white")
-    out.paste(img.convert("RGB"), (0, band))
-    ImageDraw.Draw(out).text((10, band // 2), title, fill="#222", anchor="lm", font=ImageFont.load_default(size=band * 3 // 5))
-    return out
+def on_save(key: str | None, kind: str, face: str, point: list | None, session: gr.Request | None = None) -> Any:
+    """The full-resolution PNG of the current edit, made now, offered for download."""
+    hidden = gr.DownloadButton(**HIDDEN_DOWNLOAD)
+    if key is None or not point:
+        gr.Warning("Upload a photo first.")
+        return hidden
+    prep = held(key)
+    if prep is None:
+        return hidden
+    try:
+        image = png(run_edit(prep, kind, tuple(point), parse_face(face)).image)
+    except ganmut.GanmutError as e:
+        warn(e)
+        return hidden
+    out = session_file(session, "ganmut-edit-", ".png")
+    image.save(out)
+    return gr.DownloadButton(value=str(out), visible=True, label=f"⬇ Download the PNG ({image.width}×{image.height})")
 
 
 def on_grid(key: str | None, kind: str, face: str) -> Image.Image | None:
-    """The gamut-of-emotions grid of one face of the session's photo."""
+    """The gamut-of-emotions sheet of one face, titled with the model."""
     if key is None:
         gr.Warning("Upload a photo first.")
         return None
-    image = held(key)
-    return None if image is None else grid_of(image, kind, face)
-
-
-def grid_of(image: Image.Image, kind: str, face: str) -> Image.Image | None:
-    """The gamut-of-emotions grid of one face, titled with the model."""
+    prep = held(key)
+    if prep is None:
+        return None
     try:
         f = parse_face(face)
-        return titled(run_grid(image, kind, 0 if f == "all" else f), f"{MODEL_LABELS[kind]}: gamut of emotions")
+        return run_grid(prep, kind, 0 if f == "all" else f, "sheet", f"{MODEL_LABELS[kind]}: gamut of emotions")
     except ganmut.GanmutError as e:
         warn(e)
         return None
-
-
-def example_grid(path: str) -> Image.Image | None:
-    """The gamut grid of an example photo with the default model (cached lazily, shared by all users)."""
-    return grid_of(ganmut.load_image(path), MODELS[0], "0")
 
 
 def on_animate(key: str | None, kind: str, face: str, emotion: str, path_kind: str,
@@ -552,26 +688,23 @@ def on_animate(key: str | None, kind: str, face: str, emotion: str, path_kind: s
     if key is None:
         gr.Warning("Upload a photo first.")
         return None
-    image = held(key)
-    if image is None:
+    prep = held(key)
+    if prep is None:
         return None
     try:
         space = editor(kind).space
         codes = space.ramp(emotion) if path_kind == "ramp" else space.tour()
-        results = run_many(image, kind, codes, parse_face(face))
+        results = run_many(prep, kind, codes, parse_face(face))
     except ganmut.GanmutError as e:
         warn(e)
         return None
-    box = face_window(results[0], image.size)
+    box = face_window(results[0].faces, prep.image.size, FACE_MARGIN)
     frames = []
     for r in results:
-        frame = r.image.convert("RGB").crop(box)
+        frame = display_copy(r.window(box)).convert("RGB")
         frame.thumbnail((ANIMATION_SIDE, ANIMATION_SIDE), Image.Resampling.LANCZOS)
         frames.append(frame)
-    folder = SESSIONS_DIR / session_key(session)
-    folder.mkdir(parents=True, exist_ok=True)
-    discard(folder.glob("*.gif"))
-    out = Path(tempfile.mkstemp(suffix=".gif", prefix=f"ganmut-{path_kind}-", dir=folder)[1])
+    out = session_file(session, f"ganmut-{path_kind}-", ".gif")
     frames[0].save(out, save_all=True, append_images=frames[1:], duration=ANIMATION_MS, loop=0, optimize=True)
     return str(out)
 
@@ -630,41 +763,79 @@ def api_grid(image: Any, model: str, face: str, client: gr.Request | None = None
 # --------------------------------------------------------------------------- layout
 WHEEL_JS = """
 const host = element.querySelector('.ganmut-wheel');
+const mark = element.querySelector('.ganmut-marker');  // drawn over the plot: moving it redraws nothing
 const empty = element.querySelector('.ganmut-wheel-empty');
+const PAD = 8;
+let P = null;  // plotly.js 4 as served by this app (a gr.Plot would put Gradio's own, older Plotly at window.Plotly)
 let shown = null;
 let fig = null;
-function markerIndex() {
-  return (host.data || []).findIndex(t => t.name === host.dataset.marker);
+let width = 0;
+let point = null;
+// The last click wins: one click at a time goes to the server (numbered); a click made while it
+// works waits, replacing any click waiting before it, and goes when the server answers (echoing
+// the number as props.seq). Gradio's trigger_mode='always_last' would re-send the first click's data.
+let sent = 0, answered = 0, waiting = null, timer = null;
+const PATIENCE_MS = 15000;  // a click unanswered for this long (a server error) no longer holds the next
+function send(p) {
+  sent += 1;
+  clearTimeout(timer);
+  timer = setTimeout(() => { answered = Math.max(answered, sent); flush(); }, PATIENCE_MS);
+  trigger('click', {x: p[0], y: p[1], seq: sent});
+}
+function flush() {
+  if (waiting && answered >= sent) { const p = waiting; waiting = null; send(p); }
+}
+function placeMarker() {
+  const L = host._fullLayout;
+  mark.style.display = fig && L && point ? '' : 'none';
+  if (mark.style.display) return;
+  mark.style.left = (L.xaxis._offset + L.xaxis.l2p(point[0])) + 'px';
+  mark.style.top = (L.yaxis._offset + L.yaxis.l2p(point[1])) + 'px';
 }
 function moveMarker(p) {
-  const i = fig ? markerIndex() : -1;
-  if (i < 0) return;
-  const has = Array.isArray(p) && p.length === 2;
-  fig.data[i] = Object.assign({}, fig.data[i], {x: has ? [p[0]] : [], y: has ? [p[1]] : []});
-  Plotly.Fx.unhover(host);
-  Plotly.react(host, fig.data, fig.layout, fig.config);
-  host.dataset.point = has ? p[0].toFixed(4) + ',' + p[1].toFixed(4) : '';
+  point = Array.isArray(p) && p.length === 2 ? p : null;
+  host.dataset.point = point ? point[0].toFixed(4) + ',' + point[1].toFixed(4) : '';
+  placeMarker();
+}
+function fit() {
+  // axes sized to the page: the domain as large as the labels (layout.meta.margin px beyond it) allow
+  width = element.clientWidth;
+  const f = width < 420 ? 11 / 13 : 1;  // smaller labels on a phone: a larger disc
+  (fig.layout.annotations || []).forEach(a => { a.font.size = Math.round(fig.layout.meta.font * f); });
+  const m = {x: fig.layout.meta.margin.x * f, y: fig.layout.meta.margin.y * f};
+  const maxH = Math.min(560, 0.62 * window.innerHeight);
+  const s = Math.max(40, Math.min((width - 2 * PAD) / 2 - m.x, (maxH - 2 * PAD) / 2 - m.y));
+  const height = Math.round(2 * (s + m.y + PAD));
+  const xr = (width - 2 * PAD) / (2 * s), yr = (height - 2 * PAD) / (2 * s);
+  return {width: width, height: height, 'xaxis.range': [-xr, xr], 'yaxis.range': [-yr, yr],
+          annotations: fig.layout.annotations};
 }
 function onClick(d) {
-  // the point under the pointer, from the click's own pixel position (plotly's xvals can be the last
-  // hover's grid cell, not the click)
+  // the point under the pointer, from the click's own pixel position (not the last hover's)
   const e = d && d.event;
-  const area = host.querySelector('.nsewdrag');
-  if (e && area && host._fullLayout) {
-    const r = area.getBoundingClientRect();
-    trigger('click', {x: host._fullLayout.xaxis.p2d(e.clientX - r.left), y: host._fullLayout.yaxis.p2d(e.clientY - r.top)});
-    return;
-  }
-  trigger('click', {x: d.xvals ? d.xvals[0] : d.points[0].x, y: d.yvals ? d.yvals[0] : d.points[0].y});
+  if (!e || !host._fullLayout) return;
+  const r = host.querySelector('.nsewdrag').getBoundingClientRect();
+  const x = host._fullLayout.xaxis.p2d(e.clientX - r.left);
+  const y = host._fullLayout.yaxis.p2d(e.clientY - r.top);
+  if (answered < sent) waiting = [x, y]; else send([x, y]);
+  moveMarker([x, y]);
 }
 function render() {
-  if (!window.Plotly) { setTimeout(render, 50); return; }
+  if (!window.GanmutPlotly) { setTimeout(render, 50); return; }
+  P = window.GanmutPlotly;
   const spec = props.value || '';
-  if (spec === shown) { if (spec) moveMarker(props.point); return; }
+  answered = Math.max(answered, props.seq || 0);
+  if (answered >= sent) clearTimeout(timer);
+  if (spec === shown) {
+    if (waiting) flush();
+    else if (spec && fig && answered >= sent) moveMarker(props.point);
+    return;
+  }
   shown = spec;
   if (!spec) {
-    Plotly.purge(host);
+    P.purge(host);
     fig = null;
+    placeMarker();
     delete host.dataset.bound;
     host.dataset.kind = '';
     host.style.display = 'none';
@@ -674,28 +845,83 @@ function render() {
   host.style.display = '';
   empty.style.display = 'none';
   fig = JSON.parse(spec);
-  host.dataset.marker = fig.layout.meta.marker;
-  Plotly.react(host, fig.data, fig.layout, fig.config).then(() => {
+  const size = fit();
+  fig.layout.width = size.width;
+  fig.layout.height = size.height;
+  fig.layout.autosize = false;
+  fig.layout.xaxis.range = size['xaxis.range'];
+  fig.layout.yaxis.range = size['yaxis.range'];
+  fig.config.responsive = false;
+  P.react(host, fig.data, fig.layout, fig.config).then(() => {
     if (!host.dataset.bound) { host.on('plotly_click', onClick); host.dataset.bound = '1'; }
     host.dataset.kind = fig.layout.meta.kind;
     host.dataset.revision = String(Number(host.dataset.revision || 0) + 1);
-    moveMarker(props.point);
+    moveMarker(answered >= sent && !waiting ? props.point : null);
   });
 }
+new ResizeObserver(() => {
+  if (fig && element.clientWidth && element.clientWidth !== width) P.relayout(host, fit()).then(placeMarker);
+}).observe(element);
 watch(Object.keys(props), render);
 render();
 """
 
 CSS = """
 .gradio-container {max-width: 1500px !important}
+#intro h1 {margin: 0 0 .2em; font-size: 1.7rem}
+#intro ol {margin: 0; padding-left: 1.4em}
+#intro li {margin: 0}
 #banner {background: #fff4e5; border: 1px solid #f0a020; border-radius: 8px; padding: 10px 14px}
-#wheel .ganmut-wheel {width: 100%; aspect-ratio: 1 / 1; max-height: 640px; cursor: crosshair}
+#wheel .ganmut-stage {position: relative}
+#wheel .ganmut-wheel {width: 100%; cursor: crosshair}
+#wheel .ganmut-marker {position: absolute; width: 17px; height: 17px; box-sizing: border-box; border: 3px solid #111;
+  border-radius: 50%; background: rgba(255, 255, 255, .9); transform: translate(-50%, -50%); pointer-events: none}
+#wheel .ganmut-marker::after {content: ""; position: absolute; left: 50%; top: 50%; width: 3px; height: 3px;
+  margin: -1.5px; border-radius: 50%; background: #111}
 #wheel .ganmut-wheel-empty {padding: 40px 10px; text-align: center; color: #888}
 #status {min-height: 2.5em}
+#status p {margin: 0}
+.bars {font-size: 13px}
+.bars-title {margin-bottom: 4px}
+.bar-row {display: grid; grid-template-columns: 5.5em 1fr 6.5em; align-items: center; gap: 6px; line-height: 1.35}
+.bar-row.target .bar-name {font-weight: bold}
+.bar {position: relative; height: 12px; background: #f1f1f1; border-radius: 3px; overflow: hidden}
+.bar i {position: absolute; left: 0; top: 0; display: block; height: 100%}
+.bar.two i {height: 50%}
+.bar.two .before {background: #9a9a9a}
+.bar.two .after {top: 50%}
+.bar-val {font-variant-numeric: tabular-nums; color: #333}
+.hint {margin: 6px 0 0; color: #7a4b00}
+.readout-line {margin: 6px 0 0; color: #555; font-size: 12px}
+#grid-title h3 {margin: 0}
 footer {display: none !important}
+@media (max-width: 640px) {
+  .gradio-container {padding-top: 6px !important}
+  #intro h1 {font-size: 1.05rem}
+  #intro {font-size: 13.5px}
+  #result label, #photo label {display: none}
+  #photo .image-container {height: 210px !important}
+  #stage {flex-direction: row !important; flex-wrap: wrap !important; gap: 8px !important}
+  #source {display: contents !important}
+  #source > * {order: 4; flex: 1 1 100% !important}
+  #source > #photo {order: 1; flex: 0 0 34% !important; min-width: 0 !important}
+  #view {order: 2; flex: 1 1 50% !important; min-width: 0 !important}
+  #picker {order: 3; flex: 1 1 100% !important; min-width: 0 !important}
+}
 """
 
 LEGEND = " ".join(f'<span style="color:{c}">■</span> {e}' for e, c in zip(EMOTIONS, COLORS))
+
+INTRO = """
+# GANmut · edit a face to any point of a gamut of emotions
+
+1. **Bring a face**: upload, webcam, paste or pick an example.
+2. **Click the wheel**, or pick an emotion and its intensity.
+3. **Compare**, then save the PNG, the gamut sheet or a GIF.
+"""
+
+ABOUT = (f"Based on *GANmut: Learning Interpretable Conditional Space for Gamut of Emotions* (CVPR 2021): "
+         f"[paper]({PAPER}) · [official code]({OFFICIAL_CODE}). Trained on FER2013 (48×48 grayscale faces).")
 
 API_DOC = """
 Three endpoints, callable with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
@@ -720,63 +946,68 @@ def build() -> gr.Blocks:
     """The Blocks app (not launched)."""
     default = MODELS[0]
     with gr.Blocks(title="GANmut: gamut of emotions", analytics_enabled=False) as demo:  # TEMP sweeps the cache
-        gr.Markdown(
-            "# GANmut · edit a face to any point of a learned gamut of emotions\n"
-            "1. Bring a face: upload, webcam, paste, or pick an example. "
-            "2. **Click anywhere on the wheel** (or choose an emotion and drag its intensity). "
-            "3. Compare, download, render the whole gamut or an animation.  \n"
-            f"Based on *GANmut: Learning Interpretable Conditional Space for Gamut of Emotions* (CVPR 2021): "
-            f"[paper]({PAPER}) · [official code]({OFFICIAL_CODE}). Trained on FER2013 (48×48 grayscale faces)."
-        )
+        gr.Markdown(INTRO, elem_id="intro")
         gr.Markdown(banner(), elem_id="banner", visible=bool(banner()))
 
-        grid_img = gr.Image(label="Gamut of emotions (one face)", format="png", interactive=False,
-                            buttons=["download", "fullscreen"], render=False, elem_id="grid")
         image = gr.State(None)  # the key of the session's photo in PHOTOS
-        request = gr.State(dict(START))
+        point = gr.State(None)
 
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=4, min_width=300):
+        with gr.Row(equal_height=False, elem_id="stage"):
+            with gr.Column(scale=3, min_width=220, elem_id="source"):
                 photo = gr.Image(label="Your photo", type="filepath", sources=["upload", "webcam", "clipboard"],
-                                 image_mode=None, height=340, elem_id="photo")
-                faces = gr.Image(label="Detected faces (1 = largest)", interactive=False, height=220, elem_id="faces")
-                face = gr.Radio(label="Face to edit", choices=[("Face 1", "0")], value="0", visible=False, elem_id="face")
+                                 image_mode=None, height=250, elem_id="photo")
                 gr.Examples(EXAMPLES, inputs=[photo], label="Examples (public-domain and Apache-2.0 photos)",
-                            fn=example_grid, outputs=[grid_img], cache_examples=bool(WEIGHTS), cache_mode="lazy")
-            with gr.Column(scale=5, min_width=360):
-                model = gr.Radio([(MODEL_LABELS[k], k) for k in MODELS], value=default, label="Model", elem_id="model")
-                model_note = gr.Markdown(MODEL_NOTES[default] + f" [Paper (CVPR 2021)]({PAPER})")
+                            examples_per_page=len(EXAMPLES), elem_id="examples")
+                faces = gr.Image(label="Detected faces (1 = largest)", interactive=False, height=180, elem_id="faces",
+                                 format="jpeg", buttons=[])
+            with gr.Column(scale=5, min_width=200, elem_id="view"):
+                result = gr.ImageSlider(label="Before / after (drag the handle)", type="pil", format="jpeg",
+                                        buttons=["fullscreen"], elem_id="result", max_height=520)
+                status = gr.Markdown(NO_PHOTO, elem_id="status")
+                with gr.Row():
+                    whole = gr.Checkbox(False, label="Whole photo", elem_id="whole", min_width=120)
+                    save_btn = gr.Button("Full-resolution PNG", size="sm", elem_id="save", min_width=120)
+                download = gr.DownloadButton(visible=False, size="sm", elem_id="download")
+                face = gr.Radio(label="Face to edit", choices=[("Face 1", "0")], value="0", visible=False, elem_id="face")
+            with gr.Column(scale=5, min_width=280, elem_id="picker"):
                 wheel_html = gr.HTML(
                     value=wheel_value(default if WEIGHTS else None),
-                    html_template='<div class="ganmut-wheel"></div>'
+                    html_template='<div class="ganmut-stage"><div class="ganmut-wheel"></div><div class="ganmut-marker"></div></div>'
                                   '<div class="ganmut-wheel-empty">The emotion wheel appears here once trained weights are available.</div>',
                     js_on_load=WHEEL_JS, head=f'<script src="{PLOTLY_URL}"></script>',
-                    elem_id="wheel", point=None,
+                    elem_id="wheel", point=None, seq=0,
                 )
-                gr.Markdown(f"<small>{LEGEND}. Hover to read the mix; click to edit.</small>")
                 with gr.Row():
-                    emotion = gr.Dropdown([e for e in EMOTIONS if e != EMOTIONS[NEUTRAL]], value=START["emotion"],
-                                          label="Emotion", scale=1, elem_id="emotion")
-                    intensity = gr.Slider(0, 1, value=START["intensity"], step=0.02, label="Intensity",
-                                          scale=2, elem_id="intensity")
-                status = gr.Markdown("Upload a photo, take one with the webcam, paste one, or pick an example.", elem_id="status")
-            with gr.Column(scale=5, min_width=360):
-                result = gr.ImageSlider(label="Before / after (drag the handle)", type="pil", format="png",
-                                        buttons=["download", "fullscreen"], elem_id="result", max_height=520)
-                crops = gr.Gallery(label="Aligned face crop: before, after", columns=4, height=200, object_fit="contain",
+                    emotion = gr.Dropdown(EMOTION_CHOICES, value=START["emotion"],
+                                          label="Emotion", scale=1, min_width=110, elem_id="emotion")
+                    intensity = gr.Slider(0, 1, value=START["intensity"], step=0.01, label="Intensity",
+                                          scale=2, min_width=160, elem_id="intensity")
+                gr.Markdown(f"<small>{LEGEND}. The centre is neutral. Hover to read the mix; click to edit.</small>")
+                model = gr.Radio([(MODEL_LABELS[k], k) for k in MODELS], value=default, label="Model", elem_id="model")
+                model_note = gr.Markdown(MODEL_NOTES[default] + f" [Paper (CVPR 2021)]({PAPER})")
+
+        with gr.Row(equal_height=False):
+            mix = gr.HTML("", elem_id="mix", padding=True)
+            readout = gr.HTML(readout_html(default, (0.0, 0.0), None) if WEIGHTS else "", elem_id="readout", padding=True)
+            with gr.Column():
+                crops = gr.Gallery(label="Aligned face crop: before, after", columns=4, height=170, object_fit="contain",
                                    elem_id="crops", format="png")
-                mix = gr.Plot(label="Emotion mix of the chosen point", elem_id="mix")
 
         with gr.Accordion("Gamut of emotions and animation", open=True):
             with gr.Row():
                 with gr.Column():
-                    grid_btn = gr.Button("Render the gamut grid", elem_id="grid-btn")
-                    grid_img.render()
+                    gr.Markdown("### Gamut of emotions of the face", elem_id="grid-title")
+                    grid_btn = gr.Button("Render the gamut sheet", elem_id="grid-btn")
+                    grid_img = gr.Image(show_label=False, format="png", interactive=False,
+                                        buttons=["download", "fullscreen"], elem_id="grid")
                 with gr.Column():
+                    gr.Markdown("### Animation", elem_id="anim-title")
                     anim_btn = gr.Button("Animate (GIF)", elem_id="anim-btn")
                     path_kind = gr.Radio([("neutral → chosen emotion → neutral", "ramp"), ("tour of every emotion", "tour")],
                                          value="ramp", show_label=False)
-                    anim = gr.Image(label="Animation", type="filepath", interactive=False, buttons=["download"])
+                    anim = gr.Image(show_label=False, type="filepath", interactive=False, buttons=["download"],
+                                    elem_id="anim")
+        gr.Markdown(ABOUT)
         with gr.Accordion("Use the API", open=False):
             gr.Markdown(API_DOC)
 
@@ -790,22 +1021,25 @@ def build() -> gr.Blocks:
             api_face = gr.Textbox(value="0", label="face")
             api_out = gr.Image(type="pil", format="png", label="edited")
 
-        edit_outputs = [request, wheel_html, result, crops, mix, status]
-        # Interactive events: a lane of their own (never behind API calls); a superseded one is dropped
-        # in the browser (always_last: at most the latest waits while one runs), never queued.
+        edit_outputs = [point, wheel_html, emotion, intensity, result, crops, mix, readout, status, download]
+        # Interactive events: a lane of their own (never behind API calls). The last of a burst of slider
+        # moves always runs (always_last); wheel clicks are sent one at a time by the page, the last one
+        # kept (see WHEEL_JS). Progress shows on the result, not the wheel.
         ui = dict(concurrency_id="ui", concurrency_limit=UI_CONCURRENCY, api_visibility="private")
-        live = dict(show_progress="minimal", trigger_mode="always_last", **ui)
+        live = dict(show_progress="minimal", show_progress_on=[result], trigger_mode="always_last", **ui)
 
-        photo.change(on_image, [photo, model, request], [image, faces, face, result, crops, request, wheel_html, mix, status],
-                     preprocess=False, **live)
-        wheel_html.click(on_click, [model], [request, wheel_html], show_progress="hidden", queue=False,
-                         api_visibility="private").then(on_edit, [image, model, face, request], edit_outputs, **live)
-        for trigger in (intensity.input, intensity.release, emotion.input):
-            trigger(on_slider, [image, model, face, emotion, intensity], edit_outputs, **live)
-        face.input(on_edit, [image, model, face, request], edit_outputs, **live)
-        model.input(on_model, [model, image, face, request], [*edit_outputs, model_note], **live).then(
-            lambda: None, None, [grid_img], queue=False, api_visibility="private")
-        photo.input(lambda: None, None, [grid_img], queue=False, api_visibility="private")
+        photo.change(on_image, [photo, model, whole, point, emotion, intensity],
+                     [image, faces, face, *edit_outputs, grid_img, anim], preprocess=False, **live)
+        wheel_html.click(on_click, [image, model, face, whole], edit_outputs, **dict(live, trigger_mode="multiple"))
+        for trigger in (intensity.input, intensity.release):
+            trigger(on_intensity, [image, model, face, whole, point, emotion, intensity], edit_outputs, **live)
+        emotion.input(on_emotion, [image, model, face, whole, emotion, intensity], edit_outputs, **live)
+        for trigger in (face.input, whole.input):
+            trigger(on_view, [image, model, face, whole, point, emotion, intensity], edit_outputs, **live)
+        model.input(on_model, [model, image, face, whole, emotion, intensity],
+                    [point, wheel_html, result, crops, mix, readout, status, download, model_note, grid_img, anim],
+                    **live)
+        save_btn.click(on_save, [image, model, face, point], [download], **ui)
         grid_btn.click(on_grid, [image, model, face], [grid_img], **ui)
         anim_btn.click(on_animate, [image, model, face, emotion, path_kind], [anim], **ui)
         demo.unload(end_session)
@@ -819,9 +1053,16 @@ def build() -> gr.Blocks:
     return demo
 
 
-def plotly_js(request: Request) -> FileResponse:
-    """plotly.min.js from the installed plotly package (the route of :data:`PLOTLY_URL`)."""
-    return FileResponse(PLOTLY_JS, media_type="text/javascript")
+@functools.cache
+def plotly_source() -> bytes:
+    """plotly.min.js of the installed plotly package, which also keeps itself as
+    ``window.GanmutPlotly``: a gr.Plot on the page would replace ``window.Plotly`` with Gradio's own copy."""
+    return PLOTLY_JS.read_bytes() + b"\n;window.GanmutPlotly = window.Plotly;\n"
+
+
+def plotly_js(request: Request) -> Response:
+    """The wheel's plotly.js (the route of :data:`PLOTLY_URL`)."""
+    return Response(plotly_source(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})
 
 
 demo = build()

@@ -9,7 +9,10 @@ Measured:
   MTCNN and the generator already warm; the median over a few distinct images;
 - cached edit: the same image again with a new code (generator + paste-back only); median;
 - 24-code edit_many: 24 full-resolution results from one batched generator call; median;
-- grid: ``Editor.grid`` (2 rings x 12 directions, crops only, no paste-back); median.
+- grid: ``Editor.grid`` (2 rings x 12 directions, crops only, no paste-back); median;
+- readout: what the live classifier readout adds to a cached edit (the default classifier
+  architecture, RANDOM weights): the same cached edits with and without the classifier, paired,
+  and the classifier alone on one aligned face.
 """
 from __future__ import annotations
 
@@ -31,21 +34,29 @@ from PIL import Image  # noqa: E402
 import ganmut  # noqa: E402
 from ganmut.align import FER2013_TEMPLATE  # noqa: E402
 from ganmut.checkpoint import save_checkpoint  # noqa: E402
+from ganmut.classifier import ClassifierConfig, EmotionClassifier, predict, save_classifier  # noqa: E402
 from ganmut.generator import Generator, GeneratorConfig  # noqa: E402
 from ganmut.spaces import make_space  # noqa: E402
 
 PHOTO = ROOT / "tests" / "data" / "photos" / "obama.jpg"
 
 
-def random_model(path: Path) -> Path:
-    """A default-architecture linear model with random weights (for timing only)."""
+def random_model(path: Path, kind: str = "linear") -> Path:
+    """A default-architecture model with random weights (for timing only)."""
     torch.manual_seed(0)
-    space = make_space("linear")
-    with torch.no_grad():
-        t = torch.arange(6) * (2 * torch.pi / 6)
-        space.weight.copy_(torch.stack([t.cos(), t.sin()], -1))
+    space = make_space(kind)
+    if kind == "linear":
+        with torch.no_grad():
+            t = torch.arange(6) * (2 * torch.pi / 6)
+            space.weight.copy_(torch.stack([t.cos(), t.sin()], -1))
     gen = Generator(GeneratorConfig(image_size=64, channels=1, conv_dim=64, n_res=6))
     return save_checkpoint(path, gen, space, FER2013_TEMPLATE.tolist(), training={"note": "random weights, benchmark only"})
+
+
+def random_classifier(path: Path) -> Path:
+    """A default-architecture emotion classifier with random weights (for timing only)."""
+    torch.manual_seed(0)
+    return save_classifier(path, EmotionClassifier(ClassifierConfig()), {"note": "random weights, benchmark only"})
 
 
 def timed(fn, device: torch.device) -> float:
@@ -73,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         photo = src.convert("RGB").resize((round(src.width * s), round(src.height * s)), Image.Resampling.LANCZOS)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        editor = ganmut.load(random_model(Path(tmp) / "bench.safetensors"), args.device)
+        editor = ganmut.load(random_model(Path(tmp) / "bench.safetensors"), args.device, classifier=None)
         load_ms = (time.perf_counter() - t0) * 1000
+        reader = ganmut.load(Path(tmp) / "bench.safetensors", args.device, classifier=random_classifier(Path(tmp) / "clf.safetensors"))
     dev = editor.device
     n_params = sum(p.numel() for p in editor.model.generator.parameters())
 
@@ -89,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     grid_codes = editor.grid_codes((0.5, 1.0), 12)[0]
     many = [timed(lambda: editor.edit_many(photo, grid_codes), dev) for _ in range(3)]
     grids = [timed(lambda: editor.grid(photo), dev) for _ in range(3)]
+    reader.edit(photo, z=(0.1, 0.1))  # warm-up: detection, and the classifier's reading of the input
+    plain, read = [], []
+    for c in codes:  # paired, alternating: the load of a shared machine hits both alike
+        plain.append(timed(lambda c=c: editor.edit(photo, z=c), dev))
+        read.append(timed(lambda c=c: reader.edit(photo, z=c), dev))
+    face = reader.prepare(photo).inputs[:1]
+    alone = [timed(lambda: predict(reader.classifier, face.to(dev)), dev) for _ in range(args.repeats)]
+    n_clf = sum(p.numel() for p in reader.classifier.parameters())
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -105,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cached edit (median)        {statistics.median(cached):8.1f} ms   (n={len(cached)}, min {min(cached):.1f})")
     print(f"edit_many, 24 codes (med)   {statistics.median(many):8.1f} ms   (n={len(many)}, min {min(many):.1f})")
     print(f"grid, 24 tiles (median)     {statistics.median(grids):8.1f} ms   (n={len(grids)}, min {min(grids):.1f})")
+    extra = [r - p for p, r in zip(plain, read)]
+    print(f"classifier: 48 px, 1 ch, width 64, {n_clf / 1e6:.2f} M params (random weights)")
+    print(f"cached edit with readout    {statistics.median(read):8.1f} ms   (without: {statistics.median(plain):.1f})")
+    print(f"readout cost per edit (med) {statistics.median(extra):8.1f} ms   (paired differences, n={len(extra)})")
+    print(f"classifier alone, one face  {statistics.median(alone):8.1f} ms   (n={len(alone)}, min {min(alone):.1f})")
     return 0
 
 

@@ -146,6 +146,16 @@ class PastePlan:
     index: np.ndarray  # [4, h, w] int32 into the flattened crop
     weight: np.ndarray  # [4, h, w, 1] float32
 
+    def window(self, box: tuple[int, int, int, int]) -> "PastePlan":
+        """The part of the plan inside the pixel box (x0, y0, x1, y1), in that box's coordinates
+        (for pasting into a crop of the photo)."""
+        wx0, wy0, wx1, wy1 = box
+        px0, py0, px1, py1 = self.box
+        x0, y0 = max(px0, wx0), max(py0, wy0)
+        x1, y1 = max(x0, min(px1, wx1)), max(y0, min(py1, wy1))
+        rows, cols = slice(y0 - py0, y1 - py0), slice(x0 - px0, x1 - px0)
+        return PastePlan((x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0), self.index[:, rows, cols], self.weight[:, rows, cols])
+
 
 def paste_plan(shape: tuple[int, ...], m: np.ndarray, size: int) -> PastePlan:
     """The :class:`PastePlan` of a ``size`` crop aligned by ``m`` on a photo of ``shape``."""

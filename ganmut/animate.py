@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import GanmutError, shorten
+from .face import face_window
 from .files import atomic_path
 
 PATHS = ("ramp", "tour")
@@ -22,15 +23,6 @@ FORMATS = (".gif", ".mp4")
 SIDE = 320
 """Longest side of a frame, in pixels."""
 FRAME_MS = 90
-
-
-def face_window(boxes: Sequence[Sequence[float]], size: tuple[int, int], margin: float = 0.45) -> tuple[int, int, int, int]:
-    """A box around the face boxes ``(x0, y0, x1, y1)`` with ``margin`` times their extent around it,
-    clipped to a photo of ``size`` (width, height)."""
-    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
-    pad = margin * max(x1 - x0, y1 - y0)
-    return (max(0, int(x0 - pad)), max(0, int(y0 - pad)), min(size[0], int(x1 + pad)), min(size[1], int(y1 + pad)))
 
 
 def path_codes(space, path: str, emotion: str | int = "happy") -> list[tuple[float, ...]]:
@@ -45,11 +37,12 @@ def path_codes(space, path: str, emotion: str | int = "happy") -> list[tuple[flo
 def frames(editor, image, codes: Sequence[Sequence[float]], face: int | str = 0, side: int = SIDE) -> list[Image.Image]:
     """The photo edited with every code (one detection, one batch), cropped to the edited face(s) and
     scaled to at most ``side`` pixels, as RGB frames of one size."""
-    results = editor.edit_many(image, codes, face)
-    box = face_window([f.box for f in results[0].faces], results[0].image.size)
+    prep = editor.prepare(image)
+    results = editor.edit_many(prep, codes, face)
+    box = face_window(results[0].faces, prep.image.size)
     out = []
     for r in results:
-        frame = r.image.convert("RGB").crop(box)
+        frame = r.window(box).convert("RGB")
         frame.thumbnail((side, side), Image.Resampling.LANCZOS)
         out.append(frame)
     return out

@@ -47,6 +47,23 @@ class Face:
         return Face((x0 * sx, y0 * sy, x1 * sx, y1 * sy), self.landmarks * np.array([sx, sy]), self.score)
 
 
+def face_window(faces: list[Face], size: tuple[int, int], margin: float = 0.5) -> tuple[int, int, int, int]:
+    """A square pixel box (x0, y0, x1, y1) around ``faces`` (their union) with ``margin`` times
+    its side on every side, moved (not cut) to lie inside an image of ``size`` (width, height),
+    and no larger than the image."""
+    if not faces:
+        raise ValueError("a face window needs at least one face")
+    x0 = min(f.box[0] for f in faces)
+    y0 = min(f.box[1] for f in faces)
+    x1 = max(f.box[2] for f in faces)
+    y1 = max(f.box[3] for f in faces)
+    side = (1 + 2 * margin) * max(x1 - x0, y1 - y0)
+    w, h = min(size[0], round(side)), min(size[1], round(side))
+    left = int(min(max(0, round((x0 + x1 - w) / 2)), size[0] - w))
+    top = int(min(max(0, round((y0 + y1 - h) / 2)), size[1] - h))
+    return left, top, left + w, top + h
+
+
 class FaceDetector:
     """MTCNN returning every face, largest first; see the module docstring for the size policy.
 

@@ -12,7 +12,10 @@ Size policy (sizes are read from the file header, before anything is decoded):
 - anything larger, or a file over :data:`MAX_FILE_BYTES`, is refused before decoding (this also
   guards against decompression bombs);
 - face detection runs on a copy whose long side is at most :data:`DETECT_MAX_SIDE` (1600 px);
-  alignment and paste-back use the pixels read.
+  alignment and paste-back use the pixels read;
+- :func:`display_copy` makes the 8-bit copy that a screen shows, reduced by the whole factor of
+  :func:`display_factor` to at most :data:`DISPLAY_MAX_SIDE` (1600 px); :func:`display_patch`
+  updates such a copy where an edit changed the image, without reducing the whole again.
 
 Formats: every format Pillow reads, and HEIC/HEIF through pillow-heif. An animation or a
 multi-page file is read as its first frame and a note says so (an MPO, the JPEG of phones that
@@ -33,6 +36,7 @@ store, e.g. CMYK as PNG, into RGB; every other image is written in its own mode.
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -52,6 +56,7 @@ MAX_SIDE = 12_000
 MAX_SOURCE_PIXELS = 120_000_000
 MAX_SOURCE_SIDE = 30_000
 DETECT_MAX_SIDE = 1600
+DISPLAY_MAX_SIDE = 1600
 MAX_FILE_BYTES = 200_000_000
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif"}
 """File extensions taken as photos when a folder is read (``python -m ganmut edit DIR``, ``training.prepare``)."""
@@ -244,6 +249,12 @@ class Photo:
     def channels(self) -> int:
         return int(self.pixels.shape[2])
 
+    def window(self, box: tuple[int, int, int, int]) -> "Photo":
+        """The part of the photo inside the pixel box (x0, y0, x1, y1), which must lie inside it."""
+        x0, y0, x1, y1 = box
+        alpha = None if self.alpha is None else self.alpha[y0:y1, x0:x1]
+        return Photo(self.pixels[y0:y1, x0:x1], alpha, self.source.crop(box), self.mode)
+
 
 def _split(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     """Editable pixels and alpha of an image in a native mode."""
@@ -318,6 +329,43 @@ def from_photo(photo: Photo, pixels: np.ndarray, boxes: list[tuple[int, int, int
             back = region.convert(photo.mode)
         out.paste(back, (x0, y0), Image.fromarray(changed.astype(np.uint8) * 255))
     return out
+
+
+def display_factor(size: tuple[int, int], max_side: int = DISPLAY_MAX_SIDE) -> int:
+    """The smallest whole factor that brings an image of ``size`` to ``max_side`` on its long side."""
+    return max(1, math.ceil(max(size) / max_side))
+
+
+def display_copy(img: Image.Image, factor: int = 1) -> Image.Image:
+    """An 8-bit RGB (or L) copy of an image for a screen, reduced by a whole ``factor`` (the mean
+    of each factor x factor block, so a part of an image reduces to the same pixels as the whole
+    when it starts on a multiple of ``factor``): transparency is flattened onto white, 16-bit
+    values are scaled to 8 bits, colour spaces become RGB; every conversion is pixel by pixel."""
+    if img.mode.startswith("I"):
+        img = Image.fromarray((np.clip(np.asarray(img), 0, 65535) // 257).astype(np.uint8))
+    elif img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and ("transparency" in img.info or img.palette.mode == "RGBA")):
+        img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA")).convert("RGB")
+    elif img.mode not in ("RGB", "L"):
+        img = img.convert("L" if img.mode == "1" else "RGB")
+    return img.reduce(factor) if factor > 1 else img.copy()
+
+
+def display_patch(view: Image.Image, part: Image.Image, box: tuple[int, int, int, int], factor: int) -> Image.Image:
+    """``view`` (a :func:`display_copy` of a whole image by ``factor``) with the pixel box ``box``
+    of that image replaced by ``part`` (an image of that box's size), exactly as if the whole had
+    been reduced; ``box`` must start on multiples of ``factor``."""
+    if box[0] % factor or box[1] % factor:
+        raise ValueError(f"box {box} does not start on multiples of {factor}")
+    out = view.copy()
+    out.paste(display_copy(part, factor), (box[0] // factor, box[1] // factor))
+    return out
+
+
+def aligned_box(box: tuple[int, int, int, int], factor: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``box`` grown to start and end on multiples of ``factor`` (or the image's edge)."""
+    x0, y0, x1, y1 = box
+    return (x0 // factor * factor, y0 // factor * factor,
+            min(size[0], -(-x1 // factor) * factor), min(size[1], -(-y1 // factor) * factor))
 
 
 def detection_rgb(photo: Photo, max_side: int = DETECT_MAX_SIDE) -> tuple[np.ndarray, np.ndarray]:

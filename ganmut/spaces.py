@@ -8,7 +8,10 @@ Every space answers the same questions:
 - ``code(emotion, intensity)``: the 2-D code of an emotion at an intensity in [0, 1]
   (the app's radius slider, the paper's interpolation protocol);
 - ``distribution(z)``: the emotion mix of any codes, shape ``[..., 7]``, rows sum to 1;
-- ``anchors()``: the code of each emotion at full intensity, shape ``[7, dim]``.
+- ``anchors()``: the code of each emotion at full intensity, shape ``[7, dim]``;
+- ``nearest_emotion(z)``, ``intensity_of(z, emotion)``, ``at_intensity(z, emotion, t)``: the
+  emotion and intensity controls of a point, and the point an intensity control moves it to
+  (linear: along the ray through the point; otherwise along the path of ``code``).
 """
 from __future__ import annotations
 
@@ -127,6 +130,26 @@ class Space(nn.Module):
         a = self.anchors().detach()
         return a[NEUTRAL] + r * (a[idx] - a[NEUTRAL])
 
+    def nearest_emotion(self, z: torch.Tensor | tuple[float, ...]) -> int:
+        """The non-neutral emotion with the largest share of the mix of code ``z`` (the emotion a
+        point leans to; linear: its sector, also at the centre where ties go to the first)."""
+        p = self.distribution(torch.as_tensor(z, dtype=torch.float32).reshape(1, self.dim))[0].clone()
+        p[NEUTRAL] = -1.0
+        return int(p.argmax())
+
+    def intensity_of(self, z: torch.Tensor | tuple[float, ...], emotion: str | int) -> float:
+        """Where code ``z`` lies on the path of :meth:`code` towards ``emotion``: its projection
+        onto the segment from the neutral anchor (0) to the emotion's anchor (1), clipped to [0, 1]."""
+        a = self.anchors().detach().float()
+        d = a[emotion_index(emotion)] - a[NEUTRAL]
+        t = (torch.as_tensor(z, dtype=torch.float32) - a[NEUTRAL]) @ d / (d @ d).clamp_min(1e-12)
+        return float(t.clamp(0.0, 1.0))
+
+    def at_intensity(self, z: torch.Tensor | tuple[float, ...], emotion: str | int, intensity: float) -> torch.Tensor:
+        """The code an intensity control moves code ``z`` to: here :meth:`code` (``emotion`` at
+        ``intensity``); the linear space keeps the direction of ``z`` instead."""
+        return self.code(emotion, intensity)
+
     def dominant(self, z: torch.Tensor) -> tuple[int, float]:
         """The most likely emotion of one code and its share of the mix."""
         p = self.distribution(torch.as_tensor(z, dtype=torch.float32).reshape(1, self.dim))[0]
@@ -237,6 +260,20 @@ class LinearSpace(Space):
 
     def distribution(self, z: torch.Tensor) -> torch.Tensor:
         return linear_distribution(z, self.directions())
+
+    def intensity_of(self, z: torch.Tensor | tuple[float, ...], emotion: str | int) -> float:
+        """The radius of code ``z`` (clipped to 1): the intensity of whichever sector it is in."""
+        emotion_index(emotion)
+        return float(torch.linalg.vector_norm(torch.as_tensor(z, dtype=torch.float32)).clamp(0.0, 1.0))
+
+    def at_intensity(self, z: torch.Tensor | tuple[float, ...], emotion: str | int, intensity: float) -> torch.Tensor:
+        """Code ``z`` moved along its own ray to radius ``intensity`` (at the centre, where a point
+        has no direction: ``emotion``'s direction)."""
+        z = torch.as_tensor(z, dtype=torch.float32)
+        r = float(torch.linalg.vector_norm(z))
+        if r < 1e-6:
+            return self.code(emotion, intensity)
+        return z / r * number(intensity, "intensity", (0.0, 1.0))
 
     def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
         return bool(torch.linalg.vector_norm(torch.as_tensor(z, dtype=torch.float32)) <= 1 + tol)

@@ -1,5 +1,6 @@
 """Start the real app (``python app.py``) once per test session, on a free port, with the tiny
-fixture checkpoints as its weights; shared by test_app.py and test_browser.py."""
+fixture checkpoints as its weights and the tiny fixture classifier behind the emotion readout;
+shared by test_app.py and test_browser.py."""
 from __future__ import annotations
 
 import os
@@ -37,10 +38,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(workdir: Path, linear: Path, gaussian: Path) -> Server:
+def start(workdir: Path, linear: Path, gaussian: Path, classifier: Path | None = None) -> Server:
     """The session's server (started on first use): weights are copies of the given checkpoints
-    under the bundled names; the working directory (example cache) is ``workdir``, Gradio's temp
-    files are beside it in ``gradio-<workdir name>``."""
+    under the bundled names, the readout's classifier is ``classifier`` (None: off, whatever is
+    bundled); the working directory is ``workdir``, Gradio's temp files are beside it in
+    ``gradio-<workdir name>``."""
     global _server
     if _server is not None and _server.proc.poll() is None:
         return _server
@@ -51,7 +53,8 @@ def start(workdir: Path, linear: Path, gaussian: Path) -> Server:
     port = _free_port()
     gradio_tmp = workdir.with_name("gradio-" + workdir.name)
     env = dict(os.environ, GANMUT_WEIGHTS=str(weights), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(gradio_tmp), PYTHONUNBUFFERED="1")
+               GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(gradio_tmp), PYTHONUNBUFFERED="1",
+               GANMUT_CLASSIFIER=str(classifier) if classifier else "off")
     log = workdir / "app.log"
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=workdir, env=env,
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT)

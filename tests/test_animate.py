@@ -13,11 +13,6 @@ from ganmut.cli import main
 from ganmut.errors import GanmutError
 
 
-def test_face_window_is_the_boxes_with_margin_inside_the_photo():
-    assert animate.face_window([(100, 100, 200, 220)], (1000, 1000), margin=0.5) == (40, 40, 260, 280)
-    assert animate.face_window([(10, 10, 50, 50), (900, 20, 990, 90)], (1000, 100), margin=0.1) == (0, 0, 1000, 100)
-
-
 @pytest.fixture(scope="module")
 def editor(linear_ckpt):
     return ganmut.load(linear_ckpt, device="cpu", classifier=None)

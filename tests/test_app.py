@@ -21,11 +21,31 @@ ROOT = appserver.ROOT
 OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
 BIDEN = ROOT / "assets" / "examples" / "biden.jpg"
 MARGIN = 0.6  # pixels farther than this many face sizes from the face box must be untouched
+OUTPUTS = ("image", "faces", "face", "point", "wheel", "emotion", "intensity", "result", "crops", "mix", "readout", "status",
+           "download", "grid", "anim")
+"""What app.on_image returns, in order (the edit's outputs from 'point' to 'download')."""
+
+
+def import_app(monkeypatch, weights: str, classifier: str | None = None):
+    """app.py imported afresh with these GANMUT_WEIGHTS and GANMUT_CLASSIFIER (unset when None)."""
+    monkeypatch.setenv("GANMUT_WEIGHTS", weights)
+    if classifier is None:
+        monkeypatch.delenv("GANMUT_CLASSIFIER", raising=False)
+    else:
+        monkeypatch.setenv("GANMUT_CLASSIFIER", classifier)
+    sys.modules.pop("app", None)
+    monkeypatch.syspath_prepend(str(ROOT))
+    return importlib.import_module("app")
+
+
+def upload(app, path, kind: str = "linear") -> dict:
+    """app.on_image's outputs for a photo, by name."""
+    return dict(zip(OUTPUTS, app.on_image({"path": str(path)}, kind, False, None, app.START["emotion"], app.START["intensity"])))
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, request):
-    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt)
+def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, tiny_classifier, request):
+    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt, tiny_classifier)
     request.addfinalizer(appserver.stop)
     return srv
 
@@ -183,10 +203,7 @@ def test_api_lists_the_three_named_endpoints(client):
 
 
 def test_resolve_weights(tmp_path, linear_ckpt, gaussian_ckpt, monkeypatch):
-    monkeypatch.setenv("GANMUT_WEIGHTS", str(tmp_path / "nothing-here"))
-    sys.modules.pop("app", None)
-    monkeypatch.syspath_prepend(str(ROOT))
-    app = importlib.import_module("app")
+    app = import_app(monkeypatch, str(tmp_path / "nothing-here"), "off")
     try:
         assert app.WEIGHTS == {} and "neither a directory" in app.WEIGHTS_PROBLEM
         found, problem = app.resolve_weights(f"{linear_ckpt},{gaussian_ckpt}")
@@ -207,67 +224,109 @@ def test_resolve_weights(tmp_path, linear_ckpt, gaussian_ckpt, monkeypatch):
 def test_without_weights_the_app_starts_and_says_so(tmp_path, monkeypatch):
     import gradio as gr
 
-    monkeypatch.setenv("GANMUT_WEIGHTS", str(tmp_path))
-    sys.modules.pop("app", None)
-    monkeypatch.syspath_prepend(str(ROOT))
-    app = importlib.import_module("app")
+    app = import_app(monkeypatch, str(tmp_path), "off")
     try:
         banner = next(b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) == "banner")
         assert banner.visible and "No trained weights are bundled" in banner.value
         with pytest.raises(gr.Error, match="No trained weights are bundled"):
             app.api_edit_xy({"path": str(OBAMA)}, 0.1, 0.2, "linear", "0")
         with pytest.warns(UserWarning, match="No trained weights are bundled"):  # the toast, outside a request
-            *_, status = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START))
-        assert "No trained weights are bundled" in status
+            out = upload(app, OBAMA)
+        assert "No trained weights are bundled" in out["status"] and out["result"] is None and out["image"] is None
     finally:
         sys.modules.pop("app", None)
 
 
-def test_ui_upload_of_odd_photos_edits_them_and_says_how(linear_ckpt, gaussian_ckpt, odd_photos, monkeypatch):
-    monkeypatch.setenv("GANMUT_WEIGHTS", f"{linear_ckpt},{gaussian_ckpt}")
-    sys.modules.pop("app", None)
-    monkeypatch.syspath_prepend(str(ROOT))
-    app = importlib.import_module("app")
+def test_ui_upload_of_odd_photos_shows_and_downloads_them(linear_ckpt, gaussian_ckpt, odd_photos, monkeypatch, tmp_path):
+    app = import_app(monkeypatch, f"{linear_ckpt},{gaussian_ckpt}", "off")
     try:
         shown = {b.elem_id: b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) in ("result", "faces", "crops")}
         expected = {
-            "cmyk": ("CMYK", (910, 1137), "a CMYK photo is shown and downloaded as RGB"),
+            "cmyk": ("CMYK", (910, 1137), "a CMYK photo is downloaded as RGB"),
             "big": ("RGB", (4000, 3000), "obama-big.jpg is 8000x6000 px (48 megapixels); it is edited at 4000x3000 px"),
             "heic": ("RGB", (910, 1137), None),
             "gif": ("P", (910, 1137), "obama-gif.gif has 3 frames: only the first is edited"),
         }
         for kind, (mode, size, note) in expected.items():
-            key, preview, _, (before, after), crops, *_, status = app.on_image({"path": str(odd_photos[kind])}, "linear", dict(app.START))
-            image = app.held(key)
-            assert image.mode == mode and image.size == size and after.size == size, kind
+            out = upload(app, odd_photos[kind])
+            prep, (before, after), status = app.held(out["image"]), out["result"], out["status"]
+            assert prep.image.mode == mode and prep.image.size == size, kind
             assert status.startswith("Edited face 1 to") and (note is None) == ("ℹ️" not in status) and (note or "") in status
+            # the views: the face, display-sized, in 8 bits (what a JPEG holds)
+            assert before.size == after.size and max(after.size) <= 1600 and after.mode in ("RGB", "L"), kind
+            assert after.width < size[0] and after.width == after.height
             # what Gradio does with the outputs before they reach the page (a CMYK image failed here)
             shown["result"].postprocess((before, after))
-            shown["faces"].postprocess(preview)
-            shown["crops"].postprocess(crops)
-            assert before.mode == after.mode == ("RGB" if kind == "cmyk" else mode)
+            shown["faces"].postprocess(out["faces"])
+            shown["crops"].postprocess(out["crops"])
+            # the full-resolution PNG, made only when asked for
+            button = app.on_save(out["image"], "linear", "0", out["point"])
+            saved = Image.open(button.value["path"])
+            assert saved.format == "PNG" and saved.size == size and saved.mode == ("RGB" if kind == "cmyk" else mode)
     finally:
         sys.modules.pop("app", None)
 
 
-def test_wheel_clicks_reuse_the_detection(linear_ckpt, gaussian_ckpt, monkeypatch):
+def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gaussian_ckpt, monkeypatch):
     from types import SimpleNamespace
 
-    monkeypatch.setenv("GANMUT_WEIGHTS", f"{linear_ckpt},{gaussian_ckpt}")
-    sys.modules.pop("app", None)
-    monkeypatch.syspath_prepend(str(ROOT))
-    app = importlib.import_module("app")
+    from ganmut.images import display_copy, display_factor
+
+    app = import_app(monkeypatch, f"{linear_ckpt},{gaussian_ckpt}", "off")
     try:
-        key, preview, picker, result, *_ = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START))
-        image = app.held(key)
-        assert result[1].size == image.size and picker.visible is False
+        out = upload(app, OBAMA)
+        key = out["image"]
+        prep = app.held(key)
+        assert out["face"].visible is False and out["point"] == pytest.approx(list(app.start_code("linear", "happy", 1.0)))
         detector = app.editor("linear").detector
         calls = detector.calls
-        request, marker = app.on_click("linear", SimpleNamespace(x=3.0, y=4.0))
-        assert request["z"] == pytest.approx([0.6, 0.8]) and marker.props["point"] == pytest.approx([0.6, 0.8])
-        _, _, (before, after), crops, _, status = app.on_edit(key, "linear", "0", request)
-        assert before is image and after.size == image.size and len(crops) == 2 and "(+0.60, +0.80)" in status
-        app.on_slider(key, "linear", "0", "fear", 0.5)
+        space = app.editor("linear").space
+        sad = space.directions()[1].tolist()  # a click just beyond the rim, towards sad: the rim point
+        point, marker, emotion, intensity, (before, after), crops, _, _, status, _ = app.on_click(
+            key, "linear", "0", False, SimpleNamespace(x=1.5 * sad[0], y=1.5 * sad[1], seq=7))
+        assert point == pytest.approx(sad) and marker.props["point"] == point and marker.props["seq"] == 7
+        assert emotion.value == "sad" and intensity.value == pytest.approx(1.0) and len(crops) == 2
+        assert f"({sad[0]:+.2f}, {sad[1]:+.2f})" in status and "sad 100%" in status
+        # the slider moves the point along its ray; the controls are left as the user set them
+        point2, marker2, emotion2, intensity2, *_ = app.on_intensity(key, "linear", "0", False, point, "sad", 0.4)
+        assert point2 == pytest.approx([0.4 * v for v in sad]) and emotion2 is intensity2  # both gr.skip()
+        # another emotion at the same intensity
+        point3, *_, status3, _ = app.on_emotion(key, "linear", "0", False, "fear", 0.4)
+        assert point3 == pytest.approx(list(space.code("fear", 0.4).tolist())) and "fear 40%" in status3
+        # the whole photo, reduced and patched where the edit changed it, is the edited photo reduced
+        *_, (before_all, after_all), _, _, _, _, _ = app.on_view(key, "linear", "0", True, point3, "fear", 0.4)
+        result = app.run_edit(prep, "linear", tuple(point3), 0)
+        k = display_factor(prep.image.size)
+        assert after_all.tobytes() == display_copy(result.image, k).tobytes() and before_all.size == after_all.size
         assert detector.calls == calls  # only the generator and the paste-back ran again
+        # another model: the same emotion and intensity in its space, the photo's detection kept
+        point4, wheel_update, *_ = app.on_model("gaussian", key, "0", False, "fear", 0.4)
+        prep4 = app.held(key)
+        assert point4 == pytest.approx(list(app.editor("gaussian").space.code("fear", 0.4).tolist()))
+        assert wheel_update.props["point"] == point4 and prep4.faces == prep.faces and detector.calls == calls
     finally:
         sys.modules.pop("app", None)
+
+
+def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ckpt, tiny_classifier, tmp_path, monkeypatch):
+    import ganmut.editor
+
+    weights = f"{linear_ckpt},{gaussian_ckpt}"
+    app = import_app(monkeypatch, weights, str(tiny_classifier))
+    try:
+        out = upload(app, OBAMA)
+        assert out["readout"].count('class="bar-row') == 7 and "emotion readout by tiny-classifier.safetensors" in out["readout"]
+        assert "you asked for <b>happy</b>" in out["readout"]
+    finally:
+        sys.modules.pop("app", None)
+    monkeypatch.setattr(ganmut.editor, "CLASSIFIER_FILE", tmp_path / "fer-classifier.safetensors")  # none bundled
+    for spec, line in ((None, "emotion readout off: no classifier at weights/fer-classifier.safetensors"),
+                       ("off", "emotion readout off (GANMUT_CLASSIFIER=off)"),
+                       (str(tmp_path / "missing.safetensors"), "emotion readout off: ")):
+        app = import_app(monkeypatch, weights, spec)
+        try:
+            readout = upload(app, OBAMA)["readout"]
+            assert "bar-row" not in readout and line in readout and readout.count("<p") == 1, readout
+            assert app.run_edit(app.run_prepare(str(OBAMA), "linear"), "linear", (0.1, 0.2), 0).readings == []
+        finally:
+            sys.modules.pop("app", None)

@@ -17,6 +17,8 @@ from PIL import Image
 import appserver
 from uiclient import UISession
 
+from ganmut.limits import MB
+
 ROOT = appserver.ROOT
 OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
 BIDEN = ROOT / "assets" / "examples" / "biden.jpg"
@@ -61,13 +63,18 @@ def _session(name: str) -> SimpleNamespace:
     return SimpleNamespace(session_hash=name)
 
 
+def _upload(app, path: Path, tab: SimpleNamespace) -> tuple:
+    """app.on_image's outputs for a photo uploaded in the session ``tab``, at the starting point."""
+    return app.on_image({"path": str(path)}, "linear", False, None, app.START["emotion"], app.START["intensity"], tab)
+
+
 def test_a_session_holds_one_photo_and_ending_it_frees_the_photo_and_files(app):
     tab = _session("tab-1")
-    key = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START), tab)[0]
-    assert app.held(key).size == Image.open(OBAMA).size
+    key = _upload(app, OBAMA, tab)[0]
+    assert app.held(key).image.size == Image.open(OBAMA).size
     held_bytes = app.PHOTOS.nbytes
-    assert app.on_image({"path": str(BIDEN)}, "linear", dict(app.START), tab)[0] == key  # replaces, not adds
-    assert app.held(key).size == Image.open(BIDEN).size and app.PHOTOS.nbytes != held_bytes and len(app.PHOTOS) == 1
+    assert _upload(app, BIDEN, tab)[0] == key  # replaces, not adds
+    assert app.held(key).image.size == Image.open(BIDEN).size and app.PHOTOS.nbytes != held_bytes and len(app.PHOTOS) == 1
     gif = app.on_animate(key, "linear", "0", "happy", "ramp", tab)
     folder = app.SESSIONS_DIR / key
     assert Image.open(gif).n_frames > 2 and [p.name for p in folder.iterdir()] == [gif.split("/")[-1]]
@@ -75,21 +82,25 @@ def test_a_session_holds_one_photo_and_ending_it_frees_the_photo_and_files(app):
     app.end_session(tab)
     assert key not in app.PHOTOS and app.PHOTOS.nbytes == 0 and not folder.exists()
     with pytest.warns(UserWarning, match="Your photo was released"):  # the toast, outside a request
-        *_, status = app.on_edit(key, "linear", "0", dict(app.START))
+        *_, status, _ = app.on_view(key, "linear", "0", False, None, app.START["emotion"], app.START["intensity"])
     assert status.startswith("Upload a photo to edit it")
 
 
 def test_session_photos_are_bounded_by_bytes_least_recently_used_first(app, monkeypatch):
+    monkeypatch.setattr(app, "PHOTOS", app.ByteLRU(app.SESSION_MEMORY, app.Prepared.nbytes))
+    _upload(app, OBAMA, _session("s"))
+    size = app.PHOTOS.nbytes  # one photo, read and aligned: its pixels, the image and the aligned crops
     one = Image.open(OBAMA)
-    size = 4 * one.width * one.height
-    monkeypatch.setattr(app, "PHOTOS", app.ByteLRU(2 * size + 1))  # room for two photos of this size
-    keys = [app.on_image({"path": str(OBAMA)}, "linear", dict(app.START), _session(f"s{i}"))[0] for i in range(3)]
+    # RGB pixels and the RGBX image, plus a face's crop and paste plan (32 bytes a pixel of its region)
+    assert 7 * one.width * one.height < size < 7 * one.width * one.height + 2 * MB
+    monkeypatch.setattr(app, "PHOTOS", app.ByteLRU(2 * size + 1, app.Prepared.nbytes))  # room for two such photos
+    keys = [_upload(app, OBAMA, _session(f"s{i}"))[0] for i in range(3)]
     assert app.PHOTOS.nbytes == 2 * size and keys[0] not in app.PHOTOS and keys[1] in app.PHOTOS and keys[2] in app.PHOTOS
-    monkeypatch.setattr(app, "PHOTOS", app.ByteLRU(size // 2))  # no room for even one
+    monkeypatch.setattr(app, "PHOTOS", app.ByteLRU(size // 2, app.Prepared.nbytes))  # no room for even one
     message = (f"this photo needs {size / app.MB:.1f} MB of memory, more than the {size // 2 / app.MB:.1f} MB "
                "this server holds for photos: use a smaller one")
     with pytest.warns(UserWarning, match=message):
-        *_, status = app.on_image({"path": str(OBAMA)}, "linear", dict(app.START), _session("s9"))
+        status = _upload(app, OBAMA, _session("s9"))[-4]
     assert status == f"⚠️ {message}" and len(app.PHOTOS) == 0
 
 
@@ -137,13 +148,13 @@ def test_upload_guard_refuses_what_does_not_fit(app, tmp_path):
 def test_closing_the_tab_frees_the_session_on_the_server(server):
     tab = UISession(server.url)
     tab.open()
-    shown = tab.run("photo", "change", [tab.upload(OBAMA), "linear", None])
+    shown = tab.run("photo", "change", [tab.upload(OBAMA), "linear", False, None, "happy", 1.0])
     assert shown.success and shown.outputs[0] is None  # the State's value stays on the server
     gif = tab.run("anim-btn", "click", [None, "linear", "0", "happy", "ramp"])
     folder = server.gradio_tmp / "ganmut-sessions" / hashlib.sha256(tab.session.encode()).hexdigest()[:32]
     assert gif.success and gif.outputs[0]["path"].startswith(str(folder)) and any(folder.glob("*.gif"))
-    clicked = tab.run("wheel", "click", ["linear"], {"x": 0.3, "y": 0.4}, then=[None, "linear", "0", None])
-    assert clicked.success and "Edited face 1" in clicked.outputs[-1]
+    clicked = tab.run("wheel", "click", [None, "linear", "0", False], {"x": 0.3, "y": 0.4, "seq": 1})
+    assert clicked.success and "Edited face 1" in clicked.outputs[-2]
     tab.close()
     deadline = time.monotonic() + WAIT_S
     while folder.exists() and time.monotonic() < deadline:  # the unload event runs once the heartbeat ends
@@ -151,9 +162,9 @@ def test_closing_the_tab_frees_the_session_on_the_server(server):
     assert not folder.exists()
     again = UISession(server.url)
     again.session = tab.session  # the same page, back: Gradio still has its State, the photo is gone
-    clicked = again.run("wheel", "click", ["linear"], {"x": 0.3, "y": 0.4}, then=[None, "linear", "0", None])
+    clicked = again.run("wheel", "click", [None, "linear", "0", False], {"x": 0.3, "y": 0.4, "seq": 2})
     again.close()
-    assert clicked.success and clicked.outputs[-1].startswith("Upload a photo to edit it")
+    assert clicked.success and clicked.outputs[-2].startswith("Upload a photo to edit it")
     assert ("warning", "Your photo was released to make room for other visitors: please upload it again.") in clicked.toasts
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 import ganmut
 import ganmut.editor as editor_mod
+from ganmut import canvas
 from ganmut.align import apply_affine, face_to_crop_matrix, invert_affine, paste_region
 from ganmut.checkpoint import Model, load_checkpoint
 from ganmut.classifier import Reading, load_classifier, predict
@@ -176,6 +177,53 @@ def test_cache_holds_neither_the_photo_nor_plans_past_its_bound(editor, photos):
     np.testing.assert_array_equal(np.asarray(again.image), np.asarray(before.image))
 
 
+def test_a_prepared_photo_is_edited_without_reading_hashing_or_detecting_it_again(editor, gaussian_editor, photos,
+                                                                                   monkeypatch):
+    photo = load_image(photos / "obama.jpg")
+    n = editor.detector.calls
+    prep = editor.prepare(photo)
+    assert editor.detector.calls == n + 1 and prep.image.size == photo.size and prep.faces == editor.detect(photo)
+    monkeypatch.setattr(editor_mod, "pixels_key", lambda px: pytest.fail("hashed again"))
+    monkeypatch.setattr(editor_mod, "read_image", lambda img: pytest.fail("read again"))
+    direct = editor.edit(prep, z=(0.4, -0.3))
+    assert direct.image.size == photo.size and editor.detector.calls == n + 1
+    # the same aligned crops serve another model with the same crop (both fixtures: 64 px, grey, FER2013 template)
+    assert gaussian_editor.prepare(prep) is prep
+    gaussian_editor.edit(prep, z=(0.2, 0.2))
+    gaussian_editor.grid(prep, rings=(1.0,), n_directions=3)
+    assert editor.detector.calls == n + 1
+    monkeypatch.undo()
+    other = Editor(editor.model, "cpu", editor.detector)  # a different crop: prepared again from the photo
+    other._crop = (96,) + other._crop[1:]
+    assert other.prepare(prep) is not prep
+    np.testing.assert_array_equal(np.asarray(direct.image), np.asarray(editor.edit(photo, z=(0.4, -0.3)).image))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "CMYK", "I;16"])
+def test_a_window_of_the_result_is_that_part_of_the_image(editor, portrait, mode):
+    img = portrait.convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(portrait.convert("L")).astype(np.uint16) * 257)
+    res = editor.edit(img, z=(-0.5, 0.6))
+    (x0, y0, x1, y1), = res.boxes  # the part the edit may change: the face's paste region
+    outside = np.ones(img.size[::-1], bool)
+    outside[y0:y1, x0:x1] = False
+    np.testing.assert_array_equal(np.asarray(res.image)[outside], np.asarray(img)[outside])
+    for box in ((x0, y0, x1, y1), (0, 0, img.width, img.height), (x0 + 7, 0, x1 + 20, y0 + 30), (0, 0, 10, 10)):
+        np.testing.assert_array_equal(np.asarray(res.window(box)), np.asarray(res.image.crop(box)))
+        assert res.window(box).mode == res.image.mode
+
+
+def test_sheet_shows_every_edit_with_a_readable_caption(editor, portrait):
+    sheet = editor.grid(portrait, layout="sheet", title="GANmut (linear): gamut of emotions")
+    tile, font = canvas.SHEET_TILE_PX, canvas.SHEET_FONT_PX
+    assert sheet.mode == "RGB" and tile * 4 < sheet.width < tile * 5  # 4 tiles across: 2 directions x 2 rings
+    rows = 1 + 24 // 4  # the input's row, then 6 rows of edits
+    assert sheet.height == pytest.approx(rows * (tile + 2.4 * font), rel=0.25)
+    grey = np.asarray(sheet.convert("L"))
+    assert (grey < 245).mean() > 0.45  # mostly faces, not white space
+    with pytest.raises(ValueError, match="layout"):
+        editor.grid(portrait, layout="spiral")
+
+
 def test_cat_gets_the_no_face_error(editor):
     with pytest.raises(NoFaceError, match="no face found"):
         editor.edit(skimage.data.chelsea(), emotion="happy")
@@ -285,7 +333,7 @@ def test_grid_draws_every_tile_without_overlap(editor, gaussian_editor, portrait
     for ed in (editor, gaussian_editor):
         img = ed.grid(portrait, rings=(0.5, 1.0), n_directions=12, tile_px=64)
         assert img.mode == "RGB" and img.width == img.height
-        pos = editor_mod.wheel_layout(ed.grid_codes((0.5, 1.0), 12)[1], 64)
+        pos = canvas.wheel_layout(ed.grid_codes((0.5, 1.0), 12)[1], 64)
         assert len(pos) == 25
         d = np.abs(pos[:, None] - pos[None]).max(-1) + np.eye(25) * 1e9
         assert d.min() >= 64

@@ -7,7 +7,7 @@ import skimage.data
 from PIL import Image
 
 from ganmut.errors import NoFaceError
-from ganmut.face import MIN_FACE_PX, FaceDetector
+from ganmut.face import MIN_FACE_PX, Face, FaceDetector, face_window
 from ganmut.images import detection_rgb, load_image, to_photo
 
 
@@ -84,3 +84,17 @@ def test_the_minimum_is_configurable(photos):
     strict = FaceDetector("cpu", min_face_px=200)
     with pytest.raises(NoFaceError, match="face too small"):
         _detect(strict, photos / "lfw" / "Jayamadhuri_187.jpg")
+
+
+def test_face_window_is_a_square_with_margin_moved_inside_the_photo():
+    face = Face((100.0, 120.0, 180.0, 220.0), np.zeros((5, 2)), 0.99)  # 80 x 100
+    assert face_window([face], (1000, 800), 0.5) == (40, 70, 240, 270)  # 200 px square, centred on the face
+    assert face_window([face], (1000, 800), 0.0) == (90, 120, 190, 220)
+    corner = Face((-20.0, -10.0, 60.0, 90.0), np.zeros((5, 2)), 0.99)  # cut by the photo's corner
+    assert face_window([corner], (1000, 800), 0.5) == (0, 0, 200, 200)  # moved in, not cut
+    assert face_window([face], (150, 120), 0.5) == (0, 0, 150, 120)  # never larger than the photo
+    other = Face((600.0, 100.0, 700.0, 200.0), np.zeros((5, 2)), 0.99)
+    x0, y0, x1, y1 = face_window([face, other], (1000, 800), 0.1)  # every face at once
+    assert x0 <= 100 and x1 >= 700 and y0 <= 100 and y1 >= 220 and x1 - x0 == y1 - y0
+    with pytest.raises(ValueError):
+        face_window([], (100, 100))

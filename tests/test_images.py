@@ -9,8 +9,8 @@ from PIL import Image
 
 from ganmut.errors import ImageError
 from ganmut.images import (
-    DETECT_MAX_SIDE, MAX_PIXELS, MAX_SOURCE_PIXELS, MAX_SOURCE_SIDE, detection_rgb, from_photo, load_image,
-    match_channels, pixels_key, read_image, reduction, storable, stored_mode, to_photo,
+    DETECT_MAX_SIDE, MAX_PIXELS, MAX_SOURCE_PIXELS, MAX_SOURCE_SIDE, aligned_box, detection_rgb, display_copy, display_factor,
+    display_patch, from_photo, load_image, match_channels, pixels_key, read_image, reduction, storable, stored_mode, to_photo,
 )
 
 
@@ -231,3 +231,43 @@ def test_model_tensors_round_trip_to_the_same_pixels():
     assert np.array_equal(from_model_output(x), u8.transpose(0, 2, 3, 1))
     rgb = rng.integers(0, 256, (3, 8, 8), dtype=np.uint8)
     assert np.array_equal(np.asarray(to_pil(to_model_input(rgb[None])[0])), rgb.transpose(1, 2, 0))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "CMYK", "I;16", "1"])
+def test_display_copy_is_8_bit_and_reduces_by_whole_blocks(mode):
+    img = _all_modes()[mode]
+    view = display_copy(img, 3)
+    assert view.mode in ("RGB", "L") and view.size == (14, 10)  # ceil(40 / 3), ceil(30 / 3)
+    full = np.asarray(display_copy(img), dtype=np.float64)
+    assert display_copy(img).size == img.size
+    block = full[3:6, 6:9].mean(axis=(0, 1))  # one 3x3 block of the 8-bit copy
+    assert np.abs(np.asarray(view, dtype=np.float64)[1, 2] - block).max() <= 1
+    if mode == "I;16":
+        np.testing.assert_array_equal(full, np.asarray(img) // 257)  # 16-bit values scaled, not clipped
+    if mode == "RGBA":  # transparency flattened onto white
+        a = np.asarray(img, dtype=np.float64)
+        expected = a[..., :3] * a[..., 3:] / 255 + 255 * (1 - a[..., 3:] / 255)
+        assert np.abs(full - expected).max() <= 1
+
+
+def test_display_patch_equals_reducing_the_whole_again():
+    img = _rgb(1000, 700, seed=5)
+    edited = img.copy()
+    edited.paste((255, 0, 0), (333, 250, 520, 410))
+    k = display_factor(img.size, 400)
+    assert k == 3
+    box = aligned_box((333, 250, 520, 410), k, img.size)
+    assert box == (333, 249, 522, 411) and all(v % k == 0 for v in box[:2])
+    assert aligned_box((990, 690, 1000, 700), k, img.size) == (990, 690, 1000, 700)  # the edge is an edge
+    patched = display_patch(display_copy(img, k), edited.crop(box), box, k)
+    np.testing.assert_array_equal(np.asarray(patched), np.asarray(display_copy(edited, k)))
+    with pytest.raises(ValueError, match="multiples"):
+        display_patch(display_copy(img, k), edited.crop((1, 0, 10, 10)), (1, 0, 10, 10), k)
+
+
+def test_photo_window_is_a_part_of_the_photo():
+    img = _all_modes()["RGBA"]
+    photo = to_photo(img)
+    part = photo.window((5, 4, 25, 20))
+    assert part.pixels.shape == (16, 20, 3) and part.alpha.shape == (16, 20) and part.source.size == (20, 16)
+    np.testing.assert_array_equal(np.asarray(from_photo(part, part.pixels, [])), np.asarray(img.crop((5, 4, 25, 20))))

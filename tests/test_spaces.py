@@ -131,6 +131,36 @@ def test_gaussian_code_endpoints_and_init():
     assert s.contains(mu[3]) and not s.contains(torch.tensor([1.2, 0.0]))
 
 
+def test_linear_controls_of_a_point_keep_its_ray():
+    s = LinearSpace()
+    with torch.no_grad():
+        s.weight.copy_(torch.tensor([[1.0, 0], [0, 1], [-1, 0], [0, -1], [1, 1], [1, -1]]))
+    z = (0.14, 0.48)  # between sad (+y) and disgust (+x +y), nearer sad; radius 0.5
+    assert EMOTIONS[s.nearest_emotion(z)] == "sad"
+    assert s.intensity_of(z, "sad") == pytest.approx(0.5) and s.intensity_of(z, "anger") == pytest.approx(0.5)
+    assert torch.allclose(s.at_intensity(z, "sad", 1.0), torch.tensor([0.28, 0.96]))  # the same ray, not sad's direction
+    assert torch.allclose(s.at_intensity(z, "sad", 0.25), torch.tensor([0.07, 0.24]))
+    assert torch.allclose(s.at_intensity((0.0, 0.0), "surprise", 0.5), torch.tensor([-0.5, 0.0]))  # no ray: the emotion's
+    assert s.intensity_of((3.0, 4.0), "happy") == 1.0
+    with pytest.raises(ValueError):
+        s.at_intensity(z, "sad", 1.2)
+
+
+def test_gaussian_controls_of_a_point_follow_the_emotion_path():
+    s = GaussianSpace()
+    with torch.no_grad():
+        s.w.copy_(torch.atanh(torch.tensor([[0.0, -0.2], [0.8, 0.0], [0.0, 0.8], [-0.8, 0.0], [-0.6, -0.6], [0.6, -0.6], [0.4, 0.6]])))
+    mu = s.means().detach()
+    z = (0.5, 0.1)  # nearest non-neutral mode: happy
+    assert EMOTIONS[s.nearest_emotion(z)] == "happy"
+    d = mu[1] - mu[0]
+    expected = float((torch.tensor(z) - mu[0]) @ d / (d @ d))
+    assert s.intensity_of(z, "happy") == pytest.approx(expected, abs=1e-6)
+    assert s.intensity_of(mu[1], "happy") == pytest.approx(1.0) and s.intensity_of(mu[0], "happy") == pytest.approx(0.0)
+    assert s.intensity_of((-1.0, 0.0), "happy") == 0.0  # clipped to the path
+    assert torch.allclose(s.at_intensity(z, "happy", 0.5), s.code("happy", 0.5))
+
+
 def test_categorical_baseline():
     s = CategoricalSpace()
     assert torch.allclose(s.code("sad", 0.25), torch.tensor([0.75, 0, 0.25, 0, 0, 0, 0]))

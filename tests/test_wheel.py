@@ -30,14 +30,20 @@ def by_name(fig) -> dict:
     return {t.name: t for t in fig.data}
 
 
+def labels_of(fig) -> dict:
+    return {a.text.replace("<b>", "").replace("</b>", ""): a for a in fig.layout.annotations}
+
+
 def test_linear_wheel_draws_each_learned_direction(linear):
     fig = wheel.wheel_figure(linear, point=(0.3, -0.2))
     traces = by_name(fig)
+    labels = labels_of(fig)
     directions = linear.directions().detach().numpy()
     for c, name in enumerate(EMOTIONS[1:]):
         t = traces[name]
-        assert np.allclose([t.x[1], t.y[1]], directions[c], atol=1e-6)  # the unit direction itself
-        assert name in t.text[-1] and t.line.color == COLORS[c + 1]
+        assert np.allclose([t.x[-1], t.y[-1]], directions[c], atol=1e-6)  # the unit direction, ending at the rim
+        assert t.line.color == COLORS[c + 1] and labels[name].bordercolor == COLORS[c + 1]
+    assert set(labels) == set(EMOTIONS[1:])
     assert "neutral" in traces["neutral"].text[0] and (traces["neutral"].x[0], traces["neutral"].y[0]) == (0, 0)
     assert {"intensity 25%", "intensity 50%", "intensity 75%", "boundary"} <= set(traces)
     r = np.hypot(traces["boundary"].x, traces["boundary"].y)
@@ -51,9 +57,12 @@ def test_gaussian_wheel_draws_each_mode_with_its_ellipses(gaussian):
     traces = by_name(fig)
     means = gaussian.means().detach().numpy()
     covs = gaussian.covariances().detach().numpy()
+    labels = labels_of(fig)
+    assert set(labels) == set(EMOTIONS)
     for c, name in enumerate(EMOTIONS):
         assert np.allclose([traces[name].x[0], traces[name].y[0]], means[c], atol=1e-6)
-        assert name in traces[name].text[0]
+        leader = traces[f"{name} leader"]  # from the mode to the label's place on the border
+        assert np.allclose([leader.x[0], leader.y[0]], means[c]) and max(abs(leader.x[1]), abs(leader.y[1])) == pytest.approx(1)
         for k in (1, 2):
             e = np.stack([traces[f"{name} {k}σ"].x, traces[f"{name} {k}σ"].y], -1).astype(float)
             inside = ~np.isnan(e).any(1)
@@ -127,12 +136,63 @@ def test_stargan_has_no_wheel():
         wheel.wheel_figure(make_space("stargan"))
 
 
-def test_mix_figure_bars(linear, gaussian):
+def test_mix_of_a_point(linear, gaussian):
     d = linear.directions().detach().numpy()[2]  # surprise
-    bars = wheel.mix_figure(linear, 0.6 * d).data[0]
-    assert list(bars.x) == list(EMOTIONS) and list(bars.marker.color) == list(COLORS)
-    assert np.allclose(bars.y, [0.4, 0, 0, 0.6, 0, 0, 0], atol=1e-6)
+    assert np.allclose(wheel.mix_at(linear, 0.6 * d), [0.4, 0, 0, 0.6, 0, 0, 0], atol=1e-6)
+    assert wheel.mix_text(wheel.mix_at(linear, 0.6 * d)) == "surprise 60% · neutral 40%"
     z = (0.2, -0.1)
-    bars = wheel.mix_figure(gaussian, z).data[0]
-    assert np.allclose(bars.y, gaussian.distribution(torch.tensor([z])).detach().numpy()[0], atol=1e-6)
-    assert math.isclose(sum(bars.y), 1.0, abs_tol=1e-6)
+    p = wheel.mix_at(gaussian, z)
+    assert np.allclose(p, gaussian.distribution(torch.tensor([z])).detach().numpy()[0], atol=1e-6)
+    assert math.isclose(sum(p), 1.0, abs_tol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["linear", "gaussian"])
+def test_labels_sit_outside_the_domain_apart_and_readable(kind, linear, gaussian):
+    space = linear if kind == "linear" else gaussian
+    labels = wheel.label_layout(space)
+    boxes = np.array([lab["box"] for lab in labels])
+    for lab, (x0, y0, x1, y1) in zip(labels, boxes):
+        nearest = np.clip([0.0, 0.0], [x0, y0], [x1, y1])  # the box's point nearest the centre
+        gap = wheel.LABEL_GAP_PX / wheel.MIN_SCALE * 0.99
+        if kind == "linear":
+            assert np.hypot(*nearest) >= 1 + gap * 0.7, lab["emotion"]  # beyond the rim, clear of a marker on it
+        else:
+            assert np.abs(nearest).max() >= 1 + gap * 0.7, lab["emotion"]  # outside the square
+        assert wheel.contrast(wheel.text_color(lab["color"]), "#ffffff") >= wheel.MIN_CONTRAST
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i], boxes[j]
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (labels[i]["emotion"], labels[j]["emotion"])
+    if kind == "linear":  # the directions of the tiny checkpoint are 60 degrees apart: no label had to move
+        targets = np.array([lab["target"] for lab in labels])
+        assert np.allclose([lab["theta"] for lab in labels], np.arctan2(targets[:, 1], targets[:, 0]))
+    fig = wheel.wheel_figure(space)
+    margin = fig.layout.meta["margin"]
+    assert margin["x"] >= 8 and margin["y"] >= 8
+    assert fig.layout.xaxis.range[1] == pytest.approx(1 + max(margin.values()) / wheel.MIN_SCALE)
+
+
+def test_crowded_labels_are_spread_apart():
+    from ganmut.spaces import make_space
+
+    space = make_space("gaussian")
+    with torch.no_grad():  # every mode on nearly the same ray: the labels must fan out
+        space.w.copy_(torch.atanh(torch.tensor([[0.5 + 0.01 * k, 0.02 * k] for k in range(7)])))
+    labels = wheel.label_layout(space)
+    boxes = [lab["box"] for lab in labels]
+    for i in range(7):
+        for j in range(i + 1, 7):
+            a, b = boxes[i], boxes[j]
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+    assert np.ptp([lab["theta"] for lab in labels]) > 0.3
+
+
+def test_text_colour_keeps_the_hue_and_reaches_the_contrast():
+    assert wheel.contrast("#ffffff", "#000000") == pytest.approx(21)
+    yellow = COLORS[1]
+    assert wheel.contrast(yellow, "#ffffff") < wheel.MIN_CONTRAST  # the emotion colour itself is too light on white
+    dark = wheel.text_color(yellow)
+    assert wheel.contrast(dark, "#ffffff") >= wheel.MIN_CONTRAST
+    r, g, b = (int(dark[k:k + 2], 16) for k in (1, 3, 5))
+    assert r > g > b  # still a yellow-brown, not black
+    assert wheel.text_color("#222222") == "#222222"
