@@ -639,6 +639,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> Trainer
         opts = RunOptions(args.device, args.compile, args.resume, args.max_minutes, args.stop_at, not args.no_progress,
                           args.budget_minutes, started=started)
         trainer = train(cfg, opts, state)
+        if dist.is_initialized():
+            dist.barrier()  # ranks tear gloo down together: one rank leaving early can abort the other at exit
     except (ConfigError, PackError) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
