@@ -20,7 +20,8 @@ intensity slider moves it along its ray (GGANmut: along the emotion's path); the
 The views are display-sized JPEGs of the chosen face (or the whole photo); the full-resolution PNG
 is made only when asked for.
 
-API (``gradio_client``): ``/edit_xy``, ``/edit_emotion`` and ``/grid``; see the "Use the API" panel.
+API (``gradio_client``): ``/edit_xy``, ``/edit_emotion``, ``/edit_preset`` and ``/grid``; see the "Use the API"
+panel. Saved points (presets) are kept in the visitor's browser (``gr.BrowserState``).
 
 Resources are bounded (see "Limits" in the README): the photos of all sessions together by
 ``GANMUT_SESSION_MEMORY_MB`` and freed when a tab closes; Gradio's temporary folder (uploads,
@@ -42,6 +43,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import functools
 import hashlib
 import importlib.util
+import json
 import re
 import shutil
 import sys
@@ -65,13 +67,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import ganmut
-from ganmut import wheel
-from ganmut.editor import MODEL_FILES, WEIGHTS_DIR, Prepared, load_readout
+from ganmut import animate, wheel
+from ganmut.editor import MODEL_FILES, WEIGHTS_DIR, Prepared, load_readout, model_name
 from ganmut.emotions import COLORS, EMOTIONS, NEUTRAL
 from ganmut.errors import shorten
-from ganmut.face import face_window
+from ganmut.face import face_choice, face_window
 from ganmut.images import aligned_box, display_copy, display_factor, display_patch, read_image, storable, stored_mode
 from ganmut.limits import MB, ByteLRU, DiskBudget, LowPriorityPool, PerClient, TooMany, trim_heap
+from ganmut.presets import Preset, PresetError, add_preset, parse_preset, parse_presets, to_json
 from ganmut.spaces import Space
 
 MODEL_LABELS = {"linear": "GANmut (linear)", "gaussian": "GGANmut (Gaussian)"}
@@ -93,8 +96,9 @@ PLOTLY_URL = "/ganmut/plotly.min.js"
 """Where the page loads plotly.js from: a route of its own, so that no server path is in the page."""
 MAX_FILE_SIZE = "30mb"
 MAX_UPLOAD_BYTES = 30 * 1000 * 1000
-ANIMATION_SIDE = 320
-ANIMATION_MS = 90
+PRESETS_SECRET = os.environ.get("GANMUT_PRESETS_SECRET", "ganmut-presets")
+"""The key Gradio encrypts the presets in the browser with. They hold nothing private, and every read
+is checked, so a fixed key is fine; a new one makes browsers forget their presets."""
 FACE_MARGIN = 0.35
 """The face view: the chosen face with 35 % of its size as margin on every side."""
 
@@ -377,8 +381,8 @@ def run_edit(image: Any, kind: str, code: tuple[float, ...], face: int | str) ->
 
 
 @spaces.GPU(duration=60)
-def run_many(image: Any, kind: str, codes: list[tuple[float, ...]], face: int | str) -> list[ganmut.EditResult]:
-    return editor(kind).edit_many(image, codes, face=face)
+def run_frames(image: Any, kind: str, codes: list[tuple[float, ...]], face: int | str) -> list[Image.Image]:
+    return animate.frames(editor(kind), image, codes, face)
 
 
 @spaces.GPU(duration=60)
@@ -393,18 +397,6 @@ def payload_path(payload: Any) -> str | None:
         return None
     path = payload.get("path") if isinstance(payload, dict) else getattr(payload, "path", None)
     return str(path) if path else None
-
-
-def parse_face(face: str | int | None) -> int | str:
-    """'all' or a 0-based face number (the UI and API give strings)."""
-    if face is None or face == "":
-        return 0
-    if str(face).strip().lower() == "all":
-        return "all"
-    try:
-        return int(face)
-    except (TypeError, ValueError):
-        raise ganmut.NoFaceError(f"face must be a face number (0 = largest) or 'all', got {shorten(face)}") from None
 
 
 def as_code(z: Any) -> tuple[float, ...]:
@@ -520,37 +512,39 @@ def wheel_value(kind: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- UI handlers
+# Every handler returns its outputs by name (a dict); build() wires each name to its component, and an
+# output a handler leaves out is left as it is on the page.
 NO_PHOTO = "Upload a photo, take one with the webcam, paste one, or pick an example."
 HIDDEN_DOWNLOAD = {"value": None, "visible": False}
+EDIT = ("point", "wheel", "emotion", "intensity", "result", "crops", "mix", "readout", "status", "download")
+"""The outputs of an edit at a point (:func:`show`)."""
+MODEL_SWITCH = (*EDIT, "model", "model_note", "grid", "anim", "anim_mp4")
+"""The outputs of a change of model: the edit, the model's note, and what the last model made, cleared."""
+PHOTO = ("image", "faces", "face", *EDIT, "grid", "anim", "anim_mp4")
+"""The outputs of a new photo: its key, faces and face picker, the edit, and what the last photo made, cleared."""
 
 
 def show(prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...], controls: bool = False,
-         seq: int | None = None) -> tuple:
-    """Every output of an edit at ``code``: (point, wheel marker, emotion, intensity, before/after,
-    crops, mix, readout, status, download). ``controls``: also set the emotion to the nearest one
-    and the intensity to the point's; ``seq``: the number of the wheel click being answered."""
+         seq: int | None = None) -> dict[str, Any]:
+    """The outputs of an edit at ``code`` (:data:`EDIT`). ``controls``: also set the emotion to the
+    nearest one and the intensity to the point's; ``seq``: the number of the wheel click being answered."""
     space = editor(kind).space
-    marker = gr.HTML(point=list(code), **({} if seq is None else {"seq": seq}))
+    out: dict[str, Any] = {"point": list(code), "wheel": gr.HTML(point=list(code), **({} if seq is None else {"seq": seq})),
+                           "mix": mix_html(space, code), "download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
     if controls:
         e = space.nearest_emotion(code)
-        emotion = gr.Dropdown(choices=EMOTION_CHOICES, value=EMOTIONS[e])
-        intensity = gr.Slider(value=round(space.intensity_of(code, e), 3))
-    else:
-        emotion = intensity = gr.skip()
-    mix = mix_html(space, code)
-    download = gr.DownloadButton(**HIDDEN_DOWNLOAD)
-    head = (list(code), marker, emotion, intensity)
+        out["emotion"] = gr.Dropdown(choices=EMOTION_CHOICES, value=EMOTIONS[e])
+        out["intensity"] = gr.Slider(value=round(space.intensity_of(code, e), 3))
     if prep is None:
-        return (*head, gr.skip(), gr.skip(), mix, readout_html(kind, code, None),
-                f"Upload a photo to edit it to {describe(space, code)}.", download)
+        return {**out, "readout": readout_html(kind, code, None), "status": f"Upload a photo to edit it to {describe(space, code)}."}
     try:
-        result = run_edit(prep, kind, code, parse_face(face))
+        result = run_edit(prep, kind, code, face)
     except ganmut.GanmutError as e:
-        return (*head, gr.skip(), gr.skip(), mix, gr.skip(), warn(e), download)
-    who = "every face" if face == "all" else f"face {int(face) + 1}"
-    return (*head, views(prep, result, whole), crops_gallery(result), mix,
-            readout_html(kind, code, result, "the largest face" if face == "all" else who),
-            f"Edited {who} to **{describe(space, code)}**.", download)
+        return {**out, "status": warn(e)}
+    who = "every face" if face_choice(face) == "all" else f"face {face_choice(face) + 1}"
+    return {**out, "result": views(prep, result, whole), "crops": crops_gallery(result),
+            "readout": readout_html(kind, code, result, "the largest face" if who == "every face" else who),
+            "status": f"Edited {who} to **{describe(space, code)}**."}
 
 
 def start_code(kind: str, emotion: str, intensity: float) -> tuple[float, ...]:
@@ -559,96 +553,103 @@ def start_code(kind: str, emotion: str, intensity: float) -> tuple[float, ...]:
 
 
 def on_image(payload: Any, kind: str, whole: bool, point: list | None, emotion: str, intensity: float,
-             session: gr.Request | None = None) -> tuple:
+             session: gr.Request | None = None) -> dict[str, Any]:
     """A new photo (upload, webcam, paste or example): read it, find the faces, edit it at the
     current point; everything made from the previous photo (views, crops, readout, grid,
     animation, download) is replaced or cleared. The session's ``image`` State gets the key of the
     photo (see :func:`keep_photo`); its last photo is released first."""
     PHOTOS.pop(session_key(session))
-
-    def cleared(status: str) -> tuple:
-        return (None, None, gr.Radio(choices=[("Face 1", "0")], value="0", visible=False), *([gr.skip()] * 4),
-                None, [], gr.skip(), readout_html(kind, (0.0, 0.0), None) if WEIGHTS else "", status,
-                gr.DownloadButton(**HIDDEN_DOWNLOAD), None, None)
-
+    cleared = {"image": None, "faces": None, "face": gr.Radio(choices=[("Face 1", "0")], value="0", visible=False),
+               "result": None, "crops": [], "readout": readout_html(kind, (0.0, 0.0), None) if WEIGHTS else "",
+               "download": gr.DownloadButton(**HIDDEN_DOWNLOAD), "grid": None, "anim": None,
+               "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
     path = payload_path(payload)
     if path is None:
-        return cleared(NO_PHOTO)
+        return {**cleared, "status": NO_PHOTO}
     try:
         code = tuple(point) if point else start_code(kind, emotion, intensity)
         prep = run_prepare(path, kind)
         key = keep_photo(prep, session)
     except ganmut.GanmutError as e:
-        return cleared(warn(e))
+        return {**cleared, "status": warn(e)}
     image, faces = prep.image, prep.faces
     choices = [(f"Face {n}", str(n - 1)) for n in range(1, len(faces) + 1)] + ([("All faces", "all")] if len(faces) > 1 else [])
-    picker = gr.Radio(choices=choices, value="0", visible=len(faces) > 1)
-    *out, status, download = show(prep, kind, "0", whole, code)
+    out = show(prep, kind, "0", whole, code)
     shown = stored_mode(image.mode, "PNG")
     notes = prep.notes + ((f"a {image.mode} photo is downloaded as {shown}",) if shown != image.mode else ())
-    return (key, faces_preview(image, faces), picker, *out, status + inform(notes), download, None, None)
+    return {**cleared, **out, "image": key, "faces": faces_preview(image, faces),
+            "face": gr.Radio(choices=choices, value="0", visible=len(faces) > 1), "status": out["status"] + inform(notes)}
 
 
-def on_click(key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> tuple:
+def on_click(key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
     """A click on the wheel: the exact point clicked (projected into the space), the controls set to it, the edit."""
     seq = int(getattr(evt, "seq", 0) or 0)
     try:
         code = as_code(editor(kind).space.project((float(evt.x), float(evt.y))))
     except (ganmut.GanmutError, ValueError, AttributeError, TypeError) as e:
-        return (gr.skip(), gr.HTML(seq=seq), *([gr.skip()] * 6), warn(e), gr.skip())
+        return {"wheel": gr.HTML(seq=seq), "status": warn(e)}
     return show(held(key), kind, face, whole, code, controls=True, seq=seq)
 
 
 def on_intensity(key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
-                 intensity: float) -> tuple:
+                 intensity: float) -> dict[str, Any]:
     """The intensity slider moved: the point moves along its ray (GGANmut: along the emotion's path)."""
     try:
         space = editor(kind).space
         code = as_code(space.at_intensity(point, emotion, float(intensity)) if point else space.code(emotion, float(intensity)))
     except (ganmut.GanmutError, ValueError) as e:
-        return (*([gr.skip()] * 8), warn(e), gr.skip())
+        return {"status": warn(e)}
     return show(held(key), kind, face, whole, code)
 
 
-def on_emotion(key: str | None, kind: str, face: str, whole: bool, emotion: str, intensity: float) -> tuple:
+def on_emotion(key: str | None, kind: str, face: str, whole: bool, emotion: str, intensity: float) -> dict[str, Any]:
     """Another emotion chosen: its point at the current intensity."""
     try:
         code = start_code(kind, emotion, intensity)
     except (ganmut.GanmutError, ValueError) as e:
-        return (*([gr.skip()] * 8), warn(e), gr.skip())
+        return {"status": warn(e)}
     return show(held(key), kind, face, whole, code)
 
 
 def on_view(key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
-            intensity: float) -> tuple:
+            intensity: float) -> dict[str, Any]:
     """Another face, or the whole photo instead of the face: the same point shown again."""
     try:
         code = tuple(point) if point else start_code(kind, emotion, intensity)
     except ganmut.GanmutError as e:
-        return (*([gr.skip()] * 8), warn(e), gr.skip())
+        return {"status": warn(e)}
     return show(held(key), kind, face, whole, code)
 
 
-def on_model(kind: str, key: str | None, face: str, whole: bool, emotion: str, intensity: float) -> tuple:
-    """Another model: redraw the wheel, move to the same emotion and intensity in its space, redo
-    the edit, and clear what the previous model made (grid, animation, download)."""
-    note = MODEL_NOTES[kind] + f" [Paper (CVPR 2021)]({PAPER})"
+def switch_model(kind: str, key: str | None, face: str, whole: bool, code: tuple[float, ...],
+                 controls: bool = False) -> dict[str, Any]:
+    """Model ``kind`` at ``code``: its wheel and note, the photo aligned for it (when its crop
+    differs), the edit, and what the previous model made (grid, animation, download) cleared."""
+    out = {"model": kind, "model_note": MODEL_NOTES[kind] + f" [Paper (CVPR 2021)]({PAPER})", "grid": None, "anim": None,
+           "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD), "download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
     try:
-        code = start_code(kind, emotion, intensity)
         prep = held(key)
-        if prep is not None:  # aligned again if the new model's crop differs
+        if prep is not None:
             prep = run_prepare(prep, kind)
             PHOTOS.put(key, prep)
     except ganmut.GanmutError as e:
-        return (gr.skip(), gr.HTML(value=wheel_value(kind)), None, [], gr.skip(), "", warn(e),
-                gr.DownloadButton(**HIDDEN_DOWNLOAD), note, None, None)
-    point, _, _, _, *out = show(prep, kind, face, whole, code)
-    return (point, gr.HTML(value=wheel_value(kind), point=list(code)), *out, note, None, None)
+        return {**out, "wheel": gr.HTML(value=wheel_value(kind)), "result": None, "crops": [], "readout": "", "status": warn(e)}
+    edit = show(prep, kind, face, whole, code, controls=controls)
+    return {**out, **edit, "wheel": gr.HTML(value=wheel_value(kind), point=list(code))}
 
 
-def on_save(key: str | None, kind: str, face: str, point: list | None, session: gr.Request | None = None) -> Any:
+def on_model(kind: str, key: str | None, face: str, whole: bool, emotion: str, intensity: float) -> dict[str, Any]:
+    """Another model: the same emotion and intensity in its space."""
+    try:
+        code = start_code(kind, emotion, intensity)
+    except ganmut.GanmutError as e:
+        return {"status": warn(e)}
+    return switch_model(kind, key, face, whole, code)
+
+
+def on_save(key: str | None, kind: str, face: str, point: list | None, session: gr.Request | None = None) -> dict[str, Any]:
     """The full-resolution PNG of the current edit, made now, offered for download."""
-    hidden = gr.DownloadButton(**HIDDEN_DOWNLOAD)
+    hidden = {"download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
     if key is None or not point:
         gr.Warning("Upload a photo first.")
         return hidden
@@ -656,57 +657,117 @@ def on_save(key: str | None, kind: str, face: str, point: list | None, session: 
     if prep is None:
         return hidden
     try:
-        image = png(run_edit(prep, kind, tuple(point), parse_face(face)).image)
+        image = png(run_edit(prep, kind, tuple(point), face).image)
     except ganmut.GanmutError as e:
         warn(e)
         return hidden
     out = session_file(session, "ganmut-edit-", ".png")
     image.save(out)
-    return gr.DownloadButton(value=str(out), visible=True, label=f"⬇ Download the PNG ({image.width}×{image.height})")
+    return {"download": gr.DownloadButton(value=str(out), visible=True, label=f"⬇ Download the PNG ({image.width}×{image.height})")}
 
 
-def on_grid(key: str | None, kind: str, face: str) -> Image.Image | None:
-    """The gamut-of-emotions sheet of one face, titled with the model."""
+def on_grid(key: str | None, kind: str, face: str) -> dict[str, Any]:
+    """The gamut-of-emotions sheet of one face (the first of "all"), titled with the model."""
     if key is None:
         gr.Warning("Upload a photo first.")
-        return None
+        return {"grid": None}
     prep = held(key)
     if prep is None:
-        return None
+        return {"grid": None}
     try:
-        f = parse_face(face)
-        return run_grid(prep, kind, 0 if f == "all" else f, "sheet", f"{MODEL_LABELS[kind]}: gamut of emotions")
+        f = face_choice(face)
+        return {"grid": run_grid(prep, kind, 0 if f == "all" else f, "sheet", f"{MODEL_LABELS[kind]}: gamut of emotions")}
     except ganmut.GanmutError as e:
         warn(e)
-        return None
+        return {"grid": None}
 
 
 def on_animate(key: str | None, kind: str, face: str, emotion: str, path_kind: str,
-               session: gr.Request | None = None) -> str | None:
-    """A looping GIF of the face: neutral to an emotion and back, or a tour of every emotion; it
-    replaces the session's last one, in the session's folder (deleted when the tab closes)."""
+               session: gr.Request | None = None) -> dict[str, Any]:
+    """The face moving neutral -> emotion -> neutral, or on a tour of every emotion: a looping GIF
+    shown, and the same frames as an MP4 to download; they replace the session's last ones, in the
+    session's folder (deleted when the tab closes)."""
+    none = {"anim": None, "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
     if key is None:
         gr.Warning("Upload a photo first.")
-        return None
+        return none
     prep = held(key)
     if prep is None:
-        return None
+        return none
     try:
-        space = editor(kind).space
-        codes = space.ramp(emotion) if path_kind == "ramp" else space.tour()
-        results = run_many(prep, kind, codes, parse_face(face))
+        frames = run_frames(prep, kind, animate.path_codes(editor(kind).space, path_kind, emotion), face)
     except ganmut.GanmutError as e:
         warn(e)
-        return None
-    box = face_window(results[0].faces, prep.image.size, FACE_MARGIN)
-    frames = []
-    for r in results:
-        frame = display_copy(r.window(box)).convert("RGB")
-        frame.thumbnail((ANIMATION_SIDE, ANIMATION_SIDE), Image.Resampling.LANCZOS)
-        frames.append(frame)
-    out = session_file(session, f"ganmut-{path_kind}-", ".gif")
-    frames[0].save(out, save_all=True, append_images=frames[1:], duration=ANIMATION_MS, loop=0, optimize=True)
-    return str(out)
+        return none
+    gif = animate.write(frames, session_file(session, f"ganmut-{path_kind}-", ".gif"))
+    mp4 = animate.write(frames, session_file(session, f"ganmut-{path_kind}-", ".mp4"))
+    return {"anim": str(gif), "anim_mp4": gr.DownloadButton(value=str(mp4), visible=True, label="⬇ MP4")}
+
+
+def stored_presets(stored: Any) -> dict[str, Preset]:
+    """The presets a browser keeps (its BrowserState); a damaged or tampered value counts as none, with a toast."""
+    try:
+        return parse_presets(stored or {})
+    except PresetError as e:
+        gr.Warning(f"your saved points could not be read and were reset ({e})")
+        return {}
+
+
+def preset_line(name: str | None, presets: dict[str, Preset]) -> str:
+    """A saved point as the JSON the API's ``/edit_preset`` and the CLI's presets file take."""
+    if not name or name not in presets:
+        return ""
+    return f"`{json.dumps(presets[name].to_dict())}`"
+
+
+def on_presets_load(stored: Any) -> dict[str, Any]:
+    """The page opened: the browser's saved points in the picker."""
+    presets = stored_presets(stored)
+    return {"preset_pick": gr.Dropdown(choices=list(presets), value=None)}
+
+
+def on_preset_save(name: str, kind: str, point: list | None, stored: Any) -> dict[str, Any]:
+    """Save the current point (and its model) under ``name`` in the browser."""
+    presets = stored_presets(stored)
+    name = (name or "").strip()
+    try:
+        if not point:
+            raise PresetError("choose a point first: click the wheel or pick an emotion")
+        presets = add_preset(presets, name, kind, point)
+    except PresetError as e:
+        return {"status": warn(e)}
+    gr.Info(f"saved the point as '{name}'")
+    return {"presets": to_json(presets), "preset_pick": gr.Dropdown(choices=list(presets), value=name),
+            "preset_json": preset_line(name, presets), "preset_name": ""}
+
+
+def on_preset_delete(name: str | None, stored: Any) -> dict[str, Any]:
+    """Delete the chosen saved point from the browser."""
+    presets = stored_presets(stored)
+    if not name or name not in presets:
+        gr.Warning("choose a saved point to delete")
+        return {}
+    del presets[name]
+    return {"presets": to_json(presets), "preset_pick": gr.Dropdown(choices=list(presets), value=None), "preset_json": ""}
+
+
+def on_preset_apply(key: str | None, kind: str, face: str, whole: bool, name: str | None, stored: Any) -> dict[str, Any]:
+    """Go to a saved point: its model (switched to if it is not the current one) and its point, on this photo."""
+    presets = stored_presets(stored)
+    if not name or name not in presets:
+        gr.Warning("choose a saved point first")
+        return {}
+    preset = presets[name]
+    try:
+        target = model_name(preset.model)
+        if target not in WEIGHTS:
+            raise ganmut.CheckpointError(f"'{name}' is a point of {MODEL_LABELS[target]}, which this app does not serve")
+        code = editor(target).code(z=preset.z)
+    except ganmut.GanmutError as e:
+        return {"status": warn(e)}
+    if target != kind:
+        return switch_model(target, key, face, whole, code, controls=True)
+    return show(held(key), kind, face, whole, code, controls=True)
 
 
 # --------------------------------------------------------------------------- API endpoints
@@ -721,10 +782,8 @@ def _api_image(payload: Any) -> Image.Image:
 
 
 def _api_kind(model: str) -> str:
-    kind = {"ganmut": "linear", "gganmut": "gaussian"}.get(str(model).lower(), str(model).lower())
-    if kind not in MODEL_FILES:
-        raise gr.Error(f"unknown model {shorten(model)}: use 'linear' (GANmut) or 'gaussian' (GGANmut)")
-    return kind
+    """A model by name or alias (CheckpointError for an unknown one; :func:`editor` says when it is not served)."""
+    return model_name(model)
 
 
 def api_edit_xy(image: Any, x: float, y: float, model: str, face: str, client: gr.Request | None = None) -> str:
@@ -732,7 +791,7 @@ def api_edit_xy(image: Any, x: float, y: float, model: str, face: str, client: g
 
     def edit() -> Image.Image:
         kind = _api_kind(model)
-        return run_edit(_api_image(image), kind, editor(kind).code(z=(x, y)), parse_face(face)).image
+        return run_edit(_api_image(image), kind, editor(kind).code(z=(x, y)), face).image
 
     return api_call(edit, client)
 
@@ -744,7 +803,19 @@ def api_edit_emotion(image: Any, emotion: str, intensity: float, model: str, fac
     def edit() -> Image.Image:
         kind = _api_kind(model)
         code = editor(kind).code(emotion=emotion, intensity=intensity)
-        return run_edit(_api_image(image), kind, code, parse_face(face)).image
+        return run_edit(_api_image(image), kind, code, face).image
+
+    return api_call(edit, client)
+
+
+def api_edit_preset(image: Any, preset: str, face: str, client: gr.Request | None = None) -> str:
+    """Edit to a saved point: ``{"model": "linear", "z": [x, y]}`` as JSON (what the page shows for a
+    saved point, and what `python -m ganmut presets` keeps)."""
+
+    def edit() -> Image.Image:
+        p = parse_preset(preset)
+        kind = _api_kind(p.model)
+        return run_edit(_api_image(image), kind, editor(kind).code(z=p.z), face).image
 
     return api_call(edit, client)
 
@@ -754,7 +825,7 @@ def api_grid(image: Any, model: str, face: str, client: gr.Request | None = None
 
     def grid() -> Image.Image:
         kind = _api_kind(model)
-        f = parse_face(face)
+        f = face_choice(face)
         return run_grid(_api_image(image), kind, 0 if f == "all" else f)
 
     return api_call(grid, client)
@@ -917,18 +988,18 @@ INTRO = """
 
 1. **Bring a face**: upload, webcam, paste or pick an example.
 2. **Click the wheel**, or pick an emotion and its intensity.
-3. **Compare**, then save the PNG, the gamut sheet or a GIF.
+3. **Compare**; save the PNG, a GIF, an MP4 or the point.
 """
 
 ABOUT = (f"Based on *GANmut: Learning Interpretable Conditional Space for Gamut of Emotions* (CVPR 2021): "
          f"[paper]({PAPER}) · [official code]({OFFICIAL_CODE}). Trained on FER2013 (48×48 grayscale faces).")
 
 API_DOC = """
-Three endpoints, callable with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
-`/edit_xy` (a point of the space), `/edit_emotion` (an emotion and an intensity in [0, 1]) and `/grid`
-(the gamut grid of one face). `model` is `"linear"` (GANmut) or `"gaussian"` (GGANmut); `face` is
-`"0"` (the largest face), `"1"`, ... or `"all"`. Errors (no face, unreadable image, a point outside
-the space) come back as a one-line message.
+Four endpoints, callable with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
+`/edit_xy` (a point of the space), `/edit_emotion` (an emotion and an intensity in [0, 1]), `/edit_preset`
+(a saved point, as the JSON the "Saved points" panel shows) and `/grid` (the gamut grid of one face).
+`model` is `"linear"` (GANmut) or `"gaussian"` (GGANmut); `face` is `"0"` (the largest face), `"1"`, ...
+or `"all"`. Errors (no face, unreadable image, a point outside the space) come back as a one-line message.
 
 ```python
 from gradio_client import Client, handle_file
@@ -936,10 +1007,27 @@ from gradio_client import Client, handle_file
 client = Client("http://localhost:7860/")
 edited = client.predict(handle_file("face.jpg"), 0.6, 0.4, "linear", "0", api_name="/edit_xy")
 happy = client.predict(handle_file("face.jpg"), "happy", 0.8, "gaussian", "all", api_name="/edit_emotion")
+saved = client.predict(handle_file("face.jpg"), '{"model": "gaussian", "z": [-0.35, 0.5]}', "0", api_name="/edit_preset")
 grid = client.predict(handle_file("face.jpg"), "linear", "0", api_name="/grid")
-print(edited, happy, grid)  # paths of PNG files
+print(edited, happy, saved, grid)  # paths of PNG files
 ```
 """
+
+
+def named(fn: Callable[..., dict[str, Any]], names: tuple[str, ...]) -> Callable[..., Any]:
+    """``fn`` answering in the order of ``names`` (a name it leaves out: gr.skip()), as Gradio takes
+    outputs: a tuple, or the value itself for one output. The signature is kept (functools.wraps), so
+    that Gradio still passes gr.Request and EventData."""
+    @functools.wraps(fn)
+    def wired(*args: Any, **kwargs: Any) -> Any:
+        out = fn(*args, **kwargs)
+        unknown = set(out) - set(names)
+        if unknown:
+            raise KeyError(f"{fn.__name__} answered outputs this event does not have: {sorted(unknown)}")
+        values = tuple(out.get(n, gr.skip()) for n in names)
+        return values[0] if len(values) == 1 else values
+
+    return wired
 
 
 def build() -> gr.Blocks:
@@ -951,6 +1039,7 @@ def build() -> gr.Blocks:
 
         image = gr.State(None)  # the key of the session's photo in PHOTOS
         point = gr.State(None)
+        presets = gr.BrowserState({}, storage_key="ganmut-presets", secret=PRESETS_SECRET)  # kept in the visitor's browser
 
         with gr.Row(equal_height=False, elem_id="stage"):
             with gr.Column(scale=3, min_width=220, elem_id="source"):
@@ -985,6 +1074,19 @@ def build() -> gr.Blocks:
                 gr.Markdown(f"<small>{LEGEND}. The centre is neutral. Hover to read the mix; click to edit.</small>")
                 model = gr.Radio([(MODEL_LABELS[k], k) for k in MODELS], value=default, label="Model", elem_id="model")
                 model_note = gr.Markdown(MODEL_NOTES[default] + f" [Paper (CVPR 2021)]({PAPER})")
+                with gr.Accordion("Saved points", open=False, elem_id="presets"):
+                    with gr.Row():
+                        preset_name = gr.Textbox(show_label=False, placeholder="name this point", max_length=40,
+                                                 scale=2, min_width=120, elem_id="preset-name")
+                        preset_save = gr.Button("Save", size="sm", scale=1, min_width=60, elem_id="preset-save")
+                    with gr.Row():
+                        preset_pick = gr.Dropdown([], value=None, show_label=False, scale=2, min_width=120,
+                                                  elem_id="preset-pick")
+                        preset_apply = gr.Button("Apply", size="sm", scale=1, min_width=60, elem_id="preset-apply")
+                        preset_delete = gr.Button("Delete", size="sm", scale=1, min_width=60, elem_id="preset-delete")
+                    preset_json = gr.Markdown("", elem_id="preset-json")
+                    gr.Markdown("<small>Saved in this browser. Apply one to any photo; its JSON goes to the API's "
+                                "`/edit_preset`.</small>")
 
         with gr.Row(equal_height=False):
             mix = gr.HTML("", elem_id="mix", padding=True)
@@ -1002,11 +1104,12 @@ def build() -> gr.Blocks:
                                         buttons=["download", "fullscreen"], elem_id="grid")
                 with gr.Column():
                     gr.Markdown("### Animation", elem_id="anim-title")
-                    anim_btn = gr.Button("Animate (GIF)", elem_id="anim-btn")
+                    anim_btn = gr.Button("Animate (GIF and MP4)", elem_id="anim-btn")
                     path_kind = gr.Radio([("neutral → chosen emotion → neutral", "ramp"), ("tour of every emotion", "tour")],
                                          value="ramp", show_label=False)
                     anim = gr.Image(show_label=False, type="filepath", interactive=False, buttons=["download"],
                                     elem_id="anim")
+                    anim_mp4 = gr.DownloadButton(visible=False, size="sm", elem_id="anim-mp4")
         gr.Markdown(ABOUT)
         with gr.Accordion("Use the API", open=False):
             gr.Markdown(API_DOC)
@@ -1019,29 +1122,42 @@ def build() -> gr.Blocks:
             api_intensity = gr.Number(label="intensity")
             api_model = gr.Textbox(value=default, label="model")
             api_face = gr.Textbox(value="0", label="face")
+            api_preset = gr.Textbox(label="preset")
             api_out = gr.Image(type="pil", format="png", label="edited")
 
-        edit_outputs = [point, wheel_html, emotion, intensity, result, crops, mix, readout, status, download]
+        outputs = {"image": image, "faces": faces, "face": face, "point": point, "wheel": wheel_html, "emotion": emotion,
+                   "intensity": intensity, "result": result, "crops": crops, "mix": mix, "readout": readout,
+                   "status": status, "download": download, "model": model, "model_note": model_note, "grid": grid_img,
+                   "anim": anim, "anim_mp4": anim_mp4, "presets": presets, "preset_pick": preset_pick,
+                   "preset_json": preset_json, "preset_name": preset_name}
         # Interactive events: a lane of their own (never behind API calls). The last of a burst of slider
         # moves always runs (always_last); wheel clicks are sent one at a time by the page, the last one
         # kept (see WHEEL_JS). Progress shows on the result, not the wheel.
         ui = dict(concurrency_id="ui", concurrency_limit=UI_CONCURRENCY, api_visibility="private")
         live = dict(show_progress="minimal", show_progress_on=[result], trigger_mode="always_last", **ui)
 
-        photo.change(on_image, [photo, model, whole, point, emotion, intensity],
-                     [image, faces, face, *edit_outputs, grid_img, anim], preprocess=False, **live)
-        wheel_html.click(on_click, [image, model, face, whole], edit_outputs, **dict(live, trigger_mode="multiple"))
+        def on(trigger: Callable, fn: Callable, inputs: list, names: tuple[str, ...], **kwargs: Any) -> None:
+            """Run ``fn`` on ``trigger``; its named results go to the components of ``names``."""
+            trigger(named(fn, names), inputs, [outputs[n] for n in names], **kwargs)
+
+        on(photo.change, on_image, [photo, model, whole, point, emotion, intensity], PHOTO, preprocess=False, **live)
+        on(wheel_html.click, on_click, [image, model, face, whole], EDIT, **dict(live, trigger_mode="multiple"))
         for trigger in (intensity.input, intensity.release):
-            trigger(on_intensity, [image, model, face, whole, point, emotion, intensity], edit_outputs, **live)
-        emotion.input(on_emotion, [image, model, face, whole, emotion, intensity], edit_outputs, **live)
+            on(trigger, on_intensity, [image, model, face, whole, point, emotion, intensity], EDIT, **live)
+        on(emotion.input, on_emotion, [image, model, face, whole, emotion, intensity], EDIT, **live)
         for trigger in (face.input, whole.input):
-            trigger(on_view, [image, model, face, whole, point, emotion, intensity], edit_outputs, **live)
-        model.input(on_model, [model, image, face, whole, emotion, intensity],
-                    [point, wheel_html, result, crops, mix, readout, status, download, model_note, grid_img, anim],
-                    **live)
-        save_btn.click(on_save, [image, model, face, point], [download], **ui)
-        grid_btn.click(on_grid, [image, model, face], [grid_img], **ui)
-        anim_btn.click(on_animate, [image, model, face, emotion, path_kind], [anim], **ui)
+            on(trigger, on_view, [image, model, face, whole, point, emotion, intensity], EDIT, **live)
+        on(model.input, on_model, [model, image, face, whole, emotion, intensity], MODEL_SWITCH, **live)
+        on(save_btn.click, on_save, [image, model, face, point], ("download",), **ui)
+        on(grid_btn.click, on_grid, [image, model, face], ("grid",), **ui)
+        on(anim_btn.click, on_animate, [image, model, face, emotion, path_kind], ("anim", "anim_mp4"), **ui)
+        on(demo.load, on_presets_load, [presets], ("preset_pick",), **ui)
+        on(preset_save.click, on_preset_save, [preset_name, model, point, presets],
+           ("presets", "preset_pick", "preset_json", "preset_name", "status"), **ui)
+        on(preset_delete.click, on_preset_delete, [preset_pick, presets], ("presets", "preset_pick", "preset_json"), **ui)
+        on(preset_pick.input, lambda name, stored: {"preset_json": preset_line(name, stored_presets(stored))},
+           [preset_pick, presets], ("preset_json",), **ui)
+        on(preset_apply.click, on_preset_apply, [image, model, face, whole, preset_pick, presets], MODEL_SWITCH, **live)
         demo.unload(end_session)
 
         # raw payloads (errors stay ours); API_CONCURRENCY calls pass at once to api_call, which bounds them
@@ -1049,6 +1165,7 @@ def build() -> gr.Blocks:
         gr.on([], api_edit_xy, [api_image, api_x, api_y, api_model, api_face], [api_out], api_name="edit_xy", **api)
         gr.on([], api_edit_emotion, [api_image, api_emotion, api_intensity, api_model, api_face], [api_out],
               api_name="edit_emotion", **api)
+        gr.on([], api_edit_preset, [api_image, api_preset, api_face], [api_out], api_name="edit_preset", **api)
         gr.on([], api_grid, [api_image, api_model, api_face], [api_out], api_name="grid", **api)
     return demo
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from .errors import GanmutError, shorten
 from .face import face_window
+from .images import display_copy
 from .files import atomic_path
 
 PATHS = ("ramp", "tour")
@@ -42,7 +43,7 @@ def frames(editor, image, codes: Sequence[Sequence[float]], face: int | str = 0,
     box = face_window(results[0].faces, prep.image.size)
     out = []
     for r in results:
-        frame = r.window(box).convert("RGB")
+        frame = display_copy(r.window(box)).convert("RGB")  # 16-bit, CMYK and alpha to 8-bit RGB
         frame.thumbnail((side, side), Image.Resampling.LANCZOS)
         out.append(frame)
     return out

@@ -102,15 +102,12 @@ def _floatlist(text: str) -> tuple[float, ...]:
 
 
 def _face(text: str) -> int | str:
-    if text == "all":
-        return text
+    from .face import face_choice
+
     try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"--face must be a face number (0 = largest) or 'all', got {shorten(text)}")
-    return n
+        return face_choice(text)
+    except GanmutError as e:
+        raise argparse.ArgumentTypeError(f"--{e}") from None
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -27,13 +27,15 @@ from .classifier import EmotionClassifier, Reading, load_classifier, predict, pr
 from .emotions import EMOTIONS
 from .errors import CheckpointError, CodeError, NoFaceError, number, shorten
 from .devices import pick_device
-from .face import Face, FaceDetector
+from .face import Face, FaceDetector, face_choice
 from .images import ImageSource, Photo, detection_rgb, from_photo, match_channels, pixels_key, read_image, to_photo, to_pil
 from .limits import MB, ByteLRU, nbytes
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian": "ganmut-gaussian.safetensors"}
 """Bundled model names and their files under :data:`WEIGHTS_DIR`."""
+MODEL_ALIASES = {"ganmut": "linear", "gganmut": "gaussian"}
+"""Other names of the bundled models (the paper's)."""
 CLASSIFIER_FILE = WEIGHTS_DIR / "fer-classifier.safetensors"
 """The bundled emotion classifier behind the readout (:class:`~ganmut.classifier.Reading`)."""
 
@@ -52,10 +54,19 @@ MAX_DIRECTIONS = 24
 FaceSelector = Union[int, str]
 
 
+def model_name(name: str) -> str:
+    """The bundled model a name or alias means ('linear', 'GANmut', 'gaussian', 'GGANmut', any case)."""
+    key = str(name).strip().lower()
+    key = MODEL_ALIASES.get(key, key)
+    if key not in MODEL_FILES:
+        raise CheckpointError(f"unknown model {shorten(name)}: use 'linear' (or 'GANmut') or 'gaussian' (or 'GGANmut')")
+    return key
+
+
 def resolve_model(model: str | os.PathLike) -> Path:
-    """Path of a bundled model name ('linear', 'gaussian') or of a checkpoint file."""
-    if isinstance(model, str) and model in MODEL_FILES:
-        path = WEIGHTS_DIR / MODEL_FILES[model]
+    """Path of a bundled model name or alias ('linear' or 'GANmut', 'gaussian' or 'GGANmut') or of a checkpoint file."""
+    if isinstance(model, str) and model.strip().lower() in (*MODEL_FILES, *MODEL_ALIASES):
+        path = WEIGHTS_DIR / MODEL_FILES[model_name(model)]
         if not path.is_file():
             raise CheckpointError(
                 f"no trained weights are bundled yet ({path.name} is not in {WEIGHTS_DIR}); "
@@ -243,11 +254,10 @@ class Editor:
 
     @staticmethod
     def _select(prep: Prepared, face: FaceSelector) -> list[int]:
+        face = face_choice(face)
         if face == "all":
             return list(range(len(prep.faces)))
-        if isinstance(face, bool) or not isinstance(face, (int, np.integer)):
-            raise NoFaceError(f"face must be a face number or 'all', got {shorten(face)}")
-        if not 0 <= face < len(prep.faces):
+        if face >= len(prep.faces):
             raise NoFaceError(f"face {shorten(face)} requested but {len(prep.faces)} face(s) found (numbered from 0, largest first)")
         return [int(face)]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .devices import pick_device
-from .errors import NoFaceError
+from .errors import NoFaceError, shorten
 
 MIN_FACE_PX = 32
 MIN_SCORE = 0.9
@@ -45,6 +45,24 @@ class Face:
         """The same face in an image resized by (sx, sy)."""
         x0, y0, x1, y1 = self.box
         return Face((x0 * sx, y0 * sy, x1 * sx, y1 * sy), self.landmarks * np.array([sx, sy]), self.score)
+
+
+def face_choice(value: int | str | None) -> int | str:
+    """Which face to edit: a face number (0 = the largest) or ``"all"``, from a number or its text
+    (the CLI, the app and the API give text; None and "" mean 0). NoFaceError for anything else."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, str) and value.strip().lower() == "all":
+        return "all"
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer, str)):
+            raise ValueError
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise NoFaceError(f"face must be a face number (0 = largest) or 'all', got {shorten(value)}")
+    return n
 
 
 def face_window(faces: list[Face], size: tuple[int, int], margin: float = 0.5) -> tuple[int, int, int, int]:

@@ -1,9 +1,11 @@
 """Named points of the emotion space, saved to apply again to other photos.
 
-A preset is a model name and a code: ``{"model": "linear", "z": [x, y]}``. Presets live in one JSON
-file, ``$GANMUT_PRESETS`` or ``~/.config/ganmut/presets.json``; the CLI, the Python API and the
-app read and write it through :class:`PresetStore`. Writes are atomic, so a crash never leaves a
-half-written file, and a damaged file is reported in one line rather than silently replaced.
+A preset is a model name and a code: ``{"model": "linear", "z": [x, y]}``. The CLI and the Python
+API keep presets in one JSON file, ``$GANMUT_PRESETS`` or ``~/.config/ganmut/presets.json``, through
+:class:`PresetStore`; writes are atomic, so a crash never leaves a half-written file, and a damaged
+file is reported in one line rather than silently replaced. The app keeps each visitor's presets in
+their browser, in the same JSON form, checked by the same functions (:func:`parse_presets`,
+:func:`add_preset`, :func:`parse_preset`).
 """
 from __future__ import annotations
 
@@ -41,20 +43,50 @@ def default_path() -> Path:
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise PresetError(f"preset name {shorten(name)} must be 1 to 40 letters, digits, spaces, '_', '.' or '-'")
     return name
 
 
-def _preset(name: str, value) -> Preset:
+def parse_preset(value, name: str | None = None) -> Preset:
+    """A preset from its JSON form ``{"model": ..., "z": [...]}`` (a dict, or its JSON text);
+    ``name`` names it in messages."""
+    label = f"preset {shorten(name)}" if name is not None else "the preset"
+    if isinstance(value, (str, bytes)):
+        if len(value) > 1000:
+            raise PresetError(f"{label} is too long ({len(value)} characters)")
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise PresetError(f"{label} is not JSON: give {{\"model\": \"linear\", \"z\": [x, y]}}") from None
     try:
         z = tuple(float(v) for v in value["z"])
         model = str(value["model"])
     except (KeyError, TypeError, ValueError):
-        raise PresetError(f"preset {shorten(name)} is malformed") from None
-    if not z or not all(math.isfinite(v) for v in z):
-        raise PresetError(f"preset {shorten(name)} has a code that is not finite numbers")
+        raise PresetError(f"{label} is malformed: give {{\"model\": \"linear\", \"z\": [x, y]}}") from None
+    if not z or len(z) > 16 or not all(math.isfinite(v) for v in z):
+        raise PresetError(f"{label} has a code that is not finite numbers")
     return Preset(model, z)
+
+
+def parse_presets(items) -> dict[str, Preset]:
+    """Presets by name from their JSON form ``{name: {"model": ..., "z": [...]}}``."""
+    if not isinstance(items, dict) or len(items) > MAX_PRESETS:
+        raise PresetError(f"presets must be a mapping of at most {MAX_PRESETS} names to points")
+    return {check_name(name): parse_preset(value, name) for name, value in items.items()}
+
+
+def add_preset(presets: dict[str, Preset], name: str, model: str, z) -> dict[str, Preset]:
+    """``presets`` with ``name`` saved (or replaced), sorted by name; PresetError past :data:`MAX_PRESETS`."""
+    preset = parse_preset({"model": model, "z": z}, check_name(name))
+    if name not in presets and len(presets) >= MAX_PRESETS:
+        raise PresetError(f"at most {MAX_PRESETS} presets; delete one first")
+    return dict(sorted({**presets, name: preset}.items()))
+
+
+def to_json(presets: dict[str, Preset]) -> dict:
+    """The JSON form of presets by name (what :func:`parse_presets` reads)."""
+    return {k: p.to_dict() for k, p in sorted(presets.items())}
 
 
 class PresetStore:
@@ -73,7 +105,7 @@ class PresetStore:
                 raise ValueError
         except (OSError, ValueError, KeyError, TypeError):
             raise PresetError(f"{self.path.name} is not a readable presets file; fix or remove it") from None
-        return {name: _preset(name, value) for name, value in items.items()}
+        return parse_presets(items)
 
     def get(self, name: str) -> Preset:
         presets = self.list()
@@ -83,13 +115,9 @@ class PresetStore:
         return presets[name]
 
     def save(self, name: str, model: str, z) -> Preset:
-        presets = self.list()
-        preset = _preset(check_name(name), {"model": model, "z": z})
-        if name not in presets and len(presets) >= MAX_PRESETS:
-            raise PresetError(f"at most {MAX_PRESETS} presets; delete one first")
-        presets[name] = preset
+        presets = add_preset(self.list(), name, model, z)
         self._write(presets)
-        return preset
+        return presets[name]
 
     def delete(self, name: str) -> None:
         presets = self.list()
@@ -98,6 +126,6 @@ class PresetStore:
         self._write(presets)
 
     def _write(self, presets: dict[str, Preset]) -> None:
-        data = {"version": FORMAT_VERSION, "presets": {k: p.to_dict() for k, p in sorted(presets.items())}}
+        data = {"version": FORMAT_VERSION, "presets": to_json(presets)}
         with atomic_path(self.path) as tmp:
             tmp.write_text(json.dumps(data, indent=1) + "\n")

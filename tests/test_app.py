@@ -6,6 +6,7 @@ the whole pipeline (detection, alignment, generator, paste-back, PNG encoding, H
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import sys
 import urllib.request
@@ -21,11 +22,6 @@ ROOT = appserver.ROOT
 OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
 BIDEN = ROOT / "assets" / "examples" / "biden.jpg"
 MARGIN = 0.6  # pixels farther than this many face sizes from the face box must be untouched
-OUTPUTS = ("image", "faces", "face", "point", "wheel", "emotion", "intensity", "result", "crops", "mix", "readout", "status",
-           "download", "grid", "anim")
-"""What app.on_image returns, in order (the edit's outputs from 'point' to 'download')."""
-
-
 def import_app(monkeypatch, weights: str, classifier: str | None = None):
     """app.py imported afresh with these GANMUT_WEIGHTS and GANMUT_CLASSIFIER (unset when None)."""
     monkeypatch.setenv("GANMUT_WEIGHTS", weights)
@@ -40,7 +36,7 @@ def import_app(monkeypatch, weights: str, classifier: str | None = None):
 
 def upload(app, path, kind: str = "linear") -> dict:
     """app.on_image's outputs for a photo, by name."""
-    return dict(zip(OUTPUTS, app.on_image({"path": str(path)}, kind, False, None, app.START["emotion"], app.START["intensity"])))
+    return app.on_image({"path": str(path)}, kind, False, None, app.START["emotion"], app.START["intensity"])
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +168,10 @@ def test_api_bad_values_get_one_short_line_without_server_paths(client, server, 
         ((photo, 0.1, 0.1, "linear", "9" * 4000), "/edit_xy", r"^face 9{60}\.\.\. requested but 1 face"),
         ((photo, "m" * 5000, "0"), "/grid", r"^unknown model 'm{60}'\.\.\. \(5000 characters\): use 'linear'"),
         ((handle_file(str(text)), 0.1, 0.1, "linear", "0"), "/edit_xy", r"^notes.txt is not an image"),
+        ((photo, "{not json", "0"), "/edit_preset", r"^the preset is not JSON: give \{\"model\": \"linear\", \"z\": \[x, y\]\}$"),
+        ((photo, '{"model": "linear", "z": [0.9, 0.9]}', "0"), "/edit_preset", r"^code \(0.9, 0.9\) lies outside the linear space"),
+        ((photo, '{"model": "linear", "z": ["NaN", 0]}', "0"), "/edit_preset", r"^the preset has a code that is not finite numbers$"),
+        ((photo, "[" * 5000, "0"), "/edit_preset", r"^the preset is too long \(5000 characters\)$"),
     ]
     for args, api_name, pattern in cases:
         with pytest.raises(Exception) as e:
@@ -197,9 +197,61 @@ def test_page_reveals_no_server_paths_and_loads_plotly_from_its_own_route(server
         assert r.headers["content-type"].startswith("text/javascript") and b"plotly.js v" in r.read(4000)
 
 
-def test_api_lists_the_three_named_endpoints(client):
+def test_api_lists_the_four_named_endpoints(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/edit_xy", "/edit_emotion", "/grid"} <= names
+    assert {"/edit_xy", "/edit_emotion", "/edit_preset", "/grid"} <= names
+
+
+def test_a_preset_through_the_api_is_its_point(client):
+    from gradio_client import handle_file
+
+    photo = handle_file(str(OBAMA))
+    direct = client.predict(photo, -0.3, 0.4, "gaussian", "0", api_name="/edit_xy")
+    saved = client.predict(photo, '{"model": "GGANmut", "z": [-0.3, 0.4]}', "0", api_name="/edit_preset")
+    assert np.array_equal(np.asarray(Image.open(direct)), np.asarray(Image.open(saved)))
+
+
+def test_saved_points_apply_to_another_photo_and_bring_their_model(linear_ckpt, gaussian_ckpt, monkeypatch):
+    import warnings
+
+    app = import_app(monkeypatch, f"{linear_ckpt},{gaussian_ckpt}", "off")
+    try:
+        upload(app, OBAMA)
+        z = [-0.35, 0.5]
+        saved = app.on_preset_save(" wistful ", "gaussian", z, {})
+        stored = saved["presets"]
+        assert stored == {"wistful": {"model": "gaussian", "z": z}} and saved["preset_json"] == f"`{json.dumps(stored['wistful'])}`"
+        assert [c[0] for c in saved["preset_pick"].choices] == ["wistful"] and saved["preset_pick"].value == "wistful"
+        stored = app.on_preset_save("half happy", "linear", list(app.start_code("linear", "happy", 0.5)), stored)["presets"]
+        assert list(stored) == ["half happy", "wistful"]
+        assert [c[0] for c in app.on_presets_load(stored)["preset_pick"].choices] == ["half happy", "wistful"]
+        # another photo, with GANmut chosen: the preset brings GGANmut back, at its point, the controls set to it
+        key = upload(app, BIDEN)["image"]
+        out = app.on_preset_apply(key, "linear", "0", False, "wistful", stored)
+        space = app.editor("gaussian").space
+        assert out["model"] == "gaussian" and out["point"] == pytest.approx(z) and out["wheel"].props["point"] == z
+        assert out["emotion"].value == app.EMOTIONS[space.nearest_emotion(tuple(z))] and "Edited face 1" in out["status"]
+        assert out["result"][1].size == out["result"][0].size and out["grid"] is None
+        same = app.on_preset_apply(key, "gaussian", "0", False, "wistful", stored)
+        assert "model" not in same and same["point"] == pytest.approx(z)
+        # bad names and points say why; nothing is saved
+        for name, point, message in (("../etc", z, "must be 1 to 40"), ("late", None, "choose a point first")):
+            with pytest.warns(UserWarning, match=message):
+                assert set(app.on_preset_save(name, "linear", point, stored)) == {"status"}
+        # a damaged or tampered browser value is reset, with a toast, never an error
+        with pytest.warns(UserWarning, match="could not be read and were reset"):
+            assert app.on_presets_load({"x": {"model": "linear", "z": ["inf", 0]}})["preset_pick"].choices == []
+        with pytest.warns(UserWarning, match="could not be read"):
+            app.on_presets_load("garbage")
+        deleted = app.on_preset_delete("wistful", stored)
+        assert list(deleted["presets"]) == ["half happy"] and deleted["preset_json"] == ""
+        with warnings.catch_warnings(record=True):
+            assert app.on_preset_apply(key, "linear", "0", False, "wistful", deleted["presets"]) == {}
+        # the animation: a GIF shown and the same frames as an MP4
+        made = app.on_animate(key, "gaussian", "0", "happy", "ramp")
+        assert Image.open(made["anim"]).n_frames > 2 and made["anim_mp4"].value["path"].endswith(".mp4")
+    finally:
+        sys.modules.pop("app", None)
 
 
 def test_resolve_weights(tmp_path, linear_ckpt, gaussian_ckpt, monkeypatch):
@@ -260,7 +312,7 @@ def test_ui_upload_of_odd_photos_shows_and_downloads_them(linear_ckpt, gaussian_
             shown["faces"].postprocess(out["faces"])
             shown["crops"].postprocess(out["crops"])
             # the full-resolution PNG, made only when asked for
-            button = app.on_save(out["image"], "linear", "0", out["point"])
+            button = app.on_save(out["image"], "linear", "0", out["point"])["download"]
             saved = Image.open(button.value["path"])
             assert saved.format == "PNG" and saved.size == size and saved.mode == ("RGB" if kind == "cmyk" else mode)
     finally:
@@ -282,28 +334,30 @@ def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gauss
         calls = detector.calls
         space = app.editor("linear").space
         sad = space.directions()[1].tolist()  # a click just beyond the rim, towards sad: the rim point
-        point, marker, emotion, intensity, (before, after), crops, _, _, status, _ = app.on_click(
-            key, "linear", "0", False, SimpleNamespace(x=1.5 * sad[0], y=1.5 * sad[1], seq=7))
+        click = app.on_click(key, "linear", "0", False, SimpleNamespace(x=1.5 * sad[0], y=1.5 * sad[1], seq=7))
+        point, marker, status = click["point"], click["wheel"], click["status"]
         assert point == pytest.approx(sad) and marker.props["point"] == point and marker.props["seq"] == 7
-        assert emotion.value == "sad" and intensity.value == pytest.approx(1.0) and len(crops) == 2
+        assert click["emotion"].value == "sad" and click["intensity"].value == pytest.approx(1.0) and len(click["crops"]) == 2
         assert f"({sad[0]:+.2f}, {sad[1]:+.2f})" in status and "sad 100%" in status
         # the slider moves the point along its ray; the controls are left as the user set them
-        point2, marker2, emotion2, intensity2, *_ = app.on_intensity(key, "linear", "0", False, point, "sad", 0.4)
-        assert point2 == pytest.approx([0.4 * v for v in sad]) and emotion2 is intensity2  # both gr.skip()
+        slid = app.on_intensity(key, "linear", "0", False, point, "sad", 0.4)
+        assert slid["point"] == pytest.approx([0.4 * v for v in sad]) and "emotion" not in slid and "intensity" not in slid
         # another emotion at the same intensity
-        point3, *_, status3, _ = app.on_emotion(key, "linear", "0", False, "fear", 0.4)
-        assert point3 == pytest.approx(list(space.code("fear", 0.4).tolist())) and "fear 40%" in status3
+        chosen = app.on_emotion(key, "linear", "0", False, "fear", 0.4)
+        point3 = chosen["point"]
+        assert point3 == pytest.approx(list(space.code("fear", 0.4).tolist())) and "fear 40%" in chosen["status"]
         # the whole photo, reduced and patched where the edit changed it, is the edited photo reduced
-        *_, (before_all, after_all), _, _, _, _, _ = app.on_view(key, "linear", "0", True, point3, "fear", 0.4)
+        before_all, after_all = app.on_view(key, "linear", "0", True, point3, "fear", 0.4)["result"]
         result = app.run_edit(prep, "linear", tuple(point3), 0)
         k = display_factor(prep.image.size)
         assert after_all.tobytes() == display_copy(result.image, k).tobytes() and before_all.size == after_all.size
         assert detector.calls == calls  # only the generator and the paste-back ran again
         # another model: the same emotion and intensity in its space, the photo's detection kept
-        point4, wheel_update, *_ = app.on_model("gaussian", key, "0", False, "fear", 0.4)
-        prep4 = app.held(key)
+        switched = app.on_model("gaussian", key, "0", False, "fear", 0.4)
+        point4, prep4 = switched["point"], app.held(key)
         assert point4 == pytest.approx(list(app.editor("gaussian").space.code("fear", 0.4).tolist()))
-        assert wheel_update.props["point"] == point4 and prep4.faces == prep.faces and detector.calls == calls
+        assert switched["wheel"].props["point"] == point4 and prep4.faces == prep.faces and detector.calls == calls
+        assert switched["grid"] is None and switched["anim"] is None  # what the last model made is cleared
     finally:
         sys.modules.pop("app", None)
 

@@ -64,25 +64,26 @@ def _session(name: str) -> SimpleNamespace:
 
 
 def _upload(app, path: Path, tab: SimpleNamespace) -> tuple:
-    """app.on_image's outputs for a photo uploaded in the session ``tab``, at the starting point."""
+    """app.on_image's outputs (by name) for a photo uploaded in the session ``tab``, at the starting point."""
     return app.on_image({"path": str(path)}, "linear", False, None, app.START["emotion"], app.START["intensity"], tab)
 
 
 def test_a_session_holds_one_photo_and_ending_it_frees_the_photo_and_files(app):
     tab = _session("tab-1")
-    key = _upload(app, OBAMA, tab)[0]
+    key = _upload(app, OBAMA, tab)["image"]
     assert app.held(key).image.size == Image.open(OBAMA).size
     held_bytes = app.PHOTOS.nbytes
-    assert _upload(app, BIDEN, tab)[0] == key  # replaces, not adds
+    assert _upload(app, BIDEN, tab)["image"] == key  # replaces, not adds
     assert app.held(key).image.size == Image.open(BIDEN).size and app.PHOTOS.nbytes != held_bytes and len(app.PHOTOS) == 1
-    gif = app.on_animate(key, "linear", "0", "happy", "ramp", tab)
+    made = app.on_animate(key, "linear", "0", "happy", "ramp", tab)
+    gif, mp4 = made["anim"], made["anim_mp4"].value["path"]
     folder = app.SESSIONS_DIR / key
-    assert Image.open(gif).n_frames > 2 and [p.name for p in folder.iterdir()] == [gif.split("/")[-1]]
-    assert app.on_animate(key, "linear", "0", "sad", "tour", tab) != gif and len(list(folder.iterdir())) == 1
+    assert Image.open(gif).n_frames > 2 and sorted(p.name for p in folder.iterdir()) == sorted(Path(f).name for f in (gif, mp4))
+    assert app.on_animate(key, "linear", "0", "sad", "tour", tab)["anim"] != gif and len(list(folder.iterdir())) == 2
     app.end_session(tab)
     assert key not in app.PHOTOS and app.PHOTOS.nbytes == 0 and not folder.exists()
     with pytest.warns(UserWarning, match="Your photo was released"):  # the toast, outside a request
-        *_, status, _ = app.on_view(key, "linear", "0", False, None, app.START["emotion"], app.START["intensity"])
+        status = app.on_view(key, "linear", "0", False, None, app.START["emotion"], app.START["intensity"])["status"]
     assert status.startswith("Upload a photo to edit it")
 
 
@@ -94,13 +95,13 @@ def test_session_photos_are_bounded_by_bytes_least_recently_used_first(app, monk
     # RGB pixels and the RGBX image, plus a face's crop and paste plan (32 bytes a pixel of its region)
     assert 7 * one.width * one.height < size < 7 * one.width * one.height + 2 * MB
     monkeypatch.setattr(app, "PHOTOS", app.ByteLRU(2 * size + 1, app.Prepared.nbytes))  # room for two such photos
-    keys = [_upload(app, OBAMA, _session(f"s{i}"))[0] for i in range(3)]
+    keys = [_upload(app, OBAMA, _session(f"s{i}"))["image"] for i in range(3)]
     assert app.PHOTOS.nbytes == 2 * size and keys[0] not in app.PHOTOS and keys[1] in app.PHOTOS and keys[2] in app.PHOTOS
     monkeypatch.setattr(app, "PHOTOS", app.ByteLRU(size // 2, app.Prepared.nbytes))  # no room for even one
     message = (f"this photo needs {size / app.MB:.1f} MB of memory, more than the {size // 2 / app.MB:.1f} MB "
                "this server holds for photos: use a smaller one")
     with pytest.warns(UserWarning, match=message):
-        status = _upload(app, OBAMA, _session("s9"))[-4]
+        status = _upload(app, OBAMA, _session("s9"))["status"]
     assert status == f"⚠️ {message}" and len(app.PHOTOS) == 0
 
 
@@ -145,7 +146,7 @@ def test_upload_guard_refuses_what_does_not_fit(app, tmp_path):
         assert http.post("/gradio_api/upload", content=b"x" * 100_001).status_code == 503
 
 
-def test_closing_the_tab_frees_the_session_on_the_server(server):
+def test_closing_the_tab_frees_the_session_on_the_server(server, app):
     tab = UISession(server.url)
     tab.open()
     shown = tab.run("photo", "change", [tab.upload(OBAMA), "linear", False, None, "happy", 1.0])
@@ -154,7 +155,7 @@ def test_closing_the_tab_frees_the_session_on_the_server(server):
     folder = server.gradio_tmp / "ganmut-sessions" / hashlib.sha256(tab.session.encode()).hexdigest()[:32]
     assert gif.success and gif.outputs[0]["path"].startswith(str(folder)) and any(folder.glob("*.gif"))
     clicked = tab.run("wheel", "click", [None, "linear", "0", False], {"x": 0.3, "y": 0.4, "seq": 1})
-    assert clicked.success and "Edited face 1" in clicked.outputs[-2]
+    assert clicked.success and "Edited face 1" in clicked.outputs[app.EDIT.index("status")]
     tab.close()
     deadline = time.monotonic() + WAIT_S
     while folder.exists() and time.monotonic() < deadline:  # the unload event runs once the heartbeat ends
@@ -164,7 +165,7 @@ def test_closing_the_tab_frees_the_session_on_the_server(server):
     again.session = tab.session  # the same page, back: Gradio still has its State, the photo is gone
     clicked = again.run("wheel", "click", [None, "linear", "0", False], {"x": 0.3, "y": 0.4, "seq": 2})
     again.close()
-    assert clicked.success and clicked.outputs[-2].startswith("Upload a photo to edit it")
+    assert clicked.success and clicked.outputs[app.EDIT.index("status")].startswith("Upload a photo to edit it")
     assert ("warning", "Your photo was released to make room for other visitors: please upload it again.") in clicked.toasts
 
 

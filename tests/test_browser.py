@@ -362,6 +362,14 @@ def test_desktop(browser, server, faces_of, big_photo):
     assert emotion == "sad" and abs(intensity - 0.85) < 0.006
     shot(pg, "desktop", readme=True)
 
+    # save the point under a name (kept in the browser) to apply to the next photo
+    pg.get_by_text("Saved points").click()
+    pg.locator("#preset-name").locator("input, textarea").first.fill("sad 85")
+    pg.click("#preset-save")
+    wait_for(pg, lambda: "sad 85" in pg.inner_text("#preset-json") + pg.input_value("#preset-pick input"),
+             "the saved point in the picker")
+    assert '"model": "linear"' in pg.inner_text("#preset-json")
+
     # one slider step keeps the clicked direction (point 2)
     pg.locator("#intensity input[type=range]").focus()
     pg.keyboard.press("ArrowLeft")
@@ -424,11 +432,21 @@ def test_desktop(browser, server, faces_of, big_photo):
     # the GIF, then a new photo: every output made from the old one is cleared or redone (point 8)
     pg.click("#anim-btn")
     pg.wait_for_selector("#anim img")
+    pg.wait_for_selector("#anim-mp4", state="visible")  # the same frames as an MP4
     before_new = after_src(pg)
     upload(pg, OTHER)
     assert pg.locator("#anim img").count() == 0 and pg.locator("#grid img").count() == 0
-    assert not pg.locator("#download").is_visible() and after_src(pg) != before_new
+    assert not pg.locator("#download").is_visible() and not pg.locator("#anim-mp4").is_visible()
+    assert after_src(pg) != before_new
     assert math.dist(status_point(pg), point(pg.evaluate(WHEEL_STATE))) < 0.006  # the new photo at the same point
+
+    # the saved point, applied to the new photo: the marker, the controls and the edit go there
+    pg.locator("#preset-pick input").click()
+    pg.get_by_role("option", name="sad 85").click()
+    pg.click("#preset-apply")
+    wait_for(pg, lambda: math.dist(status_point(pg), target) < tol + 0.005, "the edit at the saved point")
+    settled(pg)
+    assert math.dist(point(pg.evaluate(WHEEL_STATE)), target) < tol and control_values(pg)[0] == "sad"
 
     # click to result on a 12-megapixel photo with the face cached (point 1): logged, not asserted
     upload(pg, big_photo)
@@ -461,6 +479,13 @@ def test_desktop(browser, server, faces_of, big_photo):
     assert_labels_readable(pg.evaluate(WHEEL_STATE), "gaussian")
     shot(pg, "desktop-gaussian", readme=True)
     assert not pg.errors, f"JavaScript errors: {pg.errors}"
+
+    # the saved point outlives the page: it is kept in this browser
+    pg.reload()
+    pg.wait_for_selector(f"{WHEEL} .main-svg")
+    pg.get_by_text("Saved points").click()
+    pg.locator("#preset-pick input").click()
+    pg.get_by_role("option", name="sad 85").wait_for()
 
 
 # --------------------------------------------------------------------------- phone
