@@ -2,13 +2,16 @@
 
 A thin Gradio composition of :class:`ganmut.Editor` (detection, editing, grids) and
 :mod:`ganmut.wheel` (the clickable Plotly wheel). Run ``python app.py`` and open
-http://localhost:7860 (``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` are honoured).
+http://localhost:7860 (``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` are honoured). In Python,
+``create_app(weights=..., classifier=...)`` builds the app (importing this module loads nothing);
+its ``blocks`` are the Gradio Blocks and ``launch()`` serves them.
 
 Weights: ``weights/ganmut-linear.safetensors`` and ``weights/ganmut-gaussian.safetensors``, or
-what ``GANMUT_WEIGHTS`` names: a directory holding those two files, a pair of files
-``LINEAR.safetensors,GAUSSIAN.safetensors`` (either may be left empty), or a Hugging Face Hub
-repo id (downloaded with ``huggingface_hub.snapshot_download``). Without weights the app starts,
-says so in a banner, and every edit answers with that message.
+what ``GANMUT_WEIGHTS`` names, in every form :func:`ganmut.editor.find_weights` takes (the CLI's
+``--weights`` and ``ganmut.load(..., weights=)`` take the same): a directory holding those two files,
+a pair of files ``LINEAR.safetensors,GAUSSIAN.safetensors`` (either may be left empty), or a Hugging
+Face Hub repo id. Without weights the app starts, says so in a banner, and every edit answers with
+that message.
 
 Emotion readout: ``weights/fer-classifier.safetensors``, or what ``GANMUT_CLASSIFIER`` names (a
 classifier file, or ``off``). Each edit then shows what the classifier reads on the aligned face
@@ -44,7 +47,6 @@ import functools
 import hashlib
 import importlib.util
 import json
-import re
 import shutil
 import sys
 import tempfile
@@ -52,6 +54,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +71,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import ganmut
 from ganmut import animate, wheel
-from ganmut.editor import MODEL_FILES, WEIGHTS_DIR, Prepared, load_readout, model_name
+from ganmut.editor import MODEL_FILES, Prepared, find_weights, load_readout, model_name
 from ganmut.emotions import COLORS, EMOTIONS, NEUTRAL
 from ganmut.errors import shorten
 from ganmut.face import face_choice, face_window
@@ -103,34 +106,7 @@ FACE_MARGIN = 0.35
 """The face view: the chosen face with 35 % of its size as margin on every side."""
 
 
-# --------------------------------------------------------------------------- weights
-def resolve_weights(spec: str | None) -> tuple[dict[str, Path], str | None]:
-    """Checkpoint path per available model name, and a problem to show (None when all is well)."""
-    if not spec:
-        base, where = WEIGHTS_DIR, f"`{WEIGHTS_DIR.name}/`"
-    elif Path(spec).is_dir():
-        base, where = Path(spec), f"`{Path(spec).name}/`"
-    elif "," in spec or Path(spec).is_file():
-        parts = [p.strip() for p in spec.split(",")] + [""]
-        found = {k: Path(p) for k, p in zip(MODEL_FILES, parts) if p and Path(p).is_file()}
-        missing = [Path(p).name for p in parts if p and not Path(p).is_file()]
-        return found, (f"GANMUT_WEIGHTS names missing files: {', '.join(missing)}" if missing or not found else None)
-    elif re.fullmatch(r"[\w.-]+/[\w.-]+", spec):
-        try:
-            from huggingface_hub import snapshot_download
-
-            base, where = Path(snapshot_download(spec, allow_patterns=["*.safetensors", "*.md"])), f"Hub repo `{spec}`"
-        except Exception as e:  # offline, unknown repo, no access: the app still starts
-            print(f"GANMUT_WEIGHTS: {type(e).__name__}: {e}", file=sys.stderr)
-            return {}, f"could not download the weights from the Hub repo `{spec}` ({type(e).__name__}; see the server log)"
-    else:
-        return {}, f"GANMUT_WEIGHTS=`{Path(spec).name}` is neither a directory, a file pair nor a Hub repo id"
-    found = {k: base / f for k, f in MODEL_FILES.items() if (base / f).is_file()}
-    if found:
-        return found, None
-    return {}, f"no trained weights in {where} (expected {' and '.join(MODEL_FILES.values())})"
-
-
+# --------------------------------------------------------------------------- models
 def resolve_readout(spec: str | None) -> tuple[str | None, str | None]:
     """The classifier every editor loads for the readout ('auto': the bundled file if present; a
     path; None: off) and, when the one asked for cannot be loaded, the line that says so."""
@@ -144,59 +120,73 @@ def resolve_readout(spec: str | None) -> tuple[str | None, str | None]:
     return spec, None
 
 
-WEIGHTS, WEIGHTS_PROBLEM = resolve_weights(os.environ.get("GANMUT_WEIGHTS"))
-READOUT, READOUT_PROBLEM = resolve_readout(os.environ.get("GANMUT_CLASSIFIER"))
-_lock = threading.Lock()
-
-
-def editor(kind: str) -> ganmut.Editor:
-    """The shared editor of a model; CheckpointError with the banner's text when it is not available."""
-    if kind not in WEIGHTS:
-        raise ganmut.CheckpointError(banner().replace("**", "").replace("`", ""))
-    with _lock:
-        return _load_editor(kind)
+_loading = threading.Lock()
 
 
 @functools.cache
-def _load_editor(kind: str) -> ganmut.Editor:
-    return ganmut.load(WEIGHTS[kind], classifier=READOUT)
+def _loaded(path: str, readout: str | None) -> ganmut.Editor:
+    return ganmut.load(path, classifier=readout)
 
 
-def readout_status(kind: str) -> str:
-    """One line: which classifier reads the edits, or why the readout is off."""
-    return READOUT_PROBLEM or editor(kind).readout_status
+def loaded_editor(path: str, readout: str | None) -> ganmut.Editor:
+    """The editor of a checkpoint with a readout classifier, loaded once per process (apps share it)."""
+    with _loading:
+        return _loaded(path, readout)
 
 
-def preload() -> str | None:
-    """Load every available model now (on ZeroGPU the weights must reach CUDA at start-up);
-    a checkpoint that fails to load is dropped, and the reason returned for the banner."""
-    problems = []
-    for kind in list(WEIGHTS):
+class Models:
+    """The models an app serves: the checkpoints ``weights`` holds (see :func:`ganmut.editor.find_weights`),
+    each loaded now (on ZeroGPU the weights must reach CUDA at start-up), with the readout's classifier
+    (``classifier``: a file, ``"auto"`` or ``"off"``). A checkpoint that fails to load is left out, and
+    the banner says why."""
+
+    def __init__(self, weights: str | None = None, classifier: str | None = None) -> None:
         try:
-            editor(kind)
-        except ganmut.GanmutError as e:
-            problems.append(str(e))
-            del WEIGHTS[kind]
-    return "; ".join(problems) or None
+            self.paths, self.problem = find_weights(weights), None
+        except ganmut.CheckpointError as e:
+            self.paths, self.problem = {}, str(e)
+        self.readout, self.readout_problem = resolve_readout(classifier)
+        problems = []
+        for kind in list(self.paths):
+            try:
+                self.editor(kind)
+            except ganmut.GanmutError as e:
+                problems.append(str(e))
+                del self.paths[kind]
+        self.problem = "; ".join(problems) or self.problem
+        self.names = list(self.paths) or list(MODEL_FILES)
+        """The models in the model picker: those available, else all (the banner says why none is)."""
 
+    def key(self, kind: str) -> tuple[str, str | None]:
+        """What the GPU-bound functions load an editor by; CheckpointError with the banner's text when
+        the model is not available."""
+        if kind not in self.paths:
+            raise ganmut.CheckpointError(self.banner().replace("**", "").replace("`", ""))
+        return str(self.paths[kind]), self.readout
 
-WEIGHTS_PROBLEM = preload() or WEIGHTS_PROBLEM
-MODELS = list(WEIGHTS) or list(MODEL_FILES)
+    def editor(self, kind: str) -> ganmut.Editor:
+        """The shared editor of a model (CheckpointError when it is not available)."""
+        return loaded_editor(*self.key(kind))
 
+    def readout_status(self, kind: str) -> str:
+        """One line: which classifier reads the edits, or why the readout is off."""
+        return self.readout_problem or self.editor(kind).readout_status
 
-def banner() -> str:
-    """What the banner says: nothing when every model loaded."""
-    if not WEIGHTS:
-        return (
-            "**No trained weights are bundled with this app yet**, so it cannot edit faces. "
-            f"Reason: {WEIGHTS_PROBLEM}. Put `ganmut-linear.safetensors` / `ganmut-gaussian.safetensors` in "
-            "`weights/` (training is described in the README), or point the `GANMUT_WEIGHTS` environment "
-            "variable at a directory, a `LINEAR,GAUSSIAN` file pair or a Hugging Face Hub repo id, and restart."
-        )
-    missing = [MODEL_LABELS[k] for k in MODEL_FILES if k not in WEIGHTS]
-    if missing:
-        return f"**Only {', '.join(MODEL_LABELS[k] for k in WEIGHTS)} is available**: {WEIGHTS_PROBLEM or 'no weights for ' + ', '.join(missing)}."
-    return ""
+    def banner(self) -> str:
+        """What the banner says: nothing when every model loaded."""
+        if not self.paths:
+            return (
+                "**No trained weights are bundled with this app yet**, so it cannot edit faces. "
+                f"Reason: {self.problem}. Put `ganmut-linear.safetensors` / `ganmut-gaussian.safetensors` in "
+                "`weights/` (training is described in the README), or point the `GANMUT_WEIGHTS` environment "
+                "variable at a directory, a `LINEAR,GAUSSIAN` file pair or a Hugging Face Hub repo id, and restart."
+            )
+        missing = [MODEL_LABELS[k] for k in MODEL_FILES if k not in self.paths]
+        if missing:
+            return (f"**Only {', '.join(MODEL_LABELS[k] for k in self.paths)} is available**: "
+                    f"{self.problem or 'no weights for ' + ', '.join(missing)}.")
+        return ""
+
 
 
 # --------------------------------------------------------------------------- resources and fairness
@@ -210,8 +200,6 @@ def env_count(name: str, default: int) -> int:
     return int(value)
 
 
-API_WORKERS = env_count("GANMUT_API_WORKERS", len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-"""API calls computed at once (one torch thread each; default: one per core), at CPU priority ``nice`` 10."""
 UI_CONCURRENCY = 2
 """Interactive events (all visitors together) that run at once, in Gradio's "ui" group; more wait in order."""
 API_CONCURRENCY = 16
@@ -222,116 +210,38 @@ QUEUE_SIZE = 64
 """Events that may wait in Gradio's queue; past that, Gradio answers "Queue is full"."""
 MAX_SESSIONS = 1000
 """Sessions whose Gradio state (about 90 kB each, the photo not included) is kept, least recently used first out."""
-SESSION_MEMORY = env_count("GANMUT_SESSION_MEMORY_MB", 1024) * MB
-"""Bytes of photos all sessions hold together, the least recently used session's photo released
-first. A session holds one photo: at most 160 MB (40 megapixels, the most that is edited at full
-size, at 4 bytes a pixel, the most PIL takes)."""
-TEMP_BYTES = env_count("GANMUT_TEMP_MB", 500) * MB
-"""Bytes Gradio's temporary folder (uploads, outputs, animations) may hold; a sweep every
-:data:`SWEEP_S` seconds brings it down to half of that, and deletes files older than 30 minutes."""
 SWEEP_S = 5.0
-TEMP_DIR = Path(gr.utils.get_upload_folder())
-SESSIONS_DIR = TEMP_DIR / "ganmut-sessions"
 RELEASED = "Your photo was released to make room for other visitors: please upload it again."
-
-if not torch.cuda.is_available():
-    torch.set_num_threads(1)  # edits run side by side, one core each; more threads per edit oversubscribe the cores
-
-API_POOL = LowPriorityPool(API_WORKERS, nice=10, name="ganmut-api")
-API_CLIENTS = PerClient(API_PER_CLIENT)
-PHOTOS: ByteLRU[str, Prepared] = ByteLRU(SESSION_MEMORY, Prepared.nbytes)
-"""Each session's photo, read and aligned, under its session key; the session's ``image`` State holds only that key."""
-
-
 TOO_MANY = (f"429 Too Many Requests: this client already has {API_PER_CLIENT} API calls queued or running; "
             "wait for one to finish, then call again")
 
 
-def api_call(work: Callable[[], Image.Image], request: gr.Request | None) -> str:
-    """An API call: ``work``, and the PNG it makes, on an API worker (low priority), within one of its
-    client's API_PER_CLIENT places; the path of the PNG. Past the places, and for a user error, a one-line gr.Error."""
-    try:
-        with API_CLIENTS.hold(getattr(request, "session_hash", None) or "anonymous"):
-            return API_POOL.run(lambda: save_png(work()))
-    except TooMany:
-        raise gr.Error(TOO_MANY) from None
-    except ganmut.GanmutError as e:
-        raise gr.Error(str(e)) from None
+@dataclass(frozen=True)
+class Limits:
+    """What one app may hold and run (see "Limits" in the README); :meth:`from_env` reads them from
+    ``GANMUT_SESSION_MEMORY_MB``, ``GANMUT_TEMP_MB`` and ``GANMUT_API_WORKERS``."""
 
+    session_memory: int = 1024 * MB
+    """Bytes of photos all sessions hold together, the least recently used session's photo released
+    first. A session holds one photo, read and aligned: at most about 300 MB (40 megapixels, the most
+    that is edited at full size, at 3 bytes a pixel of pixels plus 4 of the image)."""
+    temp_bytes: int = 500 * MB
+    """Bytes Gradio's temporary folder (uploads, outputs, animations) may hold; a sweep every
+    :data:`SWEEP_S` seconds brings it down to half of that, and deletes files older than 30 minutes."""
+    api_workers: int = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """API calls computed at once (one torch thread each; default: one per core), at CPU priority ``nice`` 10."""
 
-def save_png(img: Image.Image) -> str:
-    """Write an API result in the temporary folder (where Gradio serves it from, and TEMP sweeps it)."""
-    TEMP_DIR.mkdir(parents=True, exist_ok=True)
-    path = TEMP_DIR / f"ganmut-api-{uuid.uuid4().hex}.png"
-    png(img).save(path)
-    return str(path)
+    @classmethod
+    def from_env(cls) -> "Limits":
+        """The limits the environment sets (SystemExit, in one line, for a value that is not a whole number >= 1)."""
+        return cls(env_count("GANMUT_SESSION_MEMORY_MB", cls.session_memory // MB) * MB,
+                   env_count("GANMUT_TEMP_MB", cls.temp_bytes // MB) * MB,
+                   env_count("GANMUT_API_WORKERS", cls.api_workers))
 
 
 def session_key(request: gr.Request | None) -> str:
     """The key of a session's photo and files: a hash of its session hash (the client chooses that)."""
     return hashlib.sha256(str(getattr(request, "session_hash", None) or "local").encode()).hexdigest()[:32]
-
-
-def keep_photo(prep: Prepared, request: gr.Request | None) -> str:
-    """Hold a session's new photo, read and aligned (replacing its last one); the key for its
-    ``image`` State. ImageError when the photo alone needs more than :data:`SESSION_MEMORY`."""
-    key = session_key(request)
-    if not PHOTOS.put(key, prep):
-        raise ganmut.ImageError(f"this photo needs {prep.nbytes() / MB:.1f} MB of memory, more than the "
-                                f"{PHOTOS.max_bytes / MB:.1f} MB this server holds for photos: use a smaller one")
-    return key
-
-
-def held(key: str | None) -> Prepared | None:
-    """The photo a session holds; None, with a toast, when it was released for room."""
-    if key is None:
-        return None
-    prep = PHOTOS.get(key)
-    if prep is None:
-        gr.Warning(RELEASED)
-    return prep
-
-
-def session_file(request: gr.Request | None, prefix: str, suffix: str) -> Path:
-    """A new file in the session's folder (deleted when the tab closes), after deleting the
-    session's older files with that suffix (one download and one animation at a time)."""
-    folder = SESSIONS_DIR / session_key(request)
-    folder.mkdir(parents=True, exist_ok=True)
-    discard(folder.glob(f"*{suffix}"))
-    return Path(tempfile.mkstemp(suffix=suffix, prefix=prefix, dir=folder)[1])
-
-
-def kept_files() -> set[str]:
-    """Temporary files Gradio must keep (the examples' copies)."""
-    return set().union(*(getattr(b, "keep_in_cache", set()) for b in demo.blocks.values()))
-
-
-def forget_files(paths: set[str]) -> None:
-    """Drop deleted files from Gradio's records of the files it made (which would otherwise grow)."""
-    for files in demo.temp_file_sets:
-        files.difference_update(paths)
-
-
-def discard(paths: Iterable[Path]) -> None:
-    """Delete files and drop them from Gradio's records."""
-    gone = set()
-    for path in paths:
-        path.unlink(missing_ok=True)
-        gone.add(str(path))
-    forget_files(gone)
-
-
-TEMP = DiskBudget([TEMP_DIR], TEMP_BYTES, TEMP_BYTES // 2, max_age_s=1800, keep=kept_files, forget=forget_files)
-
-
-def end_session(request: gr.Request) -> None:
-    """A tab closed: free its photo and delete its animations now (Gradio keeps a closed session's state an hour)."""
-    key = session_key(request)
-    PHOTOS.pop(key)
-    folder = SESSIONS_DIR / key
-    discard(folder.glob("*") if folder.is_dir() else ())
-    shutil.rmtree(folder, ignore_errors=True)
-    trim_heap()
 
 
 class UploadGuard:
@@ -358,36 +268,27 @@ class UploadGuard:
         await self.app(scope, receive, send)
 
 
-@asynccontextmanager
-async def lifespan(app: Any) -> AsyncIterator[None]:
-    """While the server runs, sweep the temporary folder in a thread of its own."""
-    sweeper = threading.Thread(target=TEMP.run, args=(SWEEP_S,), name="ganmut-temp-sweeper", daemon=True)
-    sweeper.start()
-    try:
-        yield
-    finally:
-        TEMP.stop()
-
-
 # --------------------------------------------------------------------------- GPU-bound work
+# Module functions of picklable arguments (ZeroGPU runs them in a worker); ``model`` is Models.key(kind).
 @spaces.GPU(duration=30)
-def run_prepare(image: Any, kind: str) -> Prepared:
-    return editor(kind).prepare(image)
+def gpu_prepare(model: tuple[str, str | None], image: Any) -> Prepared:
+    return loaded_editor(*model).prepare(image)
 
 
 @spaces.GPU(duration=30)
-def run_edit(image: Any, kind: str, code: tuple[float, ...], face: int | str) -> ganmut.EditResult:
-    return editor(kind).edit(image, z=code, face=face)
+def gpu_edit(model: tuple[str, str | None], image: Any, code: tuple[float, ...], face: int | str) -> ganmut.EditResult:
+    return loaded_editor(*model).edit(image, z=code, face=face)
 
 
 @spaces.GPU(duration=60)
-def run_frames(image: Any, kind: str, codes: list[tuple[float, ...]], face: int | str) -> list[Image.Image]:
-    return animate.frames(editor(kind), image, codes, face)
+def gpu_frames(model: tuple[str, str | None], image: Any, codes: list[tuple[float, ...]], face: int | str) -> list[Image.Image]:
+    return animate.frames(loaded_editor(*model), image, codes, face)
 
 
 @spaces.GPU(duration=60)
-def run_grid(image: Any, kind: str, face: int, layout: str = "wheel", title: str = "") -> Image.Image:
-    return editor(kind).grid(image, face=face, layout=layout, title=title)
+def gpu_grid(model: tuple[str, str | None], image: Any, face: int, layout: str = "wheel", title: str = "") -> Image.Image:
+    return loaded_editor(*model).grid(image, face=face, layout=layout, title=title)
+
 
 
 # --------------------------------------------------------------------------- helpers
@@ -460,28 +361,6 @@ def mix_html(space: Space, code: tuple[float, ...]) -> str:
     return f'<div class="bars"><div class="bars-title">Emotion mix at ({code[0]:+.2f}, {code[1]:+.2f})</div>{rows}</div>'
 
 
-def readout_html(kind: str, code: tuple[float, ...], result: ganmut.EditResult | None, who: str = "face 1") -> str:
-    """The classifier's readout of an edit as compact bars, before (grey) and after (the emotion's
-    colour), with a hint when the clicked emotion reads low; or the line that says it is off."""
-    status = readout_status(kind)
-    if result is None or not result.readings:
-        return f'<p class="readout-line">{status}</p>'
-    reading = result.readings[0]
-    target = EMOTIONS[editor(kind).space.dominant(code)[0]]
-    rows = "".join(
-        f'<div class="bar-row{" target" if e == target else ""}" data-emotion="{e}"><span class="bar-name">{e}</span>'
-        f'<span class="bar two"><i class="before" style="width:{100 * reading.before[e]:.1f}%"></i>'
-        f'<i class="after" style="width:{100 * reading.after[e]:.1f}%;background:{c}"></i></span>'
-        f'<span class="bar-val">{reading.before[e]:.0%} → {reading.after[e]:.0%}</span></div>'
-        for e, c in zip(EMOTIONS, COLORS)
-    )
-    hint = reading.hint(target)
-    return (f'<div class="bars readout"><div class="bars-title">What the classifier reads on {who}, before (grey) and '
-            f'after (colour); you asked for <b>{target}</b></div>{rows}'
-            + (f'<p class="hint"><b>Hint:</b> {hint}.</p>' if hint else "")
-            + f'<p class="readout-line">{status}</p></div>')
-
-
 def warn(e: Exception) -> str:
     """Show a one-line user error as a toast and return it for the status line."""
     gr.Warning(str(e))
@@ -501,18 +380,9 @@ def png(img: Image.Image) -> Image.Image:
     return storable(img, "PNG")
 
 
-@functools.cache
-def wheel_value(kind: str | None) -> str:
-    """Figure JSON of a model's wheel, without marker ('' when the model is not available); the
-    marker is the component's ``point`` prop, which the page's script draws."""
-    try:
-        return wheel.figure_json(wheel.wheel_figure(editor(kind).space)) if kind else ""
-    except ganmut.GanmutError:
-        return ""
 
-
-# --------------------------------------------------------------------------- UI handlers
-# Every handler returns its outputs by name (a dict); build() wires each name to its component, and an
+# --------------------------------------------------------------------------- outputs, presets, API input
+# Every handler (a method of GanmutApp) returns its outputs by name (a dict); build() wires each name to its component, and an
 # output a handler leaves out is left as it is on the page.
 NO_PHOTO = "Upload a photo, take one with the webcam, paste one, or pick an example."
 HIDDEN_DOWNLOAD = {"value": None, "visible": False}
@@ -523,185 +393,6 @@ MODEL_SWITCH = (*EDIT, "model", "model_note", "grid", "anim", "anim_mp4")
 PHOTO = ("image", "faces", "face", *EDIT, "grid", "anim", "anim_mp4")
 """The outputs of a new photo: its key, faces and face picker, the edit, and what the last photo made, cleared."""
 
-
-def show(prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...], controls: bool = False,
-         seq: int | None = None) -> dict[str, Any]:
-    """The outputs of an edit at ``code`` (:data:`EDIT`). ``controls``: also set the emotion to the
-    nearest one and the intensity to the point's; ``seq``: the number of the wheel click being answered."""
-    space = editor(kind).space
-    out: dict[str, Any] = {"point": list(code), "wheel": gr.HTML(point=list(code), **({} if seq is None else {"seq": seq})),
-                           "mix": mix_html(space, code), "download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
-    if controls:
-        e = space.nearest_emotion(code)
-        out["emotion"] = gr.Dropdown(choices=EMOTION_CHOICES, value=EMOTIONS[e])
-        out["intensity"] = gr.Slider(value=round(space.intensity_of(code, e), 3))
-    if prep is None:
-        return {**out, "readout": readout_html(kind, code, None), "status": f"Upload a photo to edit it to {describe(space, code)}."}
-    try:
-        result = run_edit(prep, kind, code, face)
-    except ganmut.GanmutError as e:
-        return {**out, "status": warn(e)}
-    who = "every face" if face_choice(face) == "all" else f"face {face_choice(face) + 1}"
-    return {**out, "result": views(prep, result, whole), "crops": crops_gallery(result),
-            "readout": readout_html(kind, code, result, "the largest face" if who == "every face" else who),
-            "status": f"Edited {who} to **{describe(space, code)}**."}
-
-
-def start_code(kind: str, emotion: str, intensity: float) -> tuple[float, ...]:
-    """The point of an emotion at an intensity in a model's space (CodeError for bad values)."""
-    return editor(kind).code(emotion=emotion, intensity=float(intensity))
-
-
-def on_image(payload: Any, kind: str, whole: bool, point: list | None, emotion: str, intensity: float,
-             session: gr.Request | None = None) -> dict[str, Any]:
-    """A new photo (upload, webcam, paste or example): read it, find the faces, edit it at the
-    current point; everything made from the previous photo (views, crops, readout, grid,
-    animation, download) is replaced or cleared. The session's ``image`` State gets the key of the
-    photo (see :func:`keep_photo`); its last photo is released first."""
-    PHOTOS.pop(session_key(session))
-    cleared = {"image": None, "faces": None, "face": gr.Radio(choices=[("Face 1", "0")], value="0", visible=False),
-               "result": None, "crops": [], "readout": readout_html(kind, (0.0, 0.0), None) if WEIGHTS else "",
-               "download": gr.DownloadButton(**HIDDEN_DOWNLOAD), "grid": None, "anim": None,
-               "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
-    path = payload_path(payload)
-    if path is None:
-        return {**cleared, "status": NO_PHOTO}
-    try:
-        code = tuple(point) if point else start_code(kind, emotion, intensity)
-        prep = run_prepare(path, kind)
-        key = keep_photo(prep, session)
-    except ganmut.GanmutError as e:
-        return {**cleared, "status": warn(e)}
-    image, faces = prep.image, prep.faces
-    choices = [(f"Face {n}", str(n - 1)) for n in range(1, len(faces) + 1)] + ([("All faces", "all")] if len(faces) > 1 else [])
-    out = show(prep, kind, "0", whole, code)
-    shown = stored_mode(image.mode, "PNG")
-    notes = prep.notes + ((f"a {image.mode} photo is downloaded as {shown}",) if shown != image.mode else ())
-    return {**cleared, **out, "image": key, "faces": faces_preview(image, faces),
-            "face": gr.Radio(choices=choices, value="0", visible=len(faces) > 1), "status": out["status"] + inform(notes)}
-
-
-def on_click(key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
-    """A click on the wheel: the exact point clicked (projected into the space), the controls set to it, the edit."""
-    seq = int(getattr(evt, "seq", 0) or 0)
-    try:
-        code = as_code(editor(kind).space.project((float(evt.x), float(evt.y))))
-    except (ganmut.GanmutError, ValueError, AttributeError, TypeError) as e:
-        return {"wheel": gr.HTML(seq=seq), "status": warn(e)}
-    return show(held(key), kind, face, whole, code, controls=True, seq=seq)
-
-
-def on_intensity(key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
-                 intensity: float) -> dict[str, Any]:
-    """The intensity slider moved: the point moves along its ray (GGANmut: along the emotion's path)."""
-    try:
-        space = editor(kind).space
-        code = as_code(space.at_intensity(point, emotion, float(intensity)) if point else space.code(emotion, float(intensity)))
-    except (ganmut.GanmutError, ValueError) as e:
-        return {"status": warn(e)}
-    return show(held(key), kind, face, whole, code)
-
-
-def on_emotion(key: str | None, kind: str, face: str, whole: bool, emotion: str, intensity: float) -> dict[str, Any]:
-    """Another emotion chosen: its point at the current intensity."""
-    try:
-        code = start_code(kind, emotion, intensity)
-    except (ganmut.GanmutError, ValueError) as e:
-        return {"status": warn(e)}
-    return show(held(key), kind, face, whole, code)
-
-
-def on_view(key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
-            intensity: float) -> dict[str, Any]:
-    """Another face, or the whole photo instead of the face: the same point shown again."""
-    try:
-        code = tuple(point) if point else start_code(kind, emotion, intensity)
-    except ganmut.GanmutError as e:
-        return {"status": warn(e)}
-    return show(held(key), kind, face, whole, code)
-
-
-def switch_model(kind: str, key: str | None, face: str, whole: bool, code: tuple[float, ...],
-                 controls: bool = False) -> dict[str, Any]:
-    """Model ``kind`` at ``code``: its wheel and note, the photo aligned for it (when its crop
-    differs), the edit, and what the previous model made (grid, animation, download) cleared."""
-    out = {"model": kind, "model_note": MODEL_NOTES[kind] + f" [Paper (CVPR 2021)]({PAPER})", "grid": None, "anim": None,
-           "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD), "download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
-    try:
-        prep = held(key)
-        if prep is not None:
-            prep = run_prepare(prep, kind)
-            PHOTOS.put(key, prep)
-    except ganmut.GanmutError as e:
-        return {**out, "wheel": gr.HTML(value=wheel_value(kind)), "result": None, "crops": [], "readout": "", "status": warn(e)}
-    edit = show(prep, kind, face, whole, code, controls=controls)
-    return {**out, **edit, "wheel": gr.HTML(value=wheel_value(kind), point=list(code))}
-
-
-def on_model(kind: str, key: str | None, face: str, whole: bool, emotion: str, intensity: float) -> dict[str, Any]:
-    """Another model: the same emotion and intensity in its space."""
-    try:
-        code = start_code(kind, emotion, intensity)
-    except ganmut.GanmutError as e:
-        return {"status": warn(e)}
-    return switch_model(kind, key, face, whole, code)
-
-
-def on_save(key: str | None, kind: str, face: str, point: list | None, session: gr.Request | None = None) -> dict[str, Any]:
-    """The full-resolution PNG of the current edit, made now, offered for download."""
-    hidden = {"download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
-    if key is None or not point:
-        gr.Warning("Upload a photo first.")
-        return hidden
-    prep = held(key)
-    if prep is None:
-        return hidden
-    try:
-        image = png(run_edit(prep, kind, tuple(point), face).image)
-    except ganmut.GanmutError as e:
-        warn(e)
-        return hidden
-    out = session_file(session, "ganmut-edit-", ".png")
-    image.save(out)
-    return {"download": gr.DownloadButton(value=str(out), visible=True, label=f"⬇ Download the PNG ({image.width}×{image.height})")}
-
-
-def on_grid(key: str | None, kind: str, face: str) -> dict[str, Any]:
-    """The gamut-of-emotions sheet of one face (the first of "all"), titled with the model."""
-    if key is None:
-        gr.Warning("Upload a photo first.")
-        return {"grid": None}
-    prep = held(key)
-    if prep is None:
-        return {"grid": None}
-    try:
-        f = face_choice(face)
-        return {"grid": run_grid(prep, kind, 0 if f == "all" else f, "sheet", f"{MODEL_LABELS[kind]}: gamut of emotions")}
-    except ganmut.GanmutError as e:
-        warn(e)
-        return {"grid": None}
-
-
-def on_animate(key: str | None, kind: str, face: str, emotion: str, path_kind: str,
-               session: gr.Request | None = None) -> dict[str, Any]:
-    """The face moving neutral -> emotion -> neutral, or on a tour of every emotion: a looping GIF
-    shown, and the same frames as an MP4 to download; they replace the session's last ones, in the
-    session's folder (deleted when the tab closes)."""
-    none = {"anim": None, "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
-    if key is None:
-        gr.Warning("Upload a photo first.")
-        return none
-    prep = held(key)
-    if prep is None:
-        return none
-    try:
-        frames = run_frames(prep, kind, animate.path_codes(editor(kind).space, path_kind, emotion), face)
-    except ganmut.GanmutError as e:
-        warn(e)
-        return none
-    gif = animate.write(frames, session_file(session, f"ganmut-{path_kind}-", ".gif"))
-    mp4 = animate.write(frames, session_file(session, f"ganmut-{path_kind}-", ".mp4"))
-    return {"anim": str(gif), "anim_mp4": gr.DownloadButton(value=str(mp4), visible=True, label="⬇ MP4")}
 
 
 def stored_presets(stored: Any) -> dict[str, Preset]:
@@ -720,57 +411,7 @@ def preset_line(name: str | None, presets: dict[str, Preset]) -> str:
     return f"`{json.dumps(presets[name].to_dict())}`"
 
 
-def on_presets_load(stored: Any) -> dict[str, Any]:
-    """The page opened: the browser's saved points in the picker."""
-    presets = stored_presets(stored)
-    return {"preset_pick": gr.Dropdown(choices=list(presets), value=None)}
 
-
-def on_preset_save(name: str, kind: str, point: list | None, stored: Any) -> dict[str, Any]:
-    """Save the current point (and its model) under ``name`` in the browser."""
-    presets = stored_presets(stored)
-    name = (name or "").strip()
-    try:
-        if not point:
-            raise PresetError("choose a point first: click the wheel or pick an emotion")
-        presets = add_preset(presets, name, kind, point)
-    except PresetError as e:
-        return {"status": warn(e)}
-    gr.Info(f"saved the point as '{name}'")
-    return {"presets": to_json(presets), "preset_pick": gr.Dropdown(choices=list(presets), value=name),
-            "preset_json": preset_line(name, presets), "preset_name": ""}
-
-
-def on_preset_delete(name: str | None, stored: Any) -> dict[str, Any]:
-    """Delete the chosen saved point from the browser."""
-    presets = stored_presets(stored)
-    if not name or name not in presets:
-        gr.Warning("choose a saved point to delete")
-        return {}
-    del presets[name]
-    return {"presets": to_json(presets), "preset_pick": gr.Dropdown(choices=list(presets), value=None), "preset_json": ""}
-
-
-def on_preset_apply(key: str | None, kind: str, face: str, whole: bool, name: str | None, stored: Any) -> dict[str, Any]:
-    """Go to a saved point: its model (switched to if it is not the current one) and its point, on this photo."""
-    presets = stored_presets(stored)
-    if not name or name not in presets:
-        gr.Warning("choose a saved point first")
-        return {}
-    preset = presets[name]
-    try:
-        target = model_name(preset.model)
-        if target not in WEIGHTS:
-            raise ganmut.CheckpointError(f"'{name}' is a point of {MODEL_LABELS[target]}, which this app does not serve")
-        code = editor(target).code(z=preset.z)
-    except ganmut.GanmutError as e:
-        return {"status": warn(e)}
-    if target != kind:
-        return switch_model(target, key, face, whole, code, controls=True)
-    return show(held(key), kind, face, whole, code, controls=True)
-
-
-# --------------------------------------------------------------------------- API endpoints
 def _api_image(payload: Any) -> Image.Image:
     """The photo of an API call, read as the UI reads it (its notes go to the caller's log and the server's)."""
     path = payload_path(payload)
@@ -785,50 +426,6 @@ def _api_kind(model: str) -> str:
     """A model by name or alias (CheckpointError for an unknown one; :func:`editor` says when it is not served)."""
     return model_name(model)
 
-
-def api_edit_xy(image: Any, x: float, y: float, model: str, face: str, client: gr.Request | None = None) -> str:
-    """Edit to the code (x, y) of the model's space (linear: unit disc; Gaussian: [-1, 1]^2)."""
-
-    def edit() -> Image.Image:
-        kind = _api_kind(model)
-        return run_edit(_api_image(image), kind, editor(kind).code(z=(x, y)), face).image
-
-    return api_call(edit, client)
-
-
-def api_edit_emotion(image: Any, emotion: str, intensity: float, model: str, face: str,
-                     client: gr.Request | None = None) -> str:
-    """Edit to a basic emotion at an intensity in [0, 1]."""
-
-    def edit() -> Image.Image:
-        kind = _api_kind(model)
-        code = editor(kind).code(emotion=emotion, intensity=intensity)
-        return run_edit(_api_image(image), kind, code, face).image
-
-    return api_call(edit, client)
-
-
-def api_edit_preset(image: Any, preset: str, face: str, client: gr.Request | None = None) -> str:
-    """Edit to a saved point: ``{"model": "linear", "z": [x, y]}`` as JSON (what the page shows for a
-    saved point, and what `python -m ganmut presets` keeps)."""
-
-    def edit() -> Image.Image:
-        p = parse_preset(preset)
-        kind = _api_kind(p.model)
-        return run_edit(_api_image(image), kind, editor(kind).code(z=p.z), face).image
-
-    return api_call(edit, client)
-
-
-def api_grid(image: Any, model: str, face: str, client: gr.Request | None = None) -> str:
-    """The gamut-of-emotions grid of one face."""
-
-    def grid() -> Image.Image:
-        kind = _api_kind(model)
-        f = face_choice(face)
-        return run_grid(_api_image(image), kind, 0 if f == "all" else f)
-
-    return api_call(grid, client)
 
 
 # --------------------------------------------------------------------------- layout
@@ -1014,6 +611,7 @@ print(edited, happy, saved, grid)  # paths of PNG files
 """
 
 
+
 def named(fn: Callable[..., dict[str, Any]], names: tuple[str, ...]) -> Callable[..., Any]:
     """``fn`` answering in the order of ``names`` (a name it leaves out: gr.skip()), as Gradio takes
     outputs: a tuple, or the value itself for one output. The signature is kept (functools.wraps), so
@@ -1030,146 +628,6 @@ def named(fn: Callable[..., dict[str, Any]], names: tuple[str, ...]) -> Callable
     return wired
 
 
-def build() -> gr.Blocks:
-    """The Blocks app (not launched)."""
-    default = MODELS[0]
-    with gr.Blocks(title="GANmut: gamut of emotions", analytics_enabled=False) as demo:  # TEMP sweeps the cache
-        gr.Markdown(INTRO, elem_id="intro")
-        gr.Markdown(banner(), elem_id="banner", visible=bool(banner()))
-
-        image = gr.State(None)  # the key of the session's photo in PHOTOS
-        point = gr.State(None)
-        presets = gr.BrowserState({}, storage_key="ganmut-presets", secret=PRESETS_SECRET)  # kept in the visitor's browser
-
-        with gr.Row(equal_height=False, elem_id="stage"):
-            with gr.Column(scale=3, min_width=220, elem_id="source"):
-                photo = gr.Image(label="Your photo", type="filepath", sources=["upload", "webcam", "clipboard"],
-                                 image_mode=None, height=250, elem_id="photo")
-                gr.Examples(EXAMPLES, inputs=[photo], label="Examples (public-domain and Apache-2.0 photos)",
-                            examples_per_page=len(EXAMPLES), elem_id="examples")
-                faces = gr.Image(label="Detected faces (1 = largest)", interactive=False, height=180, elem_id="faces",
-                                 format="jpeg", buttons=[])
-            with gr.Column(scale=5, min_width=200, elem_id="view"):
-                result = gr.ImageSlider(label="Before / after (drag the handle)", type="pil", format="jpeg",
-                                        buttons=["fullscreen"], elem_id="result", max_height=520)
-                status = gr.Markdown(NO_PHOTO, elem_id="status")
-                with gr.Row():
-                    whole = gr.Checkbox(False, label="Whole photo", elem_id="whole", min_width=120)
-                    save_btn = gr.Button("Full-resolution PNG", size="sm", elem_id="save", min_width=120)
-                download = gr.DownloadButton(visible=False, size="sm", elem_id="download")
-                face = gr.Radio(label="Face to edit", choices=[("Face 1", "0")], value="0", visible=False, elem_id="face")
-            with gr.Column(scale=5, min_width=280, elem_id="picker"):
-                wheel_html = gr.HTML(
-                    value=wheel_value(default if WEIGHTS else None),
-                    html_template='<div class="ganmut-stage"><div class="ganmut-wheel"></div><div class="ganmut-marker"></div></div>'
-                                  '<div class="ganmut-wheel-empty">The emotion wheel appears here once trained weights are available.</div>',
-                    js_on_load=WHEEL_JS, head=f'<script src="{PLOTLY_URL}"></script>',
-                    elem_id="wheel", point=None, seq=0,
-                )
-                with gr.Row():
-                    emotion = gr.Dropdown(EMOTION_CHOICES, value=START["emotion"],
-                                          label="Emotion", scale=1, min_width=110, elem_id="emotion")
-                    intensity = gr.Slider(0, 1, value=START["intensity"], step=0.01, label="Intensity",
-                                          scale=2, min_width=160, elem_id="intensity")
-                gr.Markdown(f"<small>{LEGEND}. The centre is neutral. Hover to read the mix; click to edit.</small>")
-                model = gr.Radio([(MODEL_LABELS[k], k) for k in MODELS], value=default, label="Model", elem_id="model")
-                model_note = gr.Markdown(MODEL_NOTES[default] + f" [Paper (CVPR 2021)]({PAPER})")
-                with gr.Accordion("Saved points", open=False, elem_id="presets"):
-                    with gr.Row():
-                        preset_name = gr.Textbox(show_label=False, placeholder="name this point", max_length=40,
-                                                 scale=2, min_width=120, elem_id="preset-name")
-                        preset_save = gr.Button("Save", size="sm", scale=1, min_width=60, elem_id="preset-save")
-                    with gr.Row():
-                        preset_pick = gr.Dropdown([], value=None, show_label=False, scale=2, min_width=120,
-                                                  elem_id="preset-pick")
-                        preset_apply = gr.Button("Apply", size="sm", scale=1, min_width=60, elem_id="preset-apply")
-                        preset_delete = gr.Button("Delete", size="sm", scale=1, min_width=60, elem_id="preset-delete")
-                    preset_json = gr.Markdown("", elem_id="preset-json")
-                    gr.Markdown("<small>Saved in this browser. Apply one to any photo; its JSON goes to the API's "
-                                "`/edit_preset`.</small>")
-
-        with gr.Row(equal_height=False):
-            mix = gr.HTML("", elem_id="mix", padding=True)
-            readout = gr.HTML(readout_html(default, (0.0, 0.0), None) if WEIGHTS else "", elem_id="readout", padding=True)
-            with gr.Column():
-                crops = gr.Gallery(label="Aligned face crop: before, after", columns=4, height=170, object_fit="contain",
-                                   elem_id="crops", format="png")
-
-        with gr.Accordion("Gamut of emotions and animation", open=True):
-            with gr.Row():
-                with gr.Column():
-                    gr.Markdown("### Gamut of emotions of the face", elem_id="grid-title")
-                    grid_btn = gr.Button("Render the gamut sheet", elem_id="grid-btn")
-                    grid_img = gr.Image(show_label=False, format="png", interactive=False,
-                                        buttons=["download", "fullscreen"], elem_id="grid")
-                with gr.Column():
-                    gr.Markdown("### Animation", elem_id="anim-title")
-                    anim_btn = gr.Button("Animate (GIF and MP4)", elem_id="anim-btn")
-                    path_kind = gr.Radio([("neutral → chosen emotion → neutral", "ramp"), ("tour of every emotion", "tour")],
-                                         value="ramp", show_label=False)
-                    anim = gr.Image(show_label=False, type="filepath", interactive=False, buttons=["download"],
-                                    elem_id="anim")
-                    anim_mp4 = gr.DownloadButton(visible=False, size="sm", elem_id="anim-mp4")
-        gr.Markdown(ABOUT)
-        with gr.Accordion("Use the API", open=False):
-            gr.Markdown(API_DOC)
-
-        with gr.Column(visible=False):  # components of the API-only endpoints
-            api_image = gr.Image(type="filepath", image_mode=None, label="image")
-            api_x = gr.Number(label="x")
-            api_y = gr.Number(label="y")
-            api_emotion = gr.Textbox(label="emotion")
-            api_intensity = gr.Number(label="intensity")
-            api_model = gr.Textbox(value=default, label="model")
-            api_face = gr.Textbox(value="0", label="face")
-            api_preset = gr.Textbox(label="preset")
-            api_out = gr.Image(type="pil", format="png", label="edited")
-
-        outputs = {"image": image, "faces": faces, "face": face, "point": point, "wheel": wheel_html, "emotion": emotion,
-                   "intensity": intensity, "result": result, "crops": crops, "mix": mix, "readout": readout,
-                   "status": status, "download": download, "model": model, "model_note": model_note, "grid": grid_img,
-                   "anim": anim, "anim_mp4": anim_mp4, "presets": presets, "preset_pick": preset_pick,
-                   "preset_json": preset_json, "preset_name": preset_name}
-        # Interactive events: a lane of their own (never behind API calls). The last of a burst of slider
-        # moves always runs (always_last); wheel clicks are sent one at a time by the page, the last one
-        # kept (see WHEEL_JS). Progress shows on the result, not the wheel.
-        ui = dict(concurrency_id="ui", concurrency_limit=UI_CONCURRENCY, api_visibility="private")
-        live = dict(show_progress="minimal", show_progress_on=[result], trigger_mode="always_last", **ui)
-
-        def on(trigger: Callable, fn: Callable, inputs: list, names: tuple[str, ...], **kwargs: Any) -> None:
-            """Run ``fn`` on ``trigger``; its named results go to the components of ``names``."""
-            trigger(named(fn, names), inputs, [outputs[n] for n in names], **kwargs)
-
-        on(photo.change, on_image, [photo, model, whole, point, emotion, intensity], PHOTO, preprocess=False, **live)
-        on(wheel_html.click, on_click, [image, model, face, whole], EDIT, **dict(live, trigger_mode="multiple"))
-        for trigger in (intensity.input, intensity.release):
-            on(trigger, on_intensity, [image, model, face, whole, point, emotion, intensity], EDIT, **live)
-        on(emotion.input, on_emotion, [image, model, face, whole, emotion, intensity], EDIT, **live)
-        for trigger in (face.input, whole.input):
-            on(trigger, on_view, [image, model, face, whole, point, emotion, intensity], EDIT, **live)
-        on(model.input, on_model, [model, image, face, whole, emotion, intensity], MODEL_SWITCH, **live)
-        on(save_btn.click, on_save, [image, model, face, point], ("download",), **ui)
-        on(grid_btn.click, on_grid, [image, model, face], ("grid",), **ui)
-        on(anim_btn.click, on_animate, [image, model, face, emotion, path_kind], ("anim", "anim_mp4"), **ui)
-        on(demo.load, on_presets_load, [presets], ("preset_pick",), **ui)
-        on(preset_save.click, on_preset_save, [preset_name, model, point, presets],
-           ("presets", "preset_pick", "preset_json", "preset_name", "status"), **ui)
-        on(preset_delete.click, on_preset_delete, [preset_pick, presets], ("presets", "preset_pick", "preset_json"), **ui)
-        on(preset_pick.input, lambda name, stored: {"preset_json": preset_line(name, stored_presets(stored))},
-           [preset_pick, presets], ("preset_json",), **ui)
-        on(preset_apply.click, on_preset_apply, [image, model, face, whole, preset_pick, presets], MODEL_SWITCH, **live)
-        demo.unload(end_session)
-
-        # raw payloads (errors stay ours); API_CONCURRENCY calls pass at once to api_call, which bounds them
-        api = dict(preprocess=False, concurrency_id="api", concurrency_limit=API_CONCURRENCY)
-        gr.on([], api_edit_xy, [api_image, api_x, api_y, api_model, api_face], [api_out], api_name="edit_xy", **api)
-        gr.on([], api_edit_emotion, [api_image, api_emotion, api_intensity, api_model, api_face], [api_out],
-              api_name="edit_emotion", **api)
-        gr.on([], api_edit_preset, [api_image, api_preset, api_face], [api_out], api_name="edit_preset", **api)
-        gr.on([], api_grid, [api_image, api_model, api_face], [api_out], api_name="grid", **api)
-    return demo
-
-
 @functools.cache
 def plotly_source() -> bytes:
     """plotly.min.js of the installed plotly package, which also keeps itself as
@@ -1182,12 +640,568 @@ def plotly_js(request: Request) -> Response:
     return Response(plotly_source(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})
 
 
-demo = build()
+
+# --------------------------------------------------------------------------- the app
+class GanmutApp:
+    """The demo: its models, its visitors' photos (bounded by bytes), its temporary folder (bounded by
+    bytes and age), its API workers, and the Gradio Blocks wiring them (``blocks``). The handlers are
+    its methods and answer their outputs by name."""
+
+    def __init__(self, models: Models, limits: Limits | None = None) -> None:
+        self.models = models
+        self.limits = limits or Limits()
+        self.photos: ByteLRU[str, Prepared] = ByteLRU(self.limits.session_memory, Prepared.nbytes)
+        """Each session's photo, read and aligned, under its session key; the session's ``image`` State holds only that key."""
+        self.temp_dir = Path(gr.utils.get_upload_folder())
+        self.sessions_dir = self.temp_dir / "ganmut-sessions"
+        self.temp = DiskBudget([self.temp_dir], self.limits.temp_bytes, self.limits.temp_bytes // 2, max_age_s=1800,
+                               keep=self.kept_files, forget=self.forget_files)
+        self.api_pool = LowPriorityPool(self.limits.api_workers, nice=10, name="ganmut-api")
+        self.api_clients = PerClient(API_PER_CLIENT)
+        self._wheels: dict[str, str] = {}
+        self.blocks = self.build()
+
+    # ------------------------------------------------------------------ GPU-bound work, by model name
+    def run_prepare(self, image: Any, kind: str) -> Prepared:
+        return gpu_prepare(self.models.key(kind), image)
+
+    def run_edit(self, image: Any, kind: str, code: tuple[float, ...], face: int | str) -> ganmut.EditResult:
+        return gpu_edit(self.models.key(kind), image, code, face)
+
+    def run_frames(self, image: Any, kind: str, codes: list[tuple[float, ...]], face: int | str) -> list[Image.Image]:
+        return gpu_frames(self.models.key(kind), image, codes, face)
+
+    def run_grid(self, image: Any, kind: str, face: int, layout: str = "wheel", title: str = "") -> Image.Image:
+        return gpu_grid(self.models.key(kind), image, face, layout, title)
+
+    # ------------------------------------------------------------------ sessions, files, API calls
+
+    def api_call(self, work: Callable[[], Image.Image], request: gr.Request | None) -> str:
+        """An API call: ``work``, and the PNG it makes, on an API worker (low priority), within one of its
+        client's API_PER_CLIENT places; the path of the PNG. Past the places, and for a user error, a one-line gr.Error."""
+        try:
+            with self.api_clients.hold(getattr(request, "session_hash", None) or "anonymous"):
+                return self.api_pool.run(lambda: self.save_png(work()))
+        except TooMany:
+            raise gr.Error(TOO_MANY) from None
+        except ganmut.GanmutError as e:
+            raise gr.Error(str(e)) from None
+
+    def save_png(self, img: Image.Image) -> str:
+        """Write an API result in the temporary folder (where Gradio serves it from, and the sweep of ``temp`` deletes it)."""
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        path = self.temp_dir / f"ganmut-api-{uuid.uuid4().hex}.png"
+        png(img).save(path)
+        return str(path)
+
+    def keep_photo(self, prep: Prepared, request: gr.Request | None) -> str:
+        """Hold a session's new photo, read and aligned (replacing its last one); the key for its
+        ``image`` State. ImageError when the photo alone needs more than ``limits.session_memory``."""
+        key = session_key(request)
+        if not self.photos.put(key, prep):
+            raise ganmut.ImageError(f"this photo needs {prep.nbytes() / MB:.1f} MB of memory, more than the "
+                                    f"{self.photos.max_bytes / MB:.1f} MB this server holds for photos: use a smaller one")
+        return key
+
+    def held(self, key: str | None) -> Prepared | None:
+        """The photo a session holds; None, with a toast, when it was released for room."""
+        if key is None:
+            return None
+        prep = self.photos.get(key)
+        if prep is None:
+            gr.Warning(RELEASED)
+        return prep
+
+    def session_file(self, request: gr.Request | None, prefix: str, suffix: str) -> Path:
+        """A new file in the session's folder (deleted when the tab closes), after deleting the
+        session's older files with that suffix (one download and one animation at a time)."""
+        folder = self.sessions_dir / session_key(request)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.discard(folder.glob(f"*{suffix}"))
+        return Path(tempfile.mkstemp(suffix=suffix, prefix=prefix, dir=folder)[1])
+
+    def kept_files(self) -> set[str]:
+        """Temporary files Gradio must keep (the examples' copies)."""
+        return set().union(*(getattr(b, "keep_in_cache", set()) for b in self.blocks.blocks.values()))
+
+    def forget_files(self, paths: set[str]) -> None:
+        """Drop deleted files from Gradio's records of the files it made (which would otherwise grow)."""
+        for files in self.blocks.temp_file_sets:
+            files.difference_update(paths)
+
+    def discard(self, paths: Iterable[Path]) -> None:
+        """Delete files and drop them from Gradio's records."""
+        gone = set()
+        for path in paths:
+            path.unlink(missing_ok=True)
+            gone.add(str(path))
+        self.forget_files(gone)
+
+    def end_session(self, request: gr.Request) -> None:
+        """A tab closed: free its photo and delete its animations now (Gradio keeps a closed session's state an hour)."""
+        key = session_key(request)
+        self.photos.pop(key)
+        folder = self.sessions_dir / key
+        self.discard(folder.glob("*") if folder.is_dir() else ())
+        shutil.rmtree(folder, ignore_errors=True)
+        trim_heap()
+
+    def readout_html(self, kind: str, code: tuple[float, ...], result: ganmut.EditResult | None, who: str = "face 1") -> str:
+        """The classifier's readout of an edit as compact bars, before (grey) and after (the emotion's
+        colour), with a hint when the clicked emotion reads low; or the line that says it is off."""
+        status = self.models.readout_status(kind)
+        if result is None or not result.readings:
+            return f'<p class="readout-line">{status}</p>'
+        reading = result.readings[0]
+        target = EMOTIONS[self.models.editor(kind).space.dominant(code)[0]]
+        rows = "".join(
+            f'<div class="bar-row{" target" if e == target else ""}" data-emotion="{e}"><span class="bar-name">{e}</span>'
+            f'<span class="bar two"><i class="before" style="width:{100 * reading.before[e]:.1f}%"></i>'
+            f'<i class="after" style="width:{100 * reading.after[e]:.1f}%;background:{c}"></i></span>'
+            f'<span class="bar-val">{reading.before[e]:.0%} → {reading.after[e]:.0%}</span></div>'
+            for e, c in zip(EMOTIONS, COLORS)
+        )
+        hint = reading.hint(target)
+        return (f'<div class="bars readout"><div class="bars-title">What the classifier reads on {who}, before (grey) and '
+                f'after (colour); you asked for <b>{target}</b></div>{rows}'
+                + (f'<p class="hint"><b>Hint:</b> {hint}.</p>' if hint else "")
+                + f'<p class="readout-line">{status}</p></div>')
+
+    def wheel_value(self, kind: str | None) -> str:
+        """Figure JSON of a model's wheel, without marker ('' when the model is not available); the
+        marker is the component's ``point`` prop, which the page's script draws."""
+        if kind not in self._wheels:
+            try:
+                self._wheels[kind] = wheel.figure_json(wheel.wheel_figure(self.models.editor(kind).space)) if kind else ""
+            except ganmut.GanmutError:
+                return ""
+        return self._wheels[kind]
+
+    def show(self, prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...], controls: bool = False,
+             seq: int | None = None) -> dict[str, Any]:
+        """The outputs of an edit at ``code`` (:data:`EDIT`). ``controls``: also set the emotion to the
+        nearest one and the intensity to the point's; ``seq``: the number of the wheel click being answered."""
+        space = self.models.editor(kind).space
+        out: dict[str, Any] = {"point": list(code), "wheel": gr.HTML(point=list(code), **({} if seq is None else {"seq": seq})),
+                               "mix": mix_html(space, code), "download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
+        if controls:
+            e = space.nearest_emotion(code)
+            out["emotion"] = gr.Dropdown(choices=EMOTION_CHOICES, value=EMOTIONS[e])
+            out["intensity"] = gr.Slider(value=round(space.intensity_of(code, e), 3))
+        if prep is None:
+            return {**out, "readout": self.readout_html(kind, code, None), "status": f"Upload a photo to edit it to {describe(space, code)}."}
+        try:
+            result = self.run_edit(prep, kind, code, face)
+        except ganmut.GanmutError as e:
+            return {**out, "status": warn(e)}
+        who = "every face" if face_choice(face) == "all" else f"face {face_choice(face) + 1}"
+        return {**out, "result": views(prep, result, whole), "crops": crops_gallery(result),
+                "readout": self.readout_html(kind, code, result, "the largest face" if who == "every face" else who),
+                "status": f"Edited {who} to **{describe(space, code)}**."}
+
+    def start_code(self, kind: str, emotion: str, intensity: float) -> tuple[float, ...]:
+        """The point of an emotion at an intensity in a model's space (CodeError for bad values)."""
+        return self.models.editor(kind).code(emotion=emotion, intensity=float(intensity))
+
+    def on_image(self, payload: Any, kind: str, whole: bool, point: list | None, emotion: str, intensity: float,
+                 session: gr.Request | None = None) -> dict[str, Any]:
+        """A new photo (upload, webcam, paste or example): read it, find the faces, edit it at the
+        current point; everything made from the previous photo (views, crops, readout, grid,
+        animation, download) is replaced or cleared. The session's ``image`` State gets the key of the
+        photo (see :func:`keep_photo`); its last photo is released first."""
+        self.photos.pop(session_key(session))
+        cleared = {"image": None, "faces": None, "face": gr.Radio(choices=[("Face 1", "0")], value="0", visible=False),
+                   "result": None, "crops": [], "readout": self.readout_html(kind, (0.0, 0.0), None) if self.models.paths else "",
+                   "download": gr.DownloadButton(**HIDDEN_DOWNLOAD), "grid": None, "anim": None,
+                   "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
+        path = payload_path(payload)
+        if path is None:
+            return {**cleared, "status": NO_PHOTO}
+        try:
+            code = tuple(point) if point else self.start_code(kind, emotion, intensity)
+            prep = self.run_prepare(path, kind)
+            key = self.keep_photo(prep, session)
+        except ganmut.GanmutError as e:
+            return {**cleared, "status": warn(e)}
+        image, faces = prep.image, prep.faces
+        choices = [(f"Face {n}", str(n - 1)) for n in range(1, len(faces) + 1)] + ([("All faces", "all")] if len(faces) > 1 else [])
+        out = self.show(prep, kind, "0", whole, code)
+        shown = stored_mode(image.mode, "PNG")
+        notes = prep.notes + ((f"a {image.mode} photo is downloaded as {shown}",) if shown != image.mode else ())
+        return {**cleared, **out, "image": key, "faces": faces_preview(image, faces),
+                "face": gr.Radio(choices=choices, value="0", visible=len(faces) > 1), "status": out["status"] + inform(notes)}
+
+    def on_click(self, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
+        """A click on the wheel: the exact point clicked (projected into the space), the controls set to it, the edit."""
+        seq = int(getattr(evt, "seq", 0) or 0)
+        try:
+            code = as_code(self.models.editor(kind).space.project((float(evt.x), float(evt.y))))
+        except (ganmut.GanmutError, ValueError, AttributeError, TypeError) as e:
+            return {"wheel": gr.HTML(seq=seq), "status": warn(e)}
+        return self.show(self.held(key), kind, face, whole, code, controls=True, seq=seq)
+
+    def on_intensity(self, key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
+                     intensity: float) -> dict[str, Any]:
+        """The intensity slider moved: the point moves along its ray (GGANmut: along the emotion's path)."""
+        try:
+            space = self.models.editor(kind).space
+            code = as_code(space.at_intensity(point, emotion, float(intensity)) if point else space.code(emotion, float(intensity)))
+        except (ganmut.GanmutError, ValueError) as e:
+            return {"status": warn(e)}
+        return self.show(self.held(key), kind, face, whole, code)
+
+    def on_emotion(self, key: str | None, kind: str, face: str, whole: bool, emotion: str, intensity: float) -> dict[str, Any]:
+        """Another emotion chosen: its point at the current intensity."""
+        try:
+            code = self.start_code(kind, emotion, intensity)
+        except (ganmut.GanmutError, ValueError) as e:
+            return {"status": warn(e)}
+        return self.show(self.held(key), kind, face, whole, code)
+
+    def on_view(self, key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
+                intensity: float) -> dict[str, Any]:
+        """Another face, or the whole photo instead of the face: the same point shown again."""
+        try:
+            code = tuple(point) if point else self.start_code(kind, emotion, intensity)
+        except ganmut.GanmutError as e:
+            return {"status": warn(e)}
+        return self.show(self.held(key), kind, face, whole, code)
+
+    def switch_model(self, kind: str, key: str | None, face: str, whole: bool, code: tuple[float, ...],
+                     controls: bool = False) -> dict[str, Any]:
+        """Model ``kind`` at ``code``: its wheel and note, the photo aligned for it (when its crop
+        differs), the edit, and what the previous model made (grid, animation, download) cleared."""
+        out = {"model": kind, "model_note": MODEL_NOTES[kind] + f" [Paper (CVPR 2021)]({PAPER})", "grid": None, "anim": None,
+               "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD), "download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
+        try:
+            prep = self.held(key)
+            if prep is not None:
+                prep = self.run_prepare(prep, kind)
+                self.photos.put(key, prep)
+        except ganmut.GanmutError as e:
+            return {**out, "wheel": gr.HTML(value=self.wheel_value(kind)), "result": None, "crops": [], "readout": "", "status": warn(e)}
+        edit = self.show(prep, kind, face, whole, code, controls=controls)
+        return {**out, **edit, "wheel": gr.HTML(value=self.wheel_value(kind), point=list(code))}
+
+    def on_model(self, kind: str, key: str | None, face: str, whole: bool, emotion: str, intensity: float) -> dict[str, Any]:
+        """Another model: the same emotion and intensity in its space."""
+        try:
+            code = self.start_code(kind, emotion, intensity)
+        except ganmut.GanmutError as e:
+            return {"status": warn(e)}
+        return self.switch_model(kind, key, face, whole, code)
+
+    def on_save(self, key: str | None, kind: str, face: str, point: list | None, session: gr.Request | None = None) -> dict[str, Any]:
+        """The full-resolution PNG of the current edit, made now, offered for download."""
+        hidden = {"download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
+        if key is None or not point:
+            gr.Warning("Upload a photo first.")
+            return hidden
+        prep = self.held(key)
+        if prep is None:
+            return hidden
+        try:
+            image = png(self.run_edit(prep, kind, tuple(point), face).image)
+        except ganmut.GanmutError as e:
+            warn(e)
+            return hidden
+        out = self.session_file(session, "ganmut-edit-", ".png")
+        image.save(out)
+        return {"download": gr.DownloadButton(value=str(out), visible=True, label=f"⬇ Download the PNG ({image.width}×{image.height})")}
+
+    def on_grid(self, key: str | None, kind: str, face: str) -> dict[str, Any]:
+        """The gamut-of-emotions sheet of one face (the first of "all"), titled with the model."""
+        if key is None:
+            gr.Warning("Upload a photo first.")
+            return {"grid": None}
+        prep = self.held(key)
+        if prep is None:
+            return {"grid": None}
+        try:
+            f = face_choice(face)
+            return {"grid": self.run_grid(prep, kind, 0 if f == "all" else f, "sheet", f"{MODEL_LABELS[kind]}: gamut of emotions")}
+        except ganmut.GanmutError as e:
+            warn(e)
+            return {"grid": None}
+
+    def on_animate(self, key: str | None, kind: str, face: str, emotion: str, path_kind: str,
+                   session: gr.Request | None = None) -> dict[str, Any]:
+        """The face moving neutral -> emotion -> neutral, or on a tour of every emotion: a looping GIF
+        shown, and the same frames as an MP4 to download; they replace the session's last ones, in the
+        session's folder (deleted when the tab closes)."""
+        none = {"anim": None, "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
+        if key is None:
+            gr.Warning("Upload a photo first.")
+            return none
+        prep = self.held(key)
+        if prep is None:
+            return none
+        try:
+            frames = self.run_frames(prep, kind, animate.path_codes(self.models.editor(kind).space, path_kind, emotion), face)
+        except ganmut.GanmutError as e:
+            warn(e)
+            return none
+        gif = animate.write(frames, self.session_file(session, f"ganmut-{path_kind}-", ".gif"))
+        mp4 = animate.write(frames, self.session_file(session, f"ganmut-{path_kind}-", ".mp4"))
+        return {"anim": str(gif), "anim_mp4": gr.DownloadButton(value=str(mp4), visible=True, label="⬇ MP4")}
+
+    def on_presets_load(self, stored: Any) -> dict[str, Any]:
+        """The page opened: the browser's saved points in the picker."""
+        presets = stored_presets(stored)
+        return {"preset_pick": gr.Dropdown(choices=list(presets), value=None)}
+
+    def on_preset_save(self, name: str, kind: str, point: list | None, stored: Any) -> dict[str, Any]:
+        """Save the current point (and its model) under ``name`` in the browser."""
+        presets = stored_presets(stored)
+        name = (name or "").strip()
+        try:
+            if not point:
+                raise PresetError("choose a point first: click the wheel or pick an emotion")
+            presets = add_preset(presets, name, kind, point)
+        except PresetError as e:
+            return {"status": warn(e)}
+        gr.Info(f"saved the point as '{name}'")
+        return {"presets": to_json(presets), "preset_pick": gr.Dropdown(choices=list(presets), value=name),
+                "preset_json": preset_line(name, presets), "preset_name": ""}
+
+    def on_preset_delete(self, name: str | None, stored: Any) -> dict[str, Any]:
+        """Delete the chosen saved point from the browser."""
+        presets = stored_presets(stored)
+        if not name or name not in presets:
+            gr.Warning("choose a saved point to delete")
+            return {}
+        del presets[name]
+        return {"presets": to_json(presets), "preset_pick": gr.Dropdown(choices=list(presets), value=None), "preset_json": ""}
+
+    def on_preset_apply(self, key: str | None, kind: str, face: str, whole: bool, name: str | None, stored: Any) -> dict[str, Any]:
+        """Go to a saved point: its model (switched to if it is not the current one) and its point, on this photo."""
+        presets = stored_presets(stored)
+        if not name or name not in presets:
+            gr.Warning("choose a saved point first")
+            return {}
+        preset = presets[name]
+        try:
+            target = model_name(preset.model)
+            if target not in self.models.paths:
+                raise ganmut.CheckpointError(f"'{name}' is a point of {MODEL_LABELS[target]}, which this app does not serve")
+            code = self.models.editor(target).code(z=preset.z)
+        except ganmut.GanmutError as e:
+            return {"status": warn(e)}
+        if target != kind:
+            return self.switch_model(target, key, face, whole, code, controls=True)
+        return self.show(self.held(key), kind, face, whole, code, controls=True)
+
+    def api_edit_xy(self, image: Any, x: float, y: float, model: str, face: str, client: gr.Request | None = None) -> str:
+        """Edit to the code (x, y) of the model's space (linear: unit disc; Gaussian: [-1, 1]^2)."""
+
+        def edit() -> Image.Image:
+            kind = _api_kind(model)
+            return self.run_edit(_api_image(image), kind, self.models.editor(kind).code(z=(x, y)), face).image
+
+        return self.api_call(edit, client)
+
+    def api_edit_emotion(self, image: Any, emotion: str, intensity: float, model: str, face: str,
+                         client: gr.Request | None = None) -> str:
+        """Edit to a basic emotion at an intensity in [0, 1]."""
+
+        def edit() -> Image.Image:
+            kind = _api_kind(model)
+            code = self.models.editor(kind).code(emotion=emotion, intensity=intensity)
+            return self.run_edit(_api_image(image), kind, code, face).image
+
+        return self.api_call(edit, client)
+
+    def api_edit_preset(self, image: Any, preset: str, face: str, client: gr.Request | None = None) -> str:
+        """Edit to a saved point: ``{"model": "linear", "z": [x, y]}`` as JSON (what the page shows for a
+        saved point, and what `python -m ganmut presets` keeps)."""
+
+        def edit() -> Image.Image:
+            p = parse_preset(preset)
+            kind = _api_kind(p.model)
+            return self.run_edit(_api_image(image), kind, self.models.editor(kind).code(z=p.z), face).image
+
+        return self.api_call(edit, client)
+
+    def api_grid(self, image: Any, model: str, face: str, client: gr.Request | None = None) -> str:
+        """The gamut-of-emotions grid of one face."""
+
+        def grid() -> Image.Image:
+            kind = _api_kind(model)
+            f = face_choice(face)
+            return self.run_grid(_api_image(image), kind, 0 if f == "all" else f)
+
+        return self.api_call(grid, client)
+
+    def build(self) -> gr.Blocks:
+        """The Blocks app (not launched)."""
+        default = self.models.names[0]
+        with gr.Blocks(title="GANmut: gamut of emotions", analytics_enabled=False) as demo:  # self.temp sweeps the cache
+            gr.Markdown(INTRO, elem_id="intro")
+            gr.Markdown(self.models.banner(), elem_id="banner", visible=bool(self.models.banner()))
+
+            image = gr.State(None)  # the key of the session's photo in self.photos
+            point = gr.State(None)
+            presets = gr.BrowserState({}, storage_key="ganmut-presets", secret=PRESETS_SECRET)  # kept in the visitor's browser
+
+            with gr.Row(equal_height=False, elem_id="stage"):
+                with gr.Column(scale=3, min_width=220, elem_id="source"):
+                    photo = gr.Image(label="Your photo", type="filepath", sources=["upload", "webcam", "clipboard"],
+                                     image_mode=None, height=250, elem_id="photo")
+                    gr.Examples(EXAMPLES, inputs=[photo], label="Examples (public-domain and Apache-2.0 photos)",
+                                examples_per_page=len(EXAMPLES), elem_id="examples")
+                    faces = gr.Image(label="Detected faces (1 = largest)", interactive=False, height=180, elem_id="faces",
+                                     format="jpeg", buttons=[])
+                with gr.Column(scale=5, min_width=200, elem_id="view"):
+                    result = gr.ImageSlider(label="Before / after (drag the handle)", type="pil", format="jpeg",
+                                            buttons=["fullscreen"], elem_id="result", max_height=520)
+                    status = gr.Markdown(NO_PHOTO, elem_id="status")
+                    with gr.Row():
+                        whole = gr.Checkbox(False, label="Whole photo", elem_id="whole", min_width=120)
+                        save_btn = gr.Button("Full-resolution PNG", size="sm", elem_id="save", min_width=120)
+                    download = gr.DownloadButton(visible=False, size="sm", elem_id="download")
+                    face = gr.Radio(label="Face to edit", choices=[("Face 1", "0")], value="0", visible=False, elem_id="face")
+                with gr.Column(scale=5, min_width=280, elem_id="picker"):
+                    wheel_html = gr.HTML(
+                        value=self.wheel_value(default if self.models.paths else None),
+                        html_template='<div class="ganmut-stage"><div class="ganmut-wheel"></div><div class="ganmut-marker"></div></div>'
+                                      '<div class="ganmut-wheel-empty">The emotion wheel appears here once trained weights are available.</div>',
+                        js_on_load=WHEEL_JS, head=f'<script src="{PLOTLY_URL}"></script>',
+                        elem_id="wheel", point=None, seq=0,
+                    )
+                    with gr.Row():
+                        emotion = gr.Dropdown(EMOTION_CHOICES, value=START["emotion"],
+                                              label="Emotion", scale=1, min_width=110, elem_id="emotion")
+                        intensity = gr.Slider(0, 1, value=START["intensity"], step=0.01, label="Intensity",
+                                              scale=2, min_width=160, elem_id="intensity")
+                    gr.Markdown(f"<small>{LEGEND}. The centre is neutral. Hover to read the mix; click to edit.</small>")
+                    model = gr.Radio([(MODEL_LABELS[k], k) for k in self.models.names], value=default, label="Model", elem_id="model")
+                    model_note = gr.Markdown(MODEL_NOTES[default] + f" [Paper (CVPR 2021)]({PAPER})")
+                    with gr.Accordion("Saved points", open=False, elem_id="presets"):
+                        with gr.Row():
+                            preset_name = gr.Textbox(show_label=False, placeholder="name this point", max_length=40,
+                                                     scale=2, min_width=120, elem_id="preset-name")
+                            preset_save = gr.Button("Save", size="sm", scale=1, min_width=60, elem_id="preset-save")
+                        with gr.Row():
+                            preset_pick = gr.Dropdown([], value=None, show_label=False, scale=2, min_width=120,
+                                                      elem_id="preset-pick")
+                            preset_apply = gr.Button("Apply", size="sm", scale=1, min_width=60, elem_id="preset-apply")
+                            preset_delete = gr.Button("Delete", size="sm", scale=1, min_width=60, elem_id="preset-delete")
+                        preset_json = gr.Markdown("", elem_id="preset-json")
+                        gr.Markdown("<small>Saved in this browser. Apply one to any photo; its JSON goes to the API's "
+                                    "`/edit_preset`.</small>")
+
+            with gr.Row(equal_height=False):
+                mix = gr.HTML("", elem_id="mix", padding=True)
+                readout = gr.HTML(self.readout_html(default, (0.0, 0.0), None) if self.models.paths else "", elem_id="readout", padding=True)
+                with gr.Column():
+                    crops = gr.Gallery(label="Aligned face crop: before, after", columns=4, height=170, object_fit="contain",
+                                       elem_id="crops", format="png")
+
+            with gr.Accordion("Gamut of emotions and animation", open=True):
+                with gr.Row():
+                    with gr.Column():
+                        gr.Markdown("### Gamut of emotions of the face", elem_id="grid-title")
+                        grid_btn = gr.Button("Render the gamut sheet", elem_id="grid-btn")
+                        grid_img = gr.Image(show_label=False, format="png", interactive=False,
+                                            buttons=["download", "fullscreen"], elem_id="grid")
+                    with gr.Column():
+                        gr.Markdown("### Animation", elem_id="anim-title")
+                        anim_btn = gr.Button("Animate (GIF and MP4)", elem_id="anim-btn")
+                        path_kind = gr.Radio([("neutral → chosen emotion → neutral", "ramp"), ("tour of every emotion", "tour")],
+                                             value="ramp", show_label=False)
+                        anim = gr.Image(show_label=False, type="filepath", interactive=False, buttons=["download"],
+                                        elem_id="anim")
+                        anim_mp4 = gr.DownloadButton(visible=False, size="sm", elem_id="anim-mp4")
+            gr.Markdown(ABOUT)
+            with gr.Accordion("Use the API", open=False):
+                gr.Markdown(API_DOC)
+
+            with gr.Column(visible=False):  # components of the API-only endpoints
+                api_image = gr.Image(type="filepath", image_mode=None, label="image")
+                api_x = gr.Number(label="x")
+                api_y = gr.Number(label="y")
+                api_emotion = gr.Textbox(label="emotion")
+                api_intensity = gr.Number(label="intensity")
+                api_model = gr.Textbox(value=default, label="model")
+                api_face = gr.Textbox(value="0", label="face")
+                api_preset = gr.Textbox(label="preset")
+                api_out = gr.Image(type="pil", format="png", label="edited")
+
+            outputs = {"image": image, "faces": faces, "face": face, "point": point, "wheel": wheel_html, "emotion": emotion,
+                       "intensity": intensity, "result": result, "crops": crops, "mix": mix, "readout": readout,
+                       "status": status, "download": download, "model": model, "model_note": model_note, "grid": grid_img,
+                       "anim": anim, "anim_mp4": anim_mp4, "presets": presets, "preset_pick": preset_pick,
+                       "preset_json": preset_json, "preset_name": preset_name}
+            # Interactive events: a lane of their own (never behind API calls). The last of a burst of slider
+            # moves always runs (always_last); wheel clicks are sent one at a time by the page, the last one
+            # kept (see WHEEL_JS). Progress shows on the result, not the wheel.
+            ui = dict(concurrency_id="ui", concurrency_limit=UI_CONCURRENCY, api_visibility="private")
+            live = dict(show_progress="minimal", show_progress_on=[result], trigger_mode="always_last", **ui)
+
+            def on(trigger: Callable, fn: Callable, inputs: list, names: tuple[str, ...], **kwargs: Any) -> None:
+                """Run ``fn`` on ``trigger``; its named results go to the components of ``names``."""
+                trigger(named(fn, names), inputs, [outputs[n] for n in names], **kwargs)
+
+            on(photo.change, self.on_image, [photo, model, whole, point, emotion, intensity], PHOTO, preprocess=False, **live)
+            on(wheel_html.click, self.on_click, [image, model, face, whole], EDIT, **dict(live, trigger_mode="multiple"))
+            for trigger in (intensity.input, intensity.release):
+                on(trigger, self.on_intensity, [image, model, face, whole, point, emotion, intensity], EDIT, **live)
+            on(emotion.input, self.on_emotion, [image, model, face, whole, emotion, intensity], EDIT, **live)
+            for trigger in (face.input, whole.input):
+                on(trigger, self.on_view, [image, model, face, whole, point, emotion, intensity], EDIT, **live)
+            on(model.input, self.on_model, [model, image, face, whole, emotion, intensity], MODEL_SWITCH, **live)
+            on(save_btn.click, self.on_save, [image, model, face, point], ("download",), **ui)
+            on(grid_btn.click, self.on_grid, [image, model, face], ("grid",), **ui)
+            on(anim_btn.click, self.on_animate, [image, model, face, emotion, path_kind], ("anim", "anim_mp4"), **ui)
+            on(demo.load, self.on_presets_load, [presets], ("preset_pick",), **ui)
+            on(preset_save.click, self.on_preset_save, [preset_name, model, point, presets],
+               ("presets", "preset_pick", "preset_json", "preset_name", "status"), **ui)
+            on(preset_delete.click, self.on_preset_delete, [preset_pick, presets], ("presets", "preset_pick", "preset_json"), **ui)
+            on(preset_pick.input, lambda name, stored: {"preset_json": preset_line(name, stored_presets(stored))},
+               [preset_pick, presets], ("preset_json",), **ui)
+            on(preset_apply.click, self.on_preset_apply, [image, model, face, whole, preset_pick, presets], MODEL_SWITCH, **live)
+            demo.unload(self.end_session)
+
+            # raw payloads (errors stay ours); API_CONCURRENCY calls pass at once to api_call, which bounds them
+            api = dict(preprocess=False, concurrency_id="api", concurrency_limit=API_CONCURRENCY)
+            gr.on([], self.api_edit_xy, [api_image, api_x, api_y, api_model, api_face], [api_out], api_name="edit_xy", **api)
+            gr.on([], self.api_edit_emotion, [api_image, api_emotion, api_intensity, api_model, api_face], [api_out],
+                  api_name="edit_emotion", **api)
+            gr.on([], self.api_edit_preset, [api_image, api_preset, api_face], [api_out], api_name="edit_preset", **api)
+            gr.on([], self.api_grid, [api_image, api_model, api_face], [api_out], api_name="grid", **api)
+        return demo
+
+    @asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        """While the server runs, sweep the temporary folder in a thread of its own."""
+        sweeper = threading.Thread(target=self.temp.run, args=(SWEEP_S,), name="ganmut-temp-sweeper", daemon=True)
+        sweeper.start()
+        try:
+            yield
+        finally:
+            self.temp.stop()
+
+    def launch(self, **kwargs: Any) -> None:
+        """Serve the app (Gradio's launch, with the app's queue, limits, theme and routes)."""
+        if not torch.cuda.is_available():
+            torch.set_num_threads(1)  # edits run side by side, one core each; more threads per edit oversubscribe the cores
+        self.blocks.queue(max_size=QUEUE_SIZE, default_concurrency_limit=UI_CONCURRENCY).launch(
+            theme=gr.themes.Soft(primary_hue="amber", secondary_hue="slate"), css=CSS, state_session_capacity=MAX_SESSIONS,
+            max_file_size=MAX_FILE_SIZE, show_error=False,
+            app_kwargs={"routes": [Route(PLOTLY_URL, plotly_js)], "lifespan": self.lifespan,
+                        "middleware": [Middleware(UploadGuard, budget=self.temp)]},
+            **kwargs,
+        )
+
+
+def create_app(weights: str | None = None, classifier: str | None = None, limits: Limits | None = None) -> GanmutApp:
+    """The app, its models loaded: ``weights`` and ``classifier`` as ``GANMUT_WEIGHTS`` and
+    ``GANMUT_CLASSIFIER`` take them (the defaults), ``limits`` from the environment by default."""
+    weights = os.environ.get("GANMUT_WEIGHTS") if weights is None else weights
+    classifier = os.environ.get("GANMUT_CLASSIFIER") if classifier is None else classifier
+    return GanmutApp(Models(weights, classifier), limits or Limits.from_env())
+
 
 if __name__ == "__main__":
-    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=UI_CONCURRENCY).launch(
-        theme=gr.themes.Soft(primary_hue="amber", secondary_hue="slate"), css=CSS, state_session_capacity=MAX_SESSIONS,
-        max_file_size=MAX_FILE_SIZE, show_error=False,
-        app_kwargs={"routes": [Route(PLOTLY_URL, plotly_js)], "lifespan": lifespan,
-                    "middleware": [Middleware(UploadGuard, budget=TEMP)]},
-    )
+    demo = create_app()
+    demo.launch()

@@ -115,7 +115,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                                               "over 40 megapixels it is edited at a reduced size)")
     p.add_argument("-o", "--output", metavar="OUT", required=True,
                    help="output image; the format follows the extension (CMYK is written as RGB where the format cannot store it)")
-    p.add_argument("--model", default=None, help="'linear' (default), 'gaussian' or a .safetensors checkpoint path")
+    p.add_argument("--model", default=None, help="'linear' (default; or 'GANmut'), 'gaussian' (or 'GGANmut') or a .safetensors checkpoint path")
+    p.add_argument("--weights", metavar="WHERE", default=None,
+                   help="where --model's name is looked up: a folder, a 'LINEAR,GAUSSIAN' file pair or a Hugging Face Hub "
+                        "repo id (default: the bundled weights/)")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, mps (default: CUDA, then MPS, then CPU)")
 
 
@@ -268,7 +271,7 @@ def _edit(args: argparse.Namespace) -> int:
         return _edit_folder(args, Path(args.input), model, z, emotion, intensity)
     out, fmt = _target(args.output)
     loaded = read_image(args.input)
-    editor = load(model, args.device, classifier=args.classifier if args.verbose else None)
+    editor = load(model, args.device, classifier=args.classifier if args.verbose else None, weights=args.weights)
     result = editor.edit(loaded.image, z=z, emotion=emotion, intensity=intensity, face=args.face)
     written = _save(result.image, out, fmt)
     code = ", ".join(f"{v:.3f}" for v in result.code)
@@ -298,7 +301,7 @@ def _edit_folder(args: argparse.Namespace, src: Path, model: str, z, emotion: st
     files = sorted(f for f in src.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise GanmutError(f"no photos in {shorten(src.name)} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    editor = load(model, args.device, classifier=args.classifier if args.verbose else None)
+    editor = load(model, args.device, classifier=args.classifier if args.verbose else None, weights=args.weights)
     code = editor.code(z, emotion, intensity)  # a bad code fails here, before any photo
     out_dir.mkdir(exist_ok=True)
     failed = 0
@@ -332,7 +335,7 @@ def _animate(args: argparse.Namespace) -> int:
     if not 64 <= args.side <= 1024:
         raise GanmutError(f"--side must lie in 64..1024, got {args.side}")
     loaded = read_image(args.input)
-    editor = load(args.model or "linear", args.device, classifier=None)
+    editor = load(args.model or "linear", args.device, classifier=None, weights=args.weights)
     codes = animate.path_codes(editor.space, "tour" if args.tour else "ramp", args.emotion)
     frames = animate.frames(editor, loaded.image, codes, args.face, args.side)
     animate.write(frames, out)
@@ -381,7 +384,7 @@ def _grid(args: argparse.Namespace) -> int:
 
     out, fmt = _target(args.output)
     loaded = read_image(args.input)
-    editor = load(args.model or "linear", args.device)
+    editor = load(args.model or "linear", args.device, weights=args.weights)
     _save(editor.grid(loaded.image, rings=args.rings, n_directions=args.directions, face=args.face), out, fmt)
     print(f"wrote {args.output}")
     _notes(loaded.notes)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence, Union
@@ -92,14 +93,55 @@ def load_readout(classifier: str | os.PathLike | None = "auto", device: str | to
     return clf, f"emotion readout by {path.name}" + (f" ({acc:.1%} on the FER2013 test split)" if acc else "")
 
 
+def find_weights(spec: str | os.PathLike | None = None) -> dict[str, Path]:
+    """The checkpoint of each bundled model name that ``spec`` holds: None for :data:`WEIGHTS_DIR`;
+    a folder holding the files of :data:`MODEL_FILES`; a pair of files ``"LINEAR,GAUSSIAN"`` (either
+    may be left empty); or a Hugging Face Hub repo id (downloaded with ``huggingface_hub``).
+    CheckpointError, saying why, when it holds none or names a missing file."""
+    text = str(spec).strip() if spec is not None else ""
+    if not text:
+        base, where = WEIGHTS_DIR, f"{WEIGHTS_DIR.name}/"
+    elif Path(text).is_dir():
+        base, where = Path(text), f"{Path(text).name}/"
+    elif "," in text or Path(text).is_file():
+        parts = [p.strip() for p in text.split(",")] + [""]
+        missing = [Path(p).name for p in parts if p and not Path(p).is_file()]
+        found = {k: Path(p) for k, p in zip(MODEL_FILES, parts) if p and Path(p).is_file()}
+        if missing or not found:
+            raise CheckpointError(f"the weights name missing files: {', '.join(missing) or 'none given'}")
+        return found
+    elif re.fullmatch(r"[\w.-]+/[\w.-]+", text):
+        try:
+            from huggingface_hub import snapshot_download
+
+            base, where = Path(snapshot_download(text, allow_patterns=["*.safetensors", "*.md"])), f"Hub repo {text}"
+        except Exception as e:  # offline, unknown repo, no access, no huggingface_hub
+            raise CheckpointError(f"could not download the weights from the Hub repo {text} ({type(e).__name__}: {shorten(str(e))})") from None
+    else:
+        raise CheckpointError(f"weights {shorten(Path(text).name)} are neither a folder, a file pair nor a Hub repo id")
+    found = {k: base / f for k, f in MODEL_FILES.items() if (base / f).is_file()}
+    if not found:
+        raise CheckpointError(f"no trained weights in {where} (expected {' and '.join(MODEL_FILES.values())})")
+    return found
+
+
 def load(model: str | os.PathLike = "linear", device: str | torch.device | None = None,
-         classifier: str | os.PathLike | None = "auto") -> "Editor":
-    """An :class:`Editor` for a bundled model name or a checkpoint path; device defaults to CUDA,
-    then MPS, then CPU. ``classifier``: the readout's classifier (``"auto"``: the bundled one if
-    present; None: no readout)."""
+         classifier: str | os.PathLike | None = "auto", weights: str | os.PathLike | None = None) -> "Editor":
+    """An :class:`Editor` for a bundled model name or alias, or a checkpoint path; device defaults
+    to CUDA, then MPS, then CPU. ``weights``: where a model name is looked up (see
+    :func:`find_weights`: a folder, a file pair or a Hub repo id; default: the bundled weights).
+    ``classifier``: the readout's classifier (``"auto"``: the bundled one if present; None: no readout)."""
     dev = pick_device(device)
+    if weights is not None and str(model).strip().lower() in (*MODEL_FILES, *MODEL_ALIASES):
+        found = find_weights(weights)
+        name = model_name(str(model))
+        if name not in found:
+            raise CheckpointError(f"the weights given hold no {name} model (they hold: {', '.join(found)})")
+        path = found[name]
+    else:
+        path = resolve_model(model)
     clf, status = load_readout(classifier, dev)
-    return Editor(load_checkpoint(resolve_model(model), dev), dev, classifier=clf, readout_status=status)
+    return Editor(load_checkpoint(path, dev), dev, classifier=clf, readout_status=status)
 
 
 @dataclass

@@ -5,7 +5,6 @@ the whole pipeline (detection, alignment, generator, paste-back, PNG encoding, H
 """
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import sys
@@ -15,28 +14,24 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import app as demo_app  # importing it loads no model
 import appserver
+import ganmut
+from ganmut.emotions import EMOTIONS
 from ganmut.images import load_image
 
 ROOT = appserver.ROOT
 OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
 BIDEN = ROOT / "assets" / "examples" / "biden.jpg"
 MARGIN = 0.6  # pixels farther than this many face sizes from the face box must be untouched
-def import_app(monkeypatch, weights: str, classifier: str | None = None):
-    """app.py imported afresh with these GANMUT_WEIGHTS and GANMUT_CLASSIFIER (unset when None)."""
-    monkeypatch.setenv("GANMUT_WEIGHTS", weights)
-    if classifier is None:
-        monkeypatch.delenv("GANMUT_CLASSIFIER", raising=False)
-    else:
-        monkeypatch.setenv("GANMUT_CLASSIFIER", classifier)
-    sys.modules.pop("app", None)
-    monkeypatch.syspath_prepend(str(ROOT))
-    return importlib.import_module("app")
+def make_app(weights: str, classifier: str = "off"):
+    """The app (not launched) serving ``weights`` (any form GANMUT_WEIGHTS takes) with this readout classifier."""
+    return demo_app.create_app(weights, classifier)
 
 
 def upload(app, path, kind: str = "linear") -> dict:
     """app.on_image's outputs for a photo, by name."""
-    return app.on_image({"path": str(path)}, kind, False, None, app.START["emotion"], app.START["intensity"])
+    return app.on_image({"path": str(path)}, kind, False, None, demo_app.START["emotion"], demo_app.START["intensity"])
 
 
 @pytest.fixture(scope="session")
@@ -214,109 +209,105 @@ def test_a_preset_through_the_api_is_its_point(client):
 def test_saved_points_apply_to_another_photo_and_bring_their_model(linear_ckpt, gaussian_ckpt, monkeypatch):
     import warnings
 
-    app = import_app(monkeypatch, f"{linear_ckpt},{gaussian_ckpt}", "off")
-    try:
-        upload(app, OBAMA)
-        z = [-0.35, 0.5]
-        saved = app.on_preset_save(" wistful ", "gaussian", z, {})
-        stored = saved["presets"]
-        assert stored == {"wistful": {"model": "gaussian", "z": z}} and saved["preset_json"] == f"`{json.dumps(stored['wistful'])}`"
-        assert [c[0] for c in saved["preset_pick"].choices] == ["wistful"] and saved["preset_pick"].value == "wistful"
-        stored = app.on_preset_save("half happy", "linear", list(app.start_code("linear", "happy", 0.5)), stored)["presets"]
-        assert list(stored) == ["half happy", "wistful"]
-        assert [c[0] for c in app.on_presets_load(stored)["preset_pick"].choices] == ["half happy", "wistful"]
-        # another photo, with GANmut chosen: the preset brings GGANmut back, at its point, the controls set to it
-        key = upload(app, BIDEN)["image"]
-        out = app.on_preset_apply(key, "linear", "0", False, "wistful", stored)
-        space = app.editor("gaussian").space
-        assert out["model"] == "gaussian" and out["point"] == pytest.approx(z) and out["wheel"].props["point"] == z
-        assert out["emotion"].value == app.EMOTIONS[space.nearest_emotion(tuple(z))] and "Edited face 1" in out["status"]
-        assert out["result"][1].size == out["result"][0].size and out["grid"] is None
-        same = app.on_preset_apply(key, "gaussian", "0", False, "wistful", stored)
-        assert "model" not in same and same["point"] == pytest.approx(z)
-        # bad names and points say why; nothing is saved
-        for name, point, message in (("../etc", z, "must be 1 to 40"), ("late", None, "choose a point first")):
-            with pytest.warns(UserWarning, match=message):
-                assert set(app.on_preset_save(name, "linear", point, stored)) == {"status"}
-        # a damaged or tampered browser value is reset, with a toast, never an error
-        with pytest.warns(UserWarning, match="could not be read and were reset"):
-            assert app.on_presets_load({"x": {"model": "linear", "z": ["inf", 0]}})["preset_pick"].choices == []
-        with pytest.warns(UserWarning, match="could not be read"):
-            app.on_presets_load("garbage")
-        deleted = app.on_preset_delete("wistful", stored)
-        assert list(deleted["presets"]) == ["half happy"] and deleted["preset_json"] == ""
-        with warnings.catch_warnings(record=True):
-            assert app.on_preset_apply(key, "linear", "0", False, "wistful", deleted["presets"]) == {}
-        # the animation: a GIF shown and the same frames as an MP4
-        made = app.on_animate(key, "gaussian", "0", "happy", "ramp")
-        assert Image.open(made["anim"]).n_frames > 2 and made["anim_mp4"].value["path"].endswith(".mp4")
-    finally:
-        sys.modules.pop("app", None)
+    app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
+    upload(app, OBAMA)
+    z = [-0.35, 0.5]
+    saved = app.on_preset_save(" wistful ", "gaussian", z, {})
+    stored = saved["presets"]
+    assert stored == {"wistful": {"model": "gaussian", "z": z}} and saved["preset_json"] == f"`{json.dumps(stored['wistful'])}`"
+    assert [c[0] for c in saved["preset_pick"].choices] == ["wistful"] and saved["preset_pick"].value == "wistful"
+    stored = app.on_preset_save("half happy", "linear", list(app.start_code("linear", "happy", 0.5)), stored)["presets"]
+    assert list(stored) == ["half happy", "wistful"]
+    assert [c[0] for c in app.on_presets_load(stored)["preset_pick"].choices] == ["half happy", "wistful"]
+    # another photo, with GANmut chosen: the preset brings GGANmut back, at its point, the controls set to it
+    key = upload(app, BIDEN)["image"]
+    out = app.on_preset_apply(key, "linear", "0", False, "wistful", stored)
+    space = app.models.editor("gaussian").space
+    assert out["model"] == "gaussian" and out["point"] == pytest.approx(z) and out["wheel"].props["point"] == z
+    assert out["emotion"].value == EMOTIONS[space.nearest_emotion(tuple(z))] and "Edited face 1" in out["status"]
+    assert out["result"][1].size == out["result"][0].size and out["grid"] is None
+    same = app.on_preset_apply(key, "gaussian", "0", False, "wistful", stored)
+    assert "model" not in same and same["point"] == pytest.approx(z)
+    # bad names and points say why; nothing is saved
+    for name, point, message in (("../etc", z, "must be 1 to 40"), ("late", None, "choose a point first")):
+        with pytest.warns(UserWarning, match=message):
+            assert set(app.on_preset_save(name, "linear", point, stored)) == {"status"}
+    # a damaged or tampered browser value is reset, with a toast, never an error
+    with pytest.warns(UserWarning, match="could not be read and were reset"):
+        assert app.on_presets_load({"x": {"model": "linear", "z": ["inf", 0]}})["preset_pick"].choices == []
+    with pytest.warns(UserWarning, match="could not be read"):
+        app.on_presets_load("garbage")
+    deleted = app.on_preset_delete("wistful", stored)
+    assert list(deleted["presets"]) == ["half happy"] and deleted["preset_json"] == ""
+    with warnings.catch_warnings(record=True):
+        assert app.on_preset_apply(key, "linear", "0", False, "wistful", deleted["presets"]) == {}
+    # the animation: a GIF shown and the same frames as an MP4
+    made = app.on_animate(key, "gaussian", "0", "happy", "ramp")
+    assert Image.open(made["anim"]).n_frames > 2 and made["anim_mp4"].value["path"].endswith(".mp4")
 
 
-def test_resolve_weights(tmp_path, linear_ckpt, gaussian_ckpt, monkeypatch):
-    app = import_app(monkeypatch, str(tmp_path / "nothing-here"), "off")
-    try:
-        assert app.WEIGHTS == {} and "neither a directory" in app.WEIGHTS_PROBLEM
-        found, problem = app.resolve_weights(f"{linear_ckpt},{gaussian_ckpt}")
-        assert found == {"linear": linear_ckpt, "gaussian": gaussian_ckpt} and problem is None
-        found, problem = app.resolve_weights(str(tmp_path))
-        assert found == {} and "no trained weights" in problem
-        found, problem = app.resolve_weights(f",{gaussian_ckpt}")
-        assert found == {"gaussian": gaussian_ckpt} and problem is None
-        broken = tmp_path / "ganmut-linear.safetensors"
-        broken.write_bytes(b"not a checkpoint at all")
-        monkeypatch.setattr(app, "WEIGHTS", {"linear": broken, "gaussian": gaussian_ckpt})
-        assert "ganmut-linear.safetensors" in app.preload() and list(app.WEIGHTS) == ["gaussian"]
-        assert app.banner().startswith("**Only GGANmut (Gaussian) is available**")
-    finally:
-        sys.modules.pop("app", None)
+def test_weights_are_found_as_the_library_finds_them(tmp_path, linear_ckpt, gaussian_ckpt):
+    from ganmut.editor import find_weights
+
+    models = demo_app.Models(str(tmp_path / "nothing-here"), "off")
+    assert models.paths == {} and "neither a folder" in models.problem and models.names == ["linear", "gaussian"]
+    assert find_weights(f"{linear_ckpt},{gaussian_ckpt}") == {"linear": linear_ckpt, "gaussian": gaussian_ckpt}
+    assert find_weights(f",{gaussian_ckpt}") == {"gaussian": gaussian_ckpt}
+    with pytest.raises(ganmut.CheckpointError, match="no trained weights in"):
+        find_weights(str(tmp_path))
+    with pytest.raises(ganmut.CheckpointError, match="the weights name missing files: nope.safetensors"):
+        find_weights(f"{linear_ckpt},{tmp_path / 'nope.safetensors'}")
+    folder = tmp_path / "w"
+    folder.mkdir()
+    (folder / "ganmut-linear.safetensors").write_bytes(b"not a checkpoint at all")  # loads badly: left out
+    (folder / "ganmut-gaussian.safetensors").write_bytes(gaussian_ckpt.read_bytes())
+    models = demo_app.Models(str(folder), "off")
+    assert list(models.paths) == ["gaussian"] and models.names == ["gaussian"] and "ganmut-linear.safetensors" in models.problem
+    assert models.banner().startswith("**Only GGANmut (Gaussian) is available**")
+    # the library takes the same forms, and the paper's names
+    assert ganmut.load("GGANmut", device="cpu", classifier=None, weights=folder).model.space.kind == "gaussian"
+    with pytest.raises(ganmut.CheckpointError, match="hold no linear model"):
+        ganmut.load("linear", device="cpu", classifier=None, weights=f",{gaussian_ckpt}")
 
 
 def test_without_weights_the_app_starts_and_says_so(tmp_path, monkeypatch):
     import gradio as gr
 
-    app = import_app(monkeypatch, str(tmp_path), "off")
-    try:
-        banner = next(b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) == "banner")
-        assert banner.visible and "No trained weights are bundled" in banner.value
-        with pytest.raises(gr.Error, match="No trained weights are bundled"):
-            app.api_edit_xy({"path": str(OBAMA)}, 0.1, 0.2, "linear", "0")
-        with pytest.warns(UserWarning, match="No trained weights are bundled"):  # the toast, outside a request
-            out = upload(app, OBAMA)
-        assert "No trained weights are bundled" in out["status"] and out["result"] is None and out["image"] is None
-    finally:
-        sys.modules.pop("app", None)
+    app = make_app(str(tmp_path))
+    banner = next(b for b in app.blocks.blocks.values() if getattr(b, "elem_id", None) == "banner")
+    assert banner.visible and "No trained weights are bundled" in banner.value
+    with pytest.raises(gr.Error, match="No trained weights are bundled"):
+        app.api_edit_xy({"path": str(OBAMA)}, 0.1, 0.2, "linear", "0")
+    with pytest.warns(UserWarning, match="No trained weights are bundled"):  # the toast, outside a request
+        out = upload(app, OBAMA)
+    assert "No trained weights are bundled" in out["status"] and out["result"] is None and out["image"] is None
 
 
 def test_ui_upload_of_odd_photos_shows_and_downloads_them(linear_ckpt, gaussian_ckpt, odd_photos, monkeypatch, tmp_path):
-    app = import_app(monkeypatch, f"{linear_ckpt},{gaussian_ckpt}", "off")
-    try:
-        shown = {b.elem_id: b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) in ("result", "faces", "crops")}
-        expected = {
-            "cmyk": ("CMYK", (910, 1137), "a CMYK photo is downloaded as RGB"),
-            "big": ("RGB", (4000, 3000), "obama-big.jpg is 8000x6000 px (48 megapixels); it is edited at 4000x3000 px"),
-            "heic": ("RGB", (910, 1137), None),
-            "gif": ("P", (910, 1137), "obama-gif.gif has 3 frames: only the first is edited"),
-        }
-        for kind, (mode, size, note) in expected.items():
-            out = upload(app, odd_photos[kind])
-            prep, (before, after), status = app.held(out["image"]), out["result"], out["status"]
-            assert prep.image.mode == mode and prep.image.size == size, kind
-            assert status.startswith("Edited face 1 to") and (note is None) == ("ℹ️" not in status) and (note or "") in status
-            # the views: the face, display-sized, in 8 bits (what a JPEG holds)
-            assert before.size == after.size and max(after.size) <= 1600 and after.mode in ("RGB", "L"), kind
-            assert after.width < size[0] and after.width == after.height
-            # what Gradio does with the outputs before they reach the page (a CMYK image failed here)
-            shown["result"].postprocess((before, after))
-            shown["faces"].postprocess(out["faces"])
-            shown["crops"].postprocess(out["crops"])
-            # the full-resolution PNG, made only when asked for
-            button = app.on_save(out["image"], "linear", "0", out["point"])["download"]
-            saved = Image.open(button.value["path"])
-            assert saved.format == "PNG" and saved.size == size and saved.mode == ("RGB" if kind == "cmyk" else mode)
-    finally:
-        sys.modules.pop("app", None)
+    app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
+    shown = {b.elem_id: b for b in app.blocks.blocks.values() if getattr(b, "elem_id", None) in ("result", "faces", "crops")}
+    expected = {
+        "cmyk": ("CMYK", (910, 1137), "a CMYK photo is downloaded as RGB"),
+        "big": ("RGB", (4000, 3000), "obama-big.jpg is 8000x6000 px (48 megapixels); it is edited at 4000x3000 px"),
+        "heic": ("RGB", (910, 1137), None),
+        "gif": ("P", (910, 1137), "obama-gif.gif has 3 frames: only the first is edited"),
+    }
+    for kind, (mode, size, note) in expected.items():
+        out = upload(app, odd_photos[kind])
+        prep, (before, after), status = app.held(out["image"]), out["result"], out["status"]
+        assert prep.image.mode == mode and prep.image.size == size, kind
+        assert status.startswith("Edited face 1 to") and (note is None) == ("ℹ️" not in status) and (note or "") in status
+        # the views: the face, display-sized, in 8 bits (what a JPEG holds)
+        assert before.size == after.size and max(after.size) <= 1600 and after.mode in ("RGB", "L"), kind
+        assert after.width < size[0] and after.width == after.height
+        # what Gradio does with the outputs before they reach the page (a CMYK image failed here)
+        shown["result"].postprocess((before, after))
+        shown["faces"].postprocess(out["faces"])
+        shown["crops"].postprocess(out["crops"])
+        # the full-resolution PNG, made only when asked for
+        button = app.on_save(out["image"], "linear", "0", out["point"])["download"]
+        saved = Image.open(button.value["path"])
+        assert saved.format == "PNG" and saved.size == size and saved.mode == ("RGB" if kind == "cmyk" else mode)
 
 
 def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gaussian_ckpt, monkeypatch):
@@ -324,63 +315,54 @@ def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gauss
 
     from ganmut.images import display_copy, display_factor
 
-    app = import_app(monkeypatch, f"{linear_ckpt},{gaussian_ckpt}", "off")
-    try:
-        out = upload(app, OBAMA)
-        key = out["image"]
-        prep = app.held(key)
-        assert out["face"].visible is False and out["point"] == pytest.approx(list(app.start_code("linear", "happy", 1.0)))
-        detector = app.editor("linear").detector
-        calls = detector.calls
-        space = app.editor("linear").space
-        sad = space.directions()[1].tolist()  # a click just beyond the rim, towards sad: the rim point
-        click = app.on_click(key, "linear", "0", False, SimpleNamespace(x=1.5 * sad[0], y=1.5 * sad[1], seq=7))
-        point, marker, status = click["point"], click["wheel"], click["status"]
-        assert point == pytest.approx(sad) and marker.props["point"] == point and marker.props["seq"] == 7
-        assert click["emotion"].value == "sad" and click["intensity"].value == pytest.approx(1.0) and len(click["crops"]) == 2
-        assert f"({sad[0]:+.2f}, {sad[1]:+.2f})" in status and "sad 100%" in status
-        # the slider moves the point along its ray; the controls are left as the user set them
-        slid = app.on_intensity(key, "linear", "0", False, point, "sad", 0.4)
-        assert slid["point"] == pytest.approx([0.4 * v for v in sad]) and "emotion" not in slid and "intensity" not in slid
-        # another emotion at the same intensity
-        chosen = app.on_emotion(key, "linear", "0", False, "fear", 0.4)
-        point3 = chosen["point"]
-        assert point3 == pytest.approx(list(space.code("fear", 0.4).tolist())) and "fear 40%" in chosen["status"]
-        # the whole photo, reduced and patched where the edit changed it, is the edited photo reduced
-        before_all, after_all = app.on_view(key, "linear", "0", True, point3, "fear", 0.4)["result"]
-        result = app.run_edit(prep, "linear", tuple(point3), 0)
-        k = display_factor(prep.image.size)
-        assert after_all.tobytes() == display_copy(result.image, k).tobytes() and before_all.size == after_all.size
-        assert detector.calls == calls  # only the generator and the paste-back ran again
-        # another model: the same emotion and intensity in its space, the photo's detection kept
-        switched = app.on_model("gaussian", key, "0", False, "fear", 0.4)
-        point4, prep4 = switched["point"], app.held(key)
-        assert point4 == pytest.approx(list(app.editor("gaussian").space.code("fear", 0.4).tolist()))
-        assert switched["wheel"].props["point"] == point4 and prep4.faces == prep.faces and detector.calls == calls
-        assert switched["grid"] is None and switched["anim"] is None  # what the last model made is cleared
-    finally:
-        sys.modules.pop("app", None)
+    app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
+    out = upload(app, OBAMA)
+    key = out["image"]
+    prep = app.held(key)
+    assert out["face"].visible is False and out["point"] == pytest.approx(list(app.start_code("linear", "happy", 1.0)))
+    detector = app.models.editor("linear").detector
+    calls = detector.calls
+    space = app.models.editor("linear").space
+    sad = space.directions()[1].tolist()  # a click just beyond the rim, towards sad: the rim point
+    click = app.on_click(key, "linear", "0", False, SimpleNamespace(x=1.5 * sad[0], y=1.5 * sad[1], seq=7))
+    point, marker, status = click["point"], click["wheel"], click["status"]
+    assert point == pytest.approx(sad) and marker.props["point"] == point and marker.props["seq"] == 7
+    assert click["emotion"].value == "sad" and click["intensity"].value == pytest.approx(1.0) and len(click["crops"]) == 2
+    assert f"({sad[0]:+.2f}, {sad[1]:+.2f})" in status and "sad 100%" in status
+    # the slider moves the point along its ray; the controls are left as the user set them
+    slid = app.on_intensity(key, "linear", "0", False, point, "sad", 0.4)
+    assert slid["point"] == pytest.approx([0.4 * v for v in sad]) and "emotion" not in slid and "intensity" not in slid
+    # another emotion at the same intensity
+    chosen = app.on_emotion(key, "linear", "0", False, "fear", 0.4)
+    point3 = chosen["point"]
+    assert point3 == pytest.approx(list(space.code("fear", 0.4).tolist())) and "fear 40%" in chosen["status"]
+    # the whole photo, reduced and patched where the edit changed it, is the edited photo reduced
+    before_all, after_all = app.on_view(key, "linear", "0", True, point3, "fear", 0.4)["result"]
+    result = app.run_edit(prep, "linear", tuple(point3), 0)
+    k = display_factor(prep.image.size)
+    assert after_all.tobytes() == display_copy(result.image, k).tobytes() and before_all.size == after_all.size
+    assert detector.calls == calls  # only the generator and the paste-back ran again
+    # another model: the same emotion and intensity in its space, the photo's detection kept
+    switched = app.on_model("gaussian", key, "0", False, "fear", 0.4)
+    point4, prep4 = switched["point"], app.held(key)
+    assert point4 == pytest.approx(list(app.models.editor("gaussian").space.code("fear", 0.4).tolist()))
+    assert switched["wheel"].props["point"] == point4 and prep4.faces == prep.faces and detector.calls == calls
+    assert switched["grid"] is None and switched["anim"] is None  # what the last model made is cleared
 
 
 def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ckpt, tiny_classifier, tmp_path, monkeypatch):
     import ganmut.editor
 
     weights = f"{linear_ckpt},{gaussian_ckpt}"
-    app = import_app(monkeypatch, weights, str(tiny_classifier))
-    try:
-        out = upload(app, OBAMA)
-        assert out["readout"].count('class="bar-row') == 7 and "emotion readout by tiny-classifier.safetensors" in out["readout"]
-        assert "you asked for <b>happy</b>" in out["readout"]
-    finally:
-        sys.modules.pop("app", None)
+    app = make_app(weights, str(tiny_classifier))
+    out = upload(app, OBAMA)
+    assert out["readout"].count('class="bar-row') == 7 and "emotion readout by tiny-classifier.safetensors" in out["readout"]
+    assert "you asked for <b>happy</b>" in out["readout"]
     monkeypatch.setattr(ganmut.editor, "CLASSIFIER_FILE", tmp_path / "fer-classifier.safetensors")  # none bundled
     for spec, line in ((None, "emotion readout off: no classifier at weights/fer-classifier.safetensors"),
                        ("off", "emotion readout off (GANMUT_CLASSIFIER=off)"),
                        (str(tmp_path / "missing.safetensors"), "emotion readout off: ")):
-        app = import_app(monkeypatch, weights, spec)
-        try:
-            readout = upload(app, OBAMA)["readout"]
-            assert "bar-row" not in readout and line in readout and readout.count("<p") == 1, readout
-            assert app.run_edit(app.run_prepare(str(OBAMA), "linear"), "linear", (0.1, 0.2), 0).readings == []
-        finally:
-            sys.modules.pop("app", None)
+        app = make_app(weights, spec)
+        readout = upload(app, OBAMA)["readout"]
+        assert "bar-row" not in readout and line in readout and readout.count("<p") == 1, readout
+        assert app.run_edit(app.run_prepare(str(OBAMA), "linear"), "linear", (0.1, 0.2), 0).readings == []
