@@ -100,7 +100,6 @@ class FaceDetector:
         self.min_score = float(min_score)
         self._mtcnn = MTCNN(keep_all=True, device=self.device)
         self._lock = threading.Lock()  # detect() sets MTCNN's search size per call
-        self.calls = 0
 
     def _raw(self, rgb: np.ndarray, search_px: float) -> list[Face]:
         if min(rgb.shape[:2]) < 12:  # below MTCNN's smallest window
@@ -125,7 +124,6 @@ class FaceDetector:
             raise ValueError(f"expected an RGB uint8 [H, W, 3] array, got {rgb.dtype} {rgb.shape}")
         sx, sy = float(scale[0]), float(scale[1])
         with self._lock:
-            self.calls += 1
             raw = self._raw(rgb, 0.6 * self.min_face_px * min(sx, sy))
         found = [f.scaled(1 / sx, 1 / sy) for f in raw]
         found = [f for f in found if f.score >= self.min_score]

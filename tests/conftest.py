@@ -141,3 +141,18 @@ def face_png(tmp_path_factory, photos) -> Path:
     path = tmp_path_factory.mktemp("face") / "face.png"
     load_image(photos / "lfw" / "George_W_Bush_0132.jpg").save(path)
     return path
+
+
+class DetectionCounter:
+    """Counts the face detections a FaceDetector runs from now on, in one test (its ``detect`` wrapped
+    with ``monkeypatch``): ``n``."""
+
+    def __init__(self, monkeypatch, detector) -> None:
+        self.n = 0
+        real = detector.detect
+
+        def detect(*args, **kwargs):
+            self.n += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(detector, "detect", detect)

@@ -11,6 +11,8 @@ import skimage.data
 import torch
 from PIL import Image
 
+from conftest import DetectionCounter
+
 import ganmut
 import ganmut.editor as editor_mod
 from ganmut import canvas
@@ -132,7 +134,7 @@ def test_edit_many_equals_individual_edits(editor, portrait):
         assert np.abs(np.asarray(r.crops[0][1]).astype(int) - np.asarray(one.crops[0][1])).max() <= 1
 
 
-def test_cache_skips_detection_and_is_bounded_by_bytes(editor, photos):
+def test_cache_skips_detection_and_is_bounded_by_bytes(editor, photos, monkeypatch):
     a = np.asarray(load_image(photos / "lfw" / "Jelena_Dokic_0001.jpg"))
     b = np.asarray(load_image(photos / "lfw" / "Mike_Weir_0007.jpg"))
     probe = Editor(editor.model, "cpu", editor.detector)
@@ -142,20 +144,20 @@ def test_cache_skips_detection_and_is_bounded_by_bytes(editor, photos):
     size_b = probe.cache_nbytes - size_a
     assert size_a > 100_000 and size_b > 100_000  # their paste plans are cached
     small = Editor(editor.model, "cpu", editor.detector, cache_bytes=max(size_a, size_b) + 1000)  # room for one
-    n = editor.detector.calls
+    seen = DetectionCounter(monkeypatch, editor.detector)
     small.edit(a, emotion="happy")
     small.edit(a, z=(0.1, 0.2))
     small.edit_many(a, [(0.3, 0.3), (0.0, 0.0)])
     small.grid(a, rings=(1.0,), n_directions=3)
     small.detect(Image.fromarray(a.copy()))
-    assert editor.detector.calls == n + 1 and small.cache_nbytes == size_a
+    assert seen.n == 1 and small.cache_nbytes == size_a
     small.edit(b, emotion="happy")  # evicts a: both do not fit
     assert small.cache_nbytes == size_b
     small.edit(a, emotion="happy")
-    assert editor.detector.calls == n + 3 and small.cache_nbytes == size_a
+    assert seen.n == 3 and small.cache_nbytes == size_a
 
 
-def test_cache_holds_neither_the_photo_nor_plans_past_its_bound(editor, photos):
+def test_cache_holds_neither_the_photo_nor_plans_past_its_bound(editor, photos, monkeypatch):
     with Image.open(photos / "obama.jpg") as src:
         big = src.convert("RGB").resize((3000, 3750), Image.Resampling.BILINEAR)  # 11 MP, 34 MB of pixels
     roomy = Editor(editor.model, "cpu", editor.detector)
@@ -171,27 +173,27 @@ def test_cache_holds_neither_the_photo_nor_plans_past_its_bound(editor, photos):
     medium = np.asarray(load_image(photos / "lfw" / "Jelena_Dokic_0001.jpg"))
     tight = Editor(editor.model, "cpu", editor.detector, cache_bytes=50_000)
     before = tight.edit(medium, emotion="happy")
-    n = editor.detector.calls
+    seen = DetectionCounter(monkeypatch, editor.detector)
     again = tight.edit(medium, emotion="happy")  # cached without its paste plan: no detection, same pixels
-    assert editor.detector.calls == n and 0 < tight.cache_nbytes <= 50_000
+    assert seen.n == 0 and 0 < tight.cache_nbytes <= 50_000
     np.testing.assert_array_equal(np.asarray(again.image), np.asarray(before.image))
 
 
 def test_a_prepared_photo_is_edited_without_reading_hashing_or_detecting_it_again(editor, gaussian_editor, photos,
                                                                                    monkeypatch):
     photo = load_image(photos / "obama.jpg")
-    n = editor.detector.calls
+    seen = DetectionCounter(monkeypatch, editor.detector)
     prep = editor.prepare(photo)
-    assert editor.detector.calls == n + 1 and prep.image.size == photo.size and prep.faces == editor.detect(photo)
+    assert seen.n == 1 and prep.image.size == photo.size and prep.faces == editor.detect(photo)
     monkeypatch.setattr(editor_mod, "pixels_key", lambda px: pytest.fail("hashed again"))
     monkeypatch.setattr(editor_mod, "read_image", lambda img: pytest.fail("read again"))
     direct = editor.edit(prep, z=(0.4, -0.3))
-    assert direct.image.size == photo.size and editor.detector.calls == n + 1
+    assert direct.image.size == photo.size and seen.n == 1
     # the same aligned crops serve another model with the same crop (both fixtures: 64 px, grey, FER2013 template)
     assert gaussian_editor.prepare(prep) is prep
     gaussian_editor.edit(prep, z=(0.2, 0.2))
     gaussian_editor.grid(prep, rings=(1.0,), n_directions=3)
-    assert editor.detector.calls == n + 1
+    assert seen.n == 1
     monkeypatch.undo()
     other = Editor(editor.model, "cpu", editor.detector)  # a different crop: prepared again from the photo
     other._crop = (96,) + other._crop[1:]
@@ -280,15 +282,15 @@ def test_all_faces_and_face_numbers(editor, two_faces):
         (dict(z=7), r"^a code must be 2 numbers, got 7$"),
     ],
 )
-def test_bad_codes_raise_code_error_before_any_work(editor, kwargs, message):
-    n = editor.detector.calls
+def test_bad_codes_raise_code_error_before_any_work(editor, kwargs, message, monkeypatch):
+    seen = DetectionCounter(monkeypatch, editor.detector)
     with pytest.raises(CodeError, match=message):
         editor.edit(b"never decoded", **kwargs)
-    assert editor.detector.calls == n
+    assert seen.n == 0
 
 
-def test_grid_size_is_bounded_before_any_work(editor):
-    n = editor.detector.calls
+def test_grid_size_is_bounded_before_any_work(editor, monkeypatch):
+    seen = DetectionCounter(monkeypatch, editor.detector)
     for kwargs, message in ((dict(n_directions=100_000), r"n_directions must be a number in \[1, 24\], got 100000"),
                             (dict(n_directions=0), r"n_directions must be a number in \[1, 24\], got 0"),
                             (dict(rings=[0.1] * 7), r"a grid has 1 to 6 rings, got 7"),
@@ -297,7 +299,7 @@ def test_grid_size_is_bounded_before_any_work(editor):
                             (dict(rings=(float("nan"),)), r"a ring radius must be a number, got nan")):
         with pytest.raises(CodeError, match=message):
             editor.grid(b"never decoded", **kwargs)
-    assert editor.detector.calls == n
+    assert seen.n == 0
     codes, _ = editor.grid_codes([1 / 6 * k for k in range(1, 7)], 24)
     assert len(codes) == 6 * 24 == editor_mod.MAX_RINGS * editor_mod.MAX_DIRECTIONS
 
