@@ -12,7 +12,11 @@ Measured:
 - grid: ``Editor.grid`` (2 rings x 12 directions, crops only, no paste-back); median;
 - readout: what the live classifier readout adds to a cached edit (the default classifier
   architecture, RANDOM weights): the same cached edits with and without the classifier, paired,
-  and the classifier alone on one aligned face.
+  and the classifier alone on one aligned face;
+- the slider's hot path, on the photo and on a 12-megapixel copy (4000x3000): one cached edit and
+  its face window (what the app shows), from the image (read and hashed to find the cached
+  detection: how the app worked before) and from the prepared photo the app now keeps
+  (``Editor.prepare``: the generator and the paste-back only); paired, alternating; median.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from PIL import Image  # noqa: E402
 import ganmut  # noqa: E402
 from ganmut.align import FER2013_TEMPLATE  # noqa: E402
 from ganmut.checkpoint import save_checkpoint  # noqa: E402
+from ganmut.face import face_window  # noqa: E402
 from ganmut.classifier import ClassifierConfig, EmotionClassifier, predict, save_classifier  # noqa: E402
 from ganmut.generator import Generator, GeneratorConfig  # noqa: E402
 from ganmut.spaces import make_space  # noqa: E402
@@ -109,6 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     face = reader.prepare(photo).inputs[:1]
     alone = [timed(lambda: predict(reader.classifier, face.to(dev)), dev) for _ in range(args.repeats)]
     n_clf = sum(p.numel() for p in reader.classifier.parameters())
+    hot = {}
+    for name, img in (("photo", photo), ("12 MP", photo.resize((4000, 3000), Image.Resampling.BILINEAR))):
+        prep = editor.prepare(img)
+        box = face_window(prep.faces[:1], img.size, 0.35)
+        from_image, from_prep = [], []
+        for c in codes:
+            from_image.append(timed(lambda c=c: editor.edit(img, z=c).window(box), dev))
+            from_prep.append(timed(lambda c=c: editor.edit(prep, z=c).window(box), dev))
+        hot[f"{name} {img.width}x{img.height}"] = (statistics.median(from_image), statistics.median(from_prep))
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -130,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cached edit with readout    {statistics.median(read):8.1f} ms   (without: {statistics.median(plain):.1f})")
     print(f"readout cost per edit (med) {statistics.median(extra):8.1f} ms   (paired differences, n={len(extra)})")
     print(f"classifier alone, one face  {statistics.median(alone):8.1f} ms   (n={len(alone)}, min {min(alone):.1f})")
+    for name, (before, after) in hot.items():
+        print(f"slider hot path, {name}: from the image {before:.1f} ms, from the prepared photo {after:.1f} ms "
+              f"(cached edit + face window, median of {len(codes)})")
     return 0
 
 
