@@ -11,22 +11,26 @@ Every space answers the same questions:
 - ``anchors()``: the code of each emotion at full intensity, shape ``[7, dim]``;
 - ``nearest_emotion(z)``, ``intensity_of(z, emotion)``, ``at_intensity(z, emotion, t)``: the
   emotion and intensity controls of a point, and the point an intensity control moves it to
-  (linear: along the ray through the point; otherwise along the path of ``code``).
+  (linear: along the ray through the point; otherwise along the path of ``code``);
+- for a 2-D space, its geometry (``border``, ``edge``, ``inside``, ``outline``) and what a drawing
+  shows (``tint``, ``guides``), which :mod:`ganmut.wheel` and the evaluation report draw as given.
 """
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from .emotions import EMOTIONS, N_EMOTIONS, NEUTRAL, emotion_index
+from .emotions import COLORS, EMOTIONS, N_EMOTIONS, NEUTRAL, emotion_index
 from .errors import number
 
 TAU = 0.2
 """Radius below which a linear-space code counts as neutral (the paper's tau)."""
+INTENSITY_RINGS = (0.25, 0.5, 0.75)
+"""The intensities a drawing of the linear space rings."""
 
 
 # --------------------------------------------------------------------------- pure math
@@ -99,15 +103,69 @@ def _draw_labels(label_freq: np.ndarray, n: int, gen: torch.Generator) -> torch.
     return torch.multinomial(torch.as_tensor(label_freq, dtype=torch.float64), n, replacement=True, generator=gen)
 
 
+def ellipse(mean: Sequence[float], cov: np.ndarray, k: float, n: int = 72) -> np.ndarray:
+    """[n + 1, 2] closed outline of {z : (z - mean)^T cov^-1 (z - mean) = k^2}."""
+    vals, vecs = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
+    t = np.linspace(0, 2 * math.pi, n + 1)
+    circle = np.stack([np.cos(t), np.sin(t)], -1)
+    return np.asarray(mean, dtype=np.float64) + k * circle @ (vecs * np.sqrt(np.clip(vals, 0, None))).T
+
+
+PALETTE = np.array([[int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)] for c in COLORS])
+"""The emotion colours as RGB in [0, 1], ``[7, 3]``."""
+
+
+def mix_tint(p: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+    """RGBA in [0, 1] of emotion mixes ``p [..., 7]``: the emotions' colours blended by their shares,
+    evenly translucent (linear: neutral grey at the centre fading into the sector's colour at the rim)."""
+    return np.concatenate([p @ PALETTE, np.full((*p.shape[:-1], 1), alpha)], -1)
+
+
+def dominant_tint(p: np.ndarray) -> np.ndarray:
+    """RGBA in [0, 1] of emotion mixes ``p [..., 7]``: the most likely emotion's colour, more opaque the
+    more confident (alpha 0.12 for an even mix up to 0.72 for a certain one)."""
+    k = p.shape[-1]
+    conf = np.clip((p.max(-1) - 1 / k) / (1 - 1 / k), 0, 1)
+    return np.concatenate([PALETTE[p.argmax(-1)], (0.12 + 0.6 * conf)[..., None]], -1)
+
+
+class Guide(NamedTuple):
+    """One line or mark that a drawing of a 2-D space shows, in code coordinates: plain data that
+    :mod:`ganmut.wheel` (Plotly) and ``training.report`` (matplotlib) draw alike."""
+
+    name: str
+    xy: np.ndarray
+    """``[n, 2]`` points; a line joins them, NaN rows break it."""
+    color: str
+    """'#rrggbb'."""
+    width: float = 0.0
+    """Line width in pixels; 0 draws no line."""
+    dash: str = "solid"
+    """'solid', 'dash' or 'dot'."""
+    opacity: float = 1.0
+    """Of the whole guide, in [0, 1]."""
+    marker: float = 0.0
+    """Diameter in pixels of a dot on the last point; 0 draws none."""
+    text: str = ""
+    """Written at the last point (below its dot, if it has one)."""
+    hover: str = ""
+    """What pointing at the guide shows."""
+    label: bool = False
+    """The last point is the place of the emotion ``name``, which a label outside the domain names."""
+
+
 # --------------------------------------------------------------------------- spaces
 class Space(nn.Module):
     """Common interface; subclasses define ``kind``, ``dim``, ``domain``, ``anchors``, ``distribution``,
-    ``contains``, ``project`` and ``describe``. A 2-D space also defines ``border`` (how far its domain
-    reaches in each direction), from which the grids, paths and outlines below follow; the evaluation's
-    code sets (``search_grid``, ``display_codes``, ``sample``, ``fed_codes``) have defaults to override.
+    ``project`` and ``describe``. A 2-D space also defines ``border`` (how far its domain, star-shaped
+    around the origin and within [-1, 1]^2, reaches in each direction), from which membership, the
+    grids, paths and outlines below follow; what a drawing shows (``tint``, ``guides``) and the
+    evaluation's code sets (``search_grid``, ``display_codes``, ``sample``, ``fed_codes``) have
+    defaults to override. A space that is not 2-D defines ``contains`` instead of ``border``.
 
     Every place that draws, samples or searches a space asks it: a new parametrisation is one subclass
-    (plus, for training, one sampling function registered in :mod:`training.sampling`)."""
+    registered in :data:`SPACES` (plus, for training, one sampling function registered in
+    :mod:`training.sampling`)."""
 
     kind: str = ""
     dim: int = 2
@@ -116,6 +174,11 @@ class Space(nn.Module):
     fed_uniform: bool = False
     """Whether the evaluation also reports FED with uniformly sampled codes (the supplement's second
     FED setting, for GGANmut, whose FED codes otherwise sit at the modes)."""
+    continuous: bool = True
+    """Whether a code is a point with coordinates (a discriminator's coordinate head regresses it), not
+    a one-hot label."""
+    tint_rule: Callable[[np.ndarray], np.ndarray] = staticmethod(dominant_tint)
+    """How :meth:`tint` colours a point from its emotion mix."""
 
     def anchors(self) -> torch.Tensor:
         raise NotImplementedError
@@ -158,7 +221,13 @@ class Space(nn.Module):
 
     def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
         """Whether a code lies in the space's domain."""
-        raise NotImplementedError
+        return bool(self.inside(torch.as_tensor(z, dtype=torch.float32).detach().cpu().numpy(), tol))
+
+    def mix(self, z: np.ndarray) -> np.ndarray:
+        """The emotion mix of codes ``z [..., dim]`` as float64 numpy ``[..., 7]``, without gradients."""
+        with torch.no_grad():
+            t = torch.as_tensor(np.ascontiguousarray(z), dtype=torch.float32, device=self.anchors().device)
+            return self.distribution(t.reshape(-1, self.dim)).reshape(*t.shape[:-1], N_EMOTIONS).cpu().double().numpy()
 
     def project(self, z) -> tuple[float, ...]:
         """The point of the domain nearest to ``z`` (a click just beside the wheel means its edge);
@@ -180,15 +249,37 @@ class Space(nn.Module):
             raise ValueError(f"a {self.kind} code is {self.dim} finite numbers, got {z!r}")
         return v
 
+    def edge(self, theta: np.ndarray | float) -> np.ndarray:
+        """``[..., 2]``: where the ray from the origin in each direction ``theta`` leaves the domain."""
+        theta = np.asarray(theta, dtype=np.float64)
+        return self.border(theta)[..., None] * np.stack([np.cos(theta), np.sin(theta)], -1)
+
+    def inside(self, xy: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+        """Whether each point of ``xy [..., 2]`` lies in the domain (within ``tol`` of its border)."""
+        xy = np.asarray(xy, dtype=np.float64)
+        return np.hypot(xy[..., 0], xy[..., 1]) <= self.border(np.arctan2(xy[..., 1], xy[..., 0])) + tol
+
     def at(self, r: float, theta: float) -> tuple[float, float]:
         """The code at fraction ``r`` of the way from the origin to the border, in direction ``theta``."""
-        d = r * float(self.border(np.array([theta]))[0])
-        return (d * math.cos(theta), d * math.sin(theta))
+        x, y = r * self.edge(theta)
+        return (float(x), float(y))
 
     def outline(self, n: int = 256) -> np.ndarray:
         """``[n + 1, 2]`` closed polyline of the domain's border."""
-        t = np.linspace(0, 2 * math.pi, n + 1)
-        return self.border(t)[:, None] * np.stack([np.cos(t), np.sin(t)], -1)
+        return self.edge(np.linspace(0, 2 * math.pi, n + 1))
+
+    def tint(self, xy: np.ndarray) -> np.ndarray:
+        """``[..., 4]`` RGBA in [0, 1] of points ``xy [..., 2]`` for a drawing's background: ``tint_rule``
+        of each point's mix, transparent outside the domain."""
+        rgba = self.tint_rule(self.mix(xy))
+        rgba[..., 3] *= self.inside(xy)
+        return rgba
+
+    def guides(self) -> list[Guide]:
+        """What a drawing shows of the space besides its outline and tint; here a dot at each
+        emotion's anchor, labelled."""
+        return [Guide(EMOTIONS[c], a[None], COLORS[c], marker=10, label=True, hover=f"{EMOTIONS[c]} at ({a[0]:+.2f}, {a[1]:+.2f})")
+                for c, a in enumerate(self.anchors().detach().cpu().double().numpy())]
 
     def rings(self, radii: Sequence[float], n_directions: int) -> tuple[list[tuple[float, ...]], list[tuple[int, float]]]:
         """The gamut grid: ``n_directions`` equally spaced directions on each ring ``radii`` (fractions of
@@ -217,7 +308,7 @@ class Space(nn.Module):
         """The codes the ERE protocol searches (paper, Sec. 5.3): a grid of step about 0.1 over the domain."""
         v = torch.linspace(-1, 1, 21)
         grid = torch.cartesian_prod(v, v)
-        return grid[[self.contains(z) for z in grid]]
+        return grid[torch.as_tensor(self.inside(grid.numpy()))]
 
     def display_codes(self) -> tuple[torch.Tensor, np.ndarray]:
         """(codes, 2-D plot positions) of the evaluation's wheel figure: the origin and two rings of 12."""
@@ -241,6 +332,7 @@ class LinearSpace(Space):
 
     kind = "linear"
     domain = "the unit disc (x^2 + y^2 <= 1)"
+    tint_rule = staticmethod(mix_tint)
 
     def __init__(self) -> None:
         super().__init__()
@@ -275,9 +367,6 @@ class LinearSpace(Space):
             return self.code(emotion, intensity)
         return z / r * number(intensity, "intensity", (0.0, 1.0))
 
-    def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
-        return bool(torch.linalg.vector_norm(torch.as_tensor(z, dtype=torch.float32)) <= 1 + tol)
-
     def project(self, z) -> tuple[float, ...]:
         v = self._finite(z)
         r = float(np.hypot(*v))
@@ -285,6 +374,23 @@ class LinearSpace(Space):
 
     def border(self, theta: np.ndarray) -> np.ndarray:
         return np.ones_like(np.asarray(theta, dtype=np.float64))
+
+    def guides(self) -> list[Guide]:
+        """Dotted intensity rings (labelled in the widest gap between directions), each emotion's
+        direction from the centre to the rim (labelled), and neutral at the centre."""
+        d = self.directions().detach().cpu().double().numpy()
+        angles = np.sort(np.arctan2(d[:, 1], d[:, 0]) % (2 * math.pi))
+        gaps = np.diff(np.append(angles, angles[0] + 2 * math.pi))
+        free = self.edge(angles[gaps.argmax()] + gaps.max() / 2)[None]
+        out = [Guide(f"intensity {r:.0%}", r * self.outline(180), "#3c3c3c", width=1, dash="dot", opacity=0.45)
+               for r in INTENSITY_RINGS]
+        out += [Guide(f"{r:.0%}", r * free, "#555555", text=f"{r:.0%}") for r in (*INTENSITY_RINGS, 1.0)]
+        out += [Guide(EMOTIONS[c], np.stack([np.zeros(2), v]), COLORS[c], width=3, marker=9, label=True,
+                      hover=f"{EMOTIONS[c]} direction, θ = {math.degrees(math.atan2(v[1], v[0])) % 360:.0f}°")
+                for c, v in enumerate(d, start=1)]
+        out.append(Guide(EMOTIONS[NEUTRAL], np.zeros((1, 2)), COLORS[NEUTRAL], marker=10, text=EMOTIONS[NEUTRAL],
+                         hover=f"{EMOTIONS[NEUTRAL]} (intensity 0)"))
+        return out
 
     def search_grid(self) -> torch.Tensor:
         """Radii step 0.05 and angles step 2 pi / 21 (paper, Sec. 5.3), the centre once."""
@@ -331,15 +437,24 @@ class GaussianSpace(Space):
     def distribution(self, z: torch.Tensor) -> torch.Tensor:
         return label_distribution(z, self.means(), self.covariances())
 
-    def contains(self, z: torch.Tensor, tol: float = 1e-6) -> bool:
-        return bool((torch.as_tensor(z, dtype=torch.float32).abs() <= 1 + tol).all())
-
     def project(self, z) -> tuple[float, ...]:
         return tuple(float(c) for c in np.clip(self._finite(z), -1.0, 1.0))
 
     def border(self, theta: np.ndarray) -> np.ndarray:
         theta = np.asarray(theta, dtype=np.float64)
         return 1.0 / np.maximum(np.abs(np.cos(theta)), np.abs(np.sin(theta)))
+
+    def guides(self) -> list[Guide]:
+        """Each mode's 1-sigma (solid) and 2-sigma (dashed) covariance ellipse, cut where it leaves the
+        square, and the modes (labelled)."""
+        out = []
+        for c, (mu, cov) in enumerate(zip(self.means().detach().cpu().double().numpy(),
+                                          self.covariances().detach().cpu().double().numpy())):
+            for k, dash in ((1, "solid"), (2, "dash")):
+                e = ellipse(mu, cov, k)
+                e[~self.inside(e, tol=0.0)] = np.nan
+                out.append(Guide(f"{EMOTIONS[c]} {k}σ", e, COLORS[c], width=2 if k == 1 else 1.2, dash=dash))
+        return out + super().guides()
 
     def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
         """Uniform in the square (the supplement's second FED setting)."""
@@ -375,6 +490,7 @@ class CategoricalSpace(Space):
     kind = "stargan"
     domain = "one-hot mixtures (7 non-negative numbers summing to 1)"
     dim = N_EMOTIONS
+    continuous = False
 
     def anchors(self) -> torch.Tensor:
         return torch.eye(N_EMOTIONS)

@@ -66,8 +66,8 @@ def test_rho_loss_masks_codes_within_tau():
     logits = torch.zeros(2, 7)
     logits[:, 1] = math.log(3)  # softmax max = 3 / (3 + 6) = 1/3
     rho = torch.tensor([0.1, 1 / 3 + 0.5])
-    # first sample has rho <= tau: contributes 0 but counts in the mean (paper eq. 7)
-    assert L.rho_loss(logits, rho, tau=0.2).item() == pytest.approx(0.25 / 2)
+    # first sample has rho <= tau (TAU, the default): contributes 0 but counts in the mean (paper eq. 7)
+    assert L.rho_loss(logits, rho).item() == pytest.approx(0.25 / 2)
     assert L.rho_loss(logits, rho, tau=0.05).item() == pytest.approx(((1 / 3 - 0.1) ** 2 + 0.25) / 2)
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ganmut.emotions import N_EMOTIONS, NEUTRAL
-from ganmut.spaces import make_space
+from ganmut.spaces import TAU, make_space
 from training.augment import augment
 from ganmut.images import to_model_input
 from training.config import AugmentConfig
@@ -32,7 +32,7 @@ def _spread_linear():
 def test_linear_s_c_lies_on_the_learned_directions():
     space = _spread_linear()
     labels = torch.tensor([1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1, 2] * 4)
-    codes = sample_codes(space, 64, 36, labels, _gen(), noise_std=0.0, tau=0.2)
+    codes = sample_codes(space, 64, 36, labels, _gen(), noise_std=0.0, tau=TAU)
     assert codes.z.shape == (64, 2) and codes.target.shape == (36,) and codes.rho.shape == (64,)
     z_c, rho_c, lab = codes.z[:36], codes.rho[:36], labels[:36]
     assert torch.allclose(z_c.norm(dim=1), rho_c, atol=1e-6)
@@ -40,14 +40,14 @@ def test_linear_s_c_lies_on_the_learned_directions():
     expected = rho_c[emo, None] * space.directions()[lab[emo] - 1]
     assert torch.allclose(z_c[emo], expected, atol=1e-6)
     # neutral targets stay within tau; low-rho emotion codes are classified as neutral (paper, Sec. 4.1)
-    assert (rho_c[~emo] <= 0.2).all()
-    assert torch.equal(codes.target, torch.where(rho_c > 0.2, lab, torch.zeros_like(lab)))
+    assert (rho_c[~emo] <= TAU).all()
+    assert torch.equal(codes.target, torch.where(rho_c > TAU, lab, torch.zeros_like(lab)))
 
 
 def test_linear_radii_and_noise_statistics():
     space = _spread_linear()
     labels = torch.ones(4000, dtype=torch.long)  # all happy
-    codes = sample_codes(space, 8000, 4000, labels, _gen(1), noise_std=0.1, tau=0.2)
+    codes = sample_codes(space, 8000, 4000, labels, _gen(1), noise_std=0.1, tau=TAU)
     rho_c, rho_r = codes.rho[:4000], codes.rho[4000:]
     assert abs(rho_c.mean().item() - 0.5) < 0.02 and abs(rho_r.mean().item() - 0.5) < 0.02  # U[0, 1]
     assert torch.allclose(codes.z[4000:].norm(dim=1), rho_r, atol=1e-5)  # S_r: no noise, rho = |z|

@@ -32,6 +32,7 @@ import torch
 
 from ganmut.checkpoint import read_safetensors, write_safetensors
 from ganmut.errors import CheckpointError
+from ganmut.spaces import SPACES
 from ganmut.files import atomic_path
 
 from .config import ConfigError, TrainConfig
@@ -97,7 +98,7 @@ def discriminator(cfg: TrainConfig):
     from .discriminator import Discriminator
 
     g = cfg.generator_config()
-    return Discriminator(g.image_size, g.channels, g.code_dim if cfg.kind != "stargan" else 0, cfg.discriminator)
+    return Discriminator(g.image_size, g.channels, g.code_dim if SPACES[cfg.kind].continuous else 0, cfg.discriminator)
 
 
 def architecture(cfg: TrainConfig) -> dict:

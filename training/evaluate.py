@@ -264,7 +264,9 @@ def render_figures(name: str, model: Model, clf: EmotionClassifier, real: dict, 
     codes, pos = model.space.display_codes()
     wheel = torch.stack([model.generator(xi.expand(len(codes), -1, -1, -1), codes.to(device)) for xi in x[:, None]])
     files.append(f"wheel-{slug}.png")
-    report.plot_wheel(from_model_output(wheel), pos, from_model_output(x), model.space.kind, cfg.out / files[-1], title=name)
+    # a 2-D space's tiles sit at their own codes; others are placed on a chart, so each tile is named
+    captions = [] if model.space.dim == 2 else [EMOTIONS[i] for i in model.space.mix(codes.numpy()).argmax(-1)]
+    report.plot_wheel(from_model_output(wheel), pos, from_model_output(x), cfg.out / files[-1], title=name, captions=captions)
     series, index = series_codes(model.space)
     strip = model.generator(x[:1].expand(len(series), -1, -1, -1), series.to(device))
     probs = torch.softmax(clf(strip), -1).cpu().numpy()

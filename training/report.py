@@ -6,11 +6,11 @@ Only drawing lives here (matplotlib, imported lazily with the Agg backend); the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from ganmut.emotions import COLORS, EMOTIONS
-from ganmut.spaces import TAU
 
 TITLES = ("Neutral", "Happy", "Sad", "Surprised", "Fearful", "Disgusted", "Angry")
 """Column headers in the paper's wording, in :data:`ganmut.emotions.EMOTIONS` order."""
@@ -45,53 +45,41 @@ def _show(ax, img: np.ndarray, extent=None) -> None:
         ax.imshow(img, extent=extent)
 
 
-def _dominant_background(space, lim: float, n: int = 200) -> np.ndarray:
-    """RGBA image of the dominant emotion of each code on a square grid (alpha = its share)."""
-    import torch
-    from matplotlib.colors import to_rgb
-
-    v = torch.linspace(-lim, lim, n)
-    yy, xx = torch.meshgrid(v, v, indexing="ij")
-    with torch.no_grad():
-        p = space.distribution(torch.stack([xx, yy], -1).to(space.anchors().device)).cpu().numpy()
-    rgb = np.array([to_rgb(c) for c in COLORS])[p.argmax(-1)]
-    alpha = 0.15 + 0.45 * p.max(-1, keepdims=True)
-    if space.kind == "linear":
-        alpha = alpha * ((xx ** 2 + yy ** 2).numpy()[..., None] <= 1)
-    return np.concatenate([rgb, alpha], -1)
+DASHES = {"solid": "-", "dash": "--", "dot": ":"}
+"""matplotlib's line styles of a :class:`ganmut.spaces.Guide`'s ``dash``."""
 
 
-def plot_space(space, path: Path, title: str = "") -> None:
-    """The learned space: dominant-emotion map with directions (linear) or 1-sigma ellipses (Gaussian)."""
-    from matplotlib.patches import Ellipse
-
+def plot_space(space, path: Path, title: str = "", n: int = 200) -> None:
+    """A learned 2-D space as the app's wheel shows it: the tint of each code's mix (``space.tint`` on an
+    ``n`` x ``n`` grid), the domain's outline and the space's guides, each labelled emotion named above its point."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
-    lim = 1.05
-    ax.imshow(_dominant_background(space, lim), extent=(-lim, lim, -lim, lim), origin="lower")
-    anchors = space.anchors().detach().cpu().numpy()
-    if space.kind == "linear":
-        ax.add_patch(plt.Circle((0, 0), 1.0, fill=False, color="k", lw=1))
-        ax.add_patch(plt.Circle((0, 0), TAU, fill=False, color="k", lw=0.8, ls="--"))
-        for i in range(1, len(EMOTIONS)):
-            ax.annotate("", xy=anchors[i], xytext=(0, 0), arrowprops=dict(arrowstyle="->", color=COLORS[i], lw=2.5))
-            ax.text(*(anchors[i] * 0.8), EMOTIONS[i], color="k", ha="center", va="center", fontsize=10, weight="bold")
-    else:
-        cov = space.covariances().detach().cpu().numpy()
-        for i, e in enumerate(EMOTIONS):
-            w, v = np.linalg.eigh(cov[i])
-            angle = np.degrees(np.arctan2(v[1, 1], v[0, 1]))
-            ax.add_patch(Ellipse(anchors[i], 2 * np.sqrt(w[1]), 2 * np.sqrt(w[0]), angle=angle, fill=False, color=COLORS[i], lw=2))
-            ax.plot(*anchors[i], "o", color=COLORS[i])
-            ax.text(anchors[i][0], anchors[i][1] + 0.05, e, ha="center", fontsize=10, weight="bold")
+    lim = 1.2
+    v = np.linspace(-lim, lim, n)
+    ax.imshow(space.tint(np.stack(np.meshgrid(v, v), -1)), extent=(-lim, lim, -lim, lim), origin="lower")
+    ax.plot(*space.outline().T, color="#333", lw=1.5)
+    for g in space.guides():
+        (x, y), (tx, ty) = g.xy.T, g.xy[-1]
+        if g.width:
+            ax.plot(x, y, color=g.color, alpha=g.opacity, lw=0.7 * g.width, ls=DASHES[g.dash])
+        if g.marker:
+            ax.plot(tx, ty, "o", color=g.color, ms=0.6 * g.marker, mec="#222", mew=0.6)
+        if g.text:
+            ax.annotate(g.text, (tx, ty), xytext=(0, -4 if g.marker else 0), textcoords="offset points", ha="center",
+                        va="top" if g.marker else "center", fontsize=7, color="#333")
+        if g.label:
+            ax.annotate(g.name, (tx, ty), xytext=(0, 5), textcoords="offset points", ha="center", va="bottom", fontsize=9,
+                        weight="bold", bbox=dict(boxstyle="round,pad=0.15", fc="white", ec=g.color, alpha=0.85))
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=f"learned space: {title}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def plot_wheel(images: np.ndarray, positions: np.ndarray, originals: np.ndarray, kind: str, path: Path, title: str = "") -> None:
-    """Edits ``images [F, K, H, W, C]`` of F faces placed at their codes' ``positions [K, 2]``."""
+def plot_wheel(images: np.ndarray, positions: np.ndarray, originals: np.ndarray, path: Path, title: str = "",
+               captions: Sequence[str] = ()) -> None:
+    """Edits ``images [F, K, H, W, C]`` of F faces placed at their codes' ``positions [K, 2]``, each
+    captioned below by ``captions`` (if given: one per position)."""
     plt = _plt()
     n_faces, k = images.shape[:2]
     gaps = np.linalg.norm(positions[:, None] - positions[None], axis=-1) + np.eye(k) * 9
@@ -103,9 +91,8 @@ def plot_wheel(images: np.ndarray, positions: np.ndarray, originals: np.ndarray,
             _show(ax, images[f, j], extent=(x - half, x + half, y - half, y + half))
         _show(ax, originals[f], extent=(1.35, 1.8, -0.225, 0.225))
         ax.text(1.575, 0.28, "input", ha="center", fontsize=8)
-        if kind == "stargan":
-            for j, e in enumerate(EMOTIONS):
-                ax.text(positions[j][0], positions[j][1] - half - 0.06, e, ha="center", fontsize=8)
+        for (x, y), caption in zip(positions, captions):
+            ax.text(x, y - half - 0.06, caption, ha="center", fontsize=8)
         ax.set(xlim=(-1.3, 1.85), ylim=(-1.3, 1.3), aspect="equal")
         ax.axis("off")
     fig.suptitle(f"edits across the space: {title}")
