@@ -29,7 +29,7 @@ from .emotions import EMOTIONS
 from .errors import CheckpointError, CodeError, NoFaceError, number, shorten
 from .devices import pick_device
 from .face import Face, FaceDetector, face_choice
-from .images import ImageSource, Photo, detection_rgb, from_photo, match_channels, pixels_key, read_image, to_photo, to_pil
+from .images import ImageSource, Photo, detection_rgb, from_photo, match_channels, pixels_key, read_image, to_model_input, to_photo, to_pil
 from .limits import MB, ByteLRU, nbytes
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -278,7 +278,7 @@ class Editor:
         faces = self.detector.detect(rgb, scale)
         matrices = [face_to_crop_matrix(f.landmarks, self.template, self.size) for f in faces]
         crops = np.stack([match_channels(warp_to_crop(photo.pixels, m, self.size), self.channels) for m in matrices])
-        inputs = torch.from_numpy(crops).permute(0, 3, 1, 2).mul_(2.0 / photo.max_value).sub_(1.0).clamp_(-1, 1)
+        inputs = to_model_input(crops.transpose(0, 3, 1, 2), max_value=photo.max_value)
         plans = [self._cached_plan(photo, m) for m in matrices]
         prep = Prepared(None, faces, matrices, plans, inputs, self._crop)
         if not self._cache.put(key, prep):  # too large: keep it without the paste plans

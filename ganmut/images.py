@@ -429,12 +429,16 @@ def adapt_images(x, size: int | None = None, channels: int | None = None):
     return x
 
 
-def to_model_input(images, size: int | None = None, channels: int | None = None, device=None):
-    """uint8 ``[N, C, H, W]`` (numpy or torch) -> float32 torch tensor in [-1, 1] at ``size``/``channels``."""
+def to_model_input(images, size: int | None = None, channels: int | None = None, device=None, max_value: int = 255):
+    """Integer images ``[N, C, H, W]`` (numpy or torch; 8-bit, or 16-bit with ``max_value=65535``) ->
+    float32 torch tensor in [-1, 1] at ``size``/``channels``."""
     import torch
 
-    x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images, device=device)
-    x = x.float().div_(127.5).sub_(1.0)
+    if isinstance(images, torch.Tensor):
+        x = images.to(device=device, dtype=torch.float32, copy=True)
+    else:
+        x = torch.from_numpy(np.array(images, dtype=np.float32)).to(device)  # a copy: the caller's array stays
+    x = x.mul_(2.0 / max_value).sub_(1.0)
     return adapt_images(x, size, channels).clamp_(-1, 1)
 
 
