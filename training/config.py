@@ -93,13 +93,6 @@ class LogConfig:
     tensorboard: bool = True
 
 
-KIND_DEFAULTS: dict[str, dict[str, float]] = {
-    "linear": {"lambda_cls": 1.0, "nc_fraction": 9 / 16, "noise_std": 0.1},
-    "gaussian": {"lambda_cls": 0.5, "nc_fraction": 7 / 16, "noise_std": 0.05},
-    "stargan": {"lambda_cls": 1.0, "nc_fraction": 1.0, "noise_std": 0.0},
-}
-
-
 @dataclass
 class TrainConfig:
     """Everything a training run needs; saved into every checkpoint."""
@@ -119,7 +112,13 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        for key, value in KIND_DEFAULTS[self.kind].items():
+        from .sampling import recipe  # (sampling imports this module)
+
+        try:
+            defaults = recipe(self.kind).defaults
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        for key, value in defaults.items():
             section = self.loss if hasattr(self.loss, key) else self.sampling
             if getattr(section, key) is None:
                 setattr(section, key, value)

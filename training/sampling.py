@@ -50,25 +50,31 @@ GTermsFn = Callable[[Space, torch.Tensor, Codes, LossConfig, float], dict]
 @dataclass(frozen=True)
 class Recipe:
     """What training needs to know of a parametrisation beyond its :class:`~ganmut.spaces.Space`:
-    how a batch's codes are drawn, and the extra G loss terms of its codes (from D's class logits)."""
+    how a batch's codes are drawn, the extra G loss terms of its codes (from D's class logits), and
+    the defaults of its loss and sampling settings (what a config leaves unset)."""
 
     sample: SampleFn
     g_terms: GTermsFn
+    defaults: dict[str, float]
 
 
 RECIPES: dict[str, Recipe] = {}
 
 
-def register(kind: str, sample: SampleFn, g_terms: GTermsFn = lambda space, logits, codes, lo, tau: {}) -> None:
-    """Make a parametrisation trainable: its code sampler and its extra G loss terms."""
-    RECIPES[kind] = Recipe(sample, g_terms)
+def register(kind: str, sample: SampleFn, g_terms: GTermsFn = lambda space, logits, codes, lo, tau: {},
+             defaults: dict[str, float] | None = None) -> None:
+    """Make a parametrisation trainable: its code sampler, its extra G loss terms, and the defaults
+    of its settings (``lambda_cls``, ``nc_fraction``, ``noise_std``)."""
+    RECIPES[kind] = Recipe(sample, g_terms, dict(defaults or {}))
 
 
-def recipe(space: Space) -> Recipe:
+def recipe(kind: str | Space) -> Recipe:
+    """The recipe of a space (or of a kind of space)."""
+    kind = kind if isinstance(kind, str) else kind.kind
     try:
-        return RECIPES[space.kind]
+        return RECIPES[kind]
     except KeyError:
-        raise ValueError(f"no training recipe for a {space.kind} space; register one in training.sampling") from None
+        raise ValueError(f"no training recipe for a {kind} space; register one in training.sampling") from None
 
 
 def sample_codes(
@@ -126,9 +132,9 @@ def _stargan(space: Space, n: int, n_c: int, labels: torch.Tensor, gen: torch.Ge
     return Codes(torch.nn.functional.one_hot(target, N_EMOTIONS).float(), target, None)
 
 
-register("linear", _linear, _linear_terms)
-register("gaussian", _gaussian, _gaussian_terms)
-register("stargan", _stargan)
+register("linear", _linear, _linear_terms, {"lambda_cls": 1.0, "nc_fraction": 9 / 16, "noise_std": 0.1})
+register("gaussian", _gaussian, _gaussian_terms, {"lambda_cls": 0.5, "nc_fraction": 7 / 16, "noise_std": 0.05})
+register("stargan", _stargan, defaults={"lambda_cls": 1.0, "nc_fraction": 1.0, "noise_std": 0.0})
 
 
 def cycle_codes(space: Space, real_labels: torch.Tensor, real_coor: torch.Tensor | None) -> torch.Tensor:
