@@ -73,7 +73,7 @@ import ganmut
 from ganmut import animate, wheel
 from ganmut.editor import MODEL_FILES, Prepared, find_weights, load_readout, model_name
 from ganmut.emotions import COLORS, EMOTIONS, NEUTRAL
-from ganmut.errors import shorten
+from ganmut.errors import number, shorten
 from ganmut.face import face_choice, face_window
 from ganmut.images import aligned_box, display_copy, display_factor, display_patch, read_image, storable, stored_mode
 from ganmut.limits import MB, ByteLRU, DiskBudget, LowPriorityPool, PerClient, TooMany, trim_heap
@@ -195,9 +195,13 @@ def env_count(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit() or int(value) < 1:
+    try:
+        n = int(value) if value.isascii() and value.isdigit() else 0
+    except ValueError:
+        n = 0
+    if n < 1:
         raise SystemExit(f"{name} must be a whole number of at least 1, got {shorten(value)}")
-    return int(value)
+    return n
 
 
 UI_CONCURRENCY = 2
@@ -292,6 +296,17 @@ def gpu_grid(model: tuple[str, str | None], image: Any, face: int, layout: str =
 
 
 # --------------------------------------------------------------------------- helpers
+def model_note(kind: str) -> str:
+    """What the note under the model picker says of a model."""
+    return MODEL_NOTES[kind] + f" [Paper (CVPR 2021)]({PAPER})"
+
+
+def sheet_face(face: str | int | None) -> int:
+    """The face a gamut sheet shows: the one chosen, or the largest for "all"."""
+    f = face_choice(face)
+    return 0 if f == "all" else f
+
+
 def payload_path(payload: Any) -> str | None:
     """The server path of an un-preprocessed image payload (FileData dict), or None."""
     if payload is None:
@@ -387,7 +402,7 @@ def png(img: Image.Image) -> Image.Image:
 NO_PHOTO = "Upload a photo, take one with the webcam, paste one, or pick an example."
 HIDDEN_DOWNLOAD = {"value": None, "visible": False}
 EDIT = ("point", "wheel", "emotion", "intensity", "result", "crops", "mix", "readout", "status", "download")
-"""The outputs of an edit at a point (:func:`show`)."""
+"""The outputs of an edit at a point (``GanmutApp.show``)."""
 MODEL_SWITCH = (*EDIT, "model", "model_note", "grid", "anim", "anim_mp4")
 """The outputs of a change of model: the edit, the model's note, and what the last model made, cleared."""
 PHOTO = ("image", "faces", "face", *EDIT, "grid", "anim", "anim_mp4")
@@ -395,13 +410,14 @@ PHOTO = ("image", "faces", "face", *EDIT, "grid", "anim", "anim_mp4")
 
 
 
-def stored_presets(stored: Any) -> dict[str, Preset]:
-    """The presets a browser keeps (its BrowserState); a damaged or tampered value counts as none, with a toast."""
+def stored_presets(stored: Any) -> dict[str, Preset] | None:
+    """The presets a browser keeps (its BrowserState); None, with a toast, for a damaged or tampered
+    value (the page's load resets it; until then it counts as no presets)."""
     try:
         return parse_presets(stored or {})
     except PresetError as e:
         gr.Warning(f"your saved points could not be read and were reset ({e})")
-        return {}
+        return None
 
 
 def preset_line(name: str | None, presets: dict[str, Preset]) -> str:
@@ -420,11 +436,6 @@ def _api_image(payload: Any) -> Image.Image:
     loaded = read_image(path)
     inform(loaded.notes)
     return loaded.image
-
-
-def _api_kind(model: str) -> str:
-    """A model by name or alias (CheckpointError for an unknown one; :func:`editor` says when it is not served)."""
-    return model_name(model)
 
 
 
@@ -596,7 +607,7 @@ Four endpoints, callable with [`gradio_client`](https://www.gradio.app/guides/ge
 `/edit_xy` (a point of the space), `/edit_emotion` (an emotion and an intensity in [0, 1]), `/edit_preset`
 (a saved point, as the JSON the "Saved points" panel shows) and `/grid` (the gamut grid of one face).
 `model` is `"linear"` (GANmut) or `"gaussian"` (GGANmut); `face` is `"0"` (the largest face), `"1"`, ...
-or `"all"`. Errors (no face, unreadable image, a point outside the space) come back as a one-line message.
+or `"all"` (for `/grid`, which shows one face, the largest). Errors (no face, unreadable image, a point outside the space) come back as a one-line message.
 
 ```python
 from gradio_client import Client, handle_file
@@ -808,7 +819,7 @@ class GanmutApp:
         """A new photo (upload, webcam, paste or example): read it, find the faces, edit it at the
         current point; everything made from the previous photo (views, crops, readout, grid,
         animation, download) is replaced or cleared. The session's ``image`` State gets the key of the
-        photo (see :func:`keep_photo`); its last photo is released first."""
+        photo (see :meth:`keep_photo`); its last photo is released first."""
         self.photos.pop(session_key(session))
         cleared = {"image": None, "faces": None, "face": gr.Radio(choices=[("Face 1", "0")], value="0", visible=False),
                    "result": None, "crops": [], "readout": self.readout_html(kind, (0.0, 0.0), None) if self.models.paths else "",
@@ -833,10 +844,12 @@ class GanmutApp:
 
     def on_click(self, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
         """A click on the wheel: the exact point clicked (projected into the space), the controls set to it, the edit."""
-        seq = int(getattr(evt, "seq", 0) or 0)
+        seq = 0
         try:
-            code = as_code(self.models.editor(kind).space.project((float(evt.x), float(evt.y))))
-        except (ganmut.GanmutError, ValueError, AttributeError, TypeError) as e:
+            seq = int(number(getattr(evt, "seq", 0) or 0, "the click's number"))
+            xy = (number(getattr(evt, "x", None), "x"), number(getattr(evt, "y", None), "y"))
+            code = as_code(self.models.editor(kind).space.project(xy))
+        except (ganmut.GanmutError, ValueError) as e:
             return {"wheel": gr.HTML(seq=seq), "status": warn(e)}
         return self.show(self.held(key), kind, face, whole, code, controls=True, seq=seq)
 
@@ -871,7 +884,7 @@ class GanmutApp:
                      controls: bool = False) -> dict[str, Any]:
         """Model ``kind`` at ``code``: its wheel and note, the photo aligned for it (when its crop
         differs), the edit, and what the previous model made (grid, animation, download) cleared."""
-        out = {"model": kind, "model_note": MODEL_NOTES[kind] + f" [Paper (CVPR 2021)]({PAPER})", "grid": None, "anim": None,
+        out = {"model": kind, "model_note": model_note(kind), "grid": None, "anim": None,
                "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD), "download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
         try:
             prep = self.held(key)
@@ -918,8 +931,7 @@ class GanmutApp:
         if prep is None:
             return {"grid": None}
         try:
-            f = face_choice(face)
-            return {"grid": self.run_grid(prep, kind, 0 if f == "all" else f, "sheet", f"{MODEL_LABELS[kind]}: gamut of emotions")}
+            return {"grid": self.run_grid(prep, kind, sheet_face(face), "sheet", f"{MODEL_LABELS[kind]}: gamut of emotions")}
         except ganmut.GanmutError as e:
             warn(e)
             return {"grid": None}
@@ -941,18 +953,26 @@ class GanmutApp:
         except ganmut.GanmutError as e:
             warn(e)
             return none
-        gif = animate.write(frames, self.session_file(session, f"ganmut-{path_kind}-", ".gif"))
-        mp4 = animate.write(frames, self.session_file(session, f"ganmut-{path_kind}-", ".mp4"))
+        try:
+            gif = animate.write(frames, self.session_file(session, f"ganmut-{path_kind}-", ".gif"))
+        except OSError as e:
+            warn(ganmut.GanmutError(f"the animation could not be written ({e.strerror or type(e).__name__})"))
+            return none
+        try:
+            mp4 = animate.write(frames, self.session_file(session, f"ganmut-{path_kind}-", ".mp4"))
+        except (ganmut.GanmutError, RuntimeError, OSError) as e:  # no ffmpeg, a full disk: the GIF still shows
+            warn(ganmut.GanmutError(f"the MP4 could not be made ({shorten(str(e))}); the GIF is below"))
+            return {**none, "anim": str(gif)}
         return {"anim": str(gif), "anim_mp4": gr.DownloadButton(value=str(mp4), visible=True, label="⬇ MP4")}
 
     def on_presets_load(self, stored: Any) -> dict[str, Any]:
-        """The page opened: the browser's saved points in the picker."""
+        """The page opened: the browser's saved points in the picker (a damaged value is reset)."""
         presets = stored_presets(stored)
-        return {"preset_pick": gr.Dropdown(choices=list(presets), value=None)}
+        return {"preset_pick": gr.Dropdown(choices=list(presets or {}), value=None), **({} if presets is not None else {"presets": {}})}
 
     def on_preset_save(self, name: str, kind: str, point: list | None, stored: Any) -> dict[str, Any]:
         """Save the current point (and its model) under ``name`` in the browser."""
-        presets = stored_presets(stored)
+        presets = stored_presets(stored) or {}
         name = (name or "").strip()
         try:
             if not point:
@@ -966,7 +986,7 @@ class GanmutApp:
 
     def on_preset_delete(self, name: str | None, stored: Any) -> dict[str, Any]:
         """Delete the chosen saved point from the browser."""
-        presets = stored_presets(stored)
+        presets = stored_presets(stored) or {}
         if not name or name not in presets:
             gr.Warning("choose a saved point to delete")
             return {}
@@ -975,7 +995,7 @@ class GanmutApp:
 
     def on_preset_apply(self, key: str | None, kind: str, face: str, whole: bool, name: str | None, stored: Any) -> dict[str, Any]:
         """Go to a saved point: its model (switched to if it is not the current one) and its point, on this photo."""
-        presets = stored_presets(stored)
+        presets = stored_presets(stored) or {}
         if not name or name not in presets:
             gr.Warning("choose a saved point first")
             return {}
@@ -995,7 +1015,7 @@ class GanmutApp:
         """Edit to the code (x, y) of the model's space (linear: unit disc; Gaussian: [-1, 1]^2)."""
 
         def edit() -> Image.Image:
-            kind = _api_kind(model)
+            kind = model_name(model)
             return self.run_edit(_api_image(image), kind, self.models.editor(kind).code(z=(x, y)), face).image
 
         return self.api_call(edit, client)
@@ -1005,7 +1025,7 @@ class GanmutApp:
         """Edit to a basic emotion at an intensity in [0, 1]."""
 
         def edit() -> Image.Image:
-            kind = _api_kind(model)
+            kind = model_name(model)
             code = self.models.editor(kind).code(emotion=emotion, intensity=intensity)
             return self.run_edit(_api_image(image), kind, code, face).image
 
@@ -1017,7 +1037,7 @@ class GanmutApp:
 
         def edit() -> Image.Image:
             p = parse_preset(preset)
-            kind = _api_kind(p.model)
+            kind = model_name(p.model)
             return self.run_edit(_api_image(image), kind, self.models.editor(kind).code(z=p.z), face).image
 
         return self.api_call(edit, client)
@@ -1026,9 +1046,8 @@ class GanmutApp:
         """The gamut-of-emotions grid of one face."""
 
         def grid() -> Image.Image:
-            kind = _api_kind(model)
-            f = face_choice(face)
-            return self.run_grid(_api_image(image), kind, 0 if f == "all" else f)
+            kind = model_name(model)
+            return self.run_grid(_api_image(image), kind, sheet_face(face))
 
         return self.api_call(grid, client)
 
@@ -1075,7 +1094,7 @@ class GanmutApp:
                                               scale=2, min_width=160, elem_id="intensity")
                     gr.Markdown(f"<small>{LEGEND}. The centre is neutral. Hover to read the mix; click to edit.</small>")
                     model = gr.Radio([(MODEL_LABELS[k], k) for k in self.models.names], value=default, label="Model", elem_id="model")
-                    model_note = gr.Markdown(MODEL_NOTES[default] + f" [Paper (CVPR 2021)]({PAPER})")
+                    note = gr.Markdown(model_note(default))
                     with gr.Accordion("Saved points", open=False, elem_id="presets"):
                         with gr.Row():
                             preset_name = gr.Textbox(show_label=False, placeholder="name this point", max_length=40,
@@ -1129,7 +1148,7 @@ class GanmutApp:
 
             outputs = {"image": image, "faces": faces, "face": face, "point": point, "wheel": wheel_html, "emotion": emotion,
                        "intensity": intensity, "result": result, "crops": crops, "mix": mix, "readout": readout,
-                       "status": status, "download": download, "model": model, "model_note": model_note, "grid": grid_img,
+                       "status": status, "download": download, "model": model, "model_note": note, "grid": grid_img,
                        "anim": anim, "anim_mp4": anim_mp4, "presets": presets, "preset_pick": preset_pick,
                        "preset_json": preset_json, "preset_name": preset_name}
             # Interactive events: a lane of their own (never behind API calls). The last of a burst of slider
@@ -1153,11 +1172,11 @@ class GanmutApp:
             on(save_btn.click, self.on_save, [image, model, face, point], ("download",), **ui)
             on(grid_btn.click, self.on_grid, [image, model, face], ("grid",), **ui)
             on(anim_btn.click, self.on_animate, [image, model, face, emotion, path_kind], ("anim", "anim_mp4"), **ui)
-            on(demo.load, self.on_presets_load, [presets], ("preset_pick",), **ui)
+            on(demo.load, self.on_presets_load, [presets], ("preset_pick", "presets"), **ui)
             on(preset_save.click, self.on_preset_save, [preset_name, model, point, presets],
                ("presets", "preset_pick", "preset_json", "preset_name", "status"), **ui)
             on(preset_delete.click, self.on_preset_delete, [preset_pick, presets], ("presets", "preset_pick", "preset_json"), **ui)
-            on(preset_pick.input, lambda name, stored: {"preset_json": preset_line(name, stored_presets(stored))},
+            on(preset_pick.input, lambda name, stored: {"preset_json": preset_line(name, stored_presets(stored) or {})},
                [preset_pick, presets], ("preset_json",), **ui)
             on(preset_apply.click, self.on_preset_apply, [image, model, face, whole, preset_pick, presets], MODEL_SWITCH, **live)
             demo.unload(self.end_session)

@@ -104,12 +104,17 @@ def find_weights(spec: str | os.PathLike | None = None) -> dict[str, Path]:
     elif Path(text).is_dir():
         base, where = Path(text), f"{Path(text).name}/"
     elif "," in text or Path(text).is_file():
-        parts = [p.strip() for p in text.split(",")] + [""]
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) > len(MODEL_FILES):
+            raise CheckpointError(f"a file pair is LINEAR,GAUSSIAN: at most {len(MODEL_FILES)} files, got {len(parts)}")
+        parts += [""]
         missing = [Path(p).name for p in parts if p and not Path(p).is_file()]
         found = {k: Path(p) for k, p in zip(MODEL_FILES, parts) if p and Path(p).is_file()}
         if missing or not found:
             raise CheckpointError(f"the weights name missing files: {', '.join(missing) or 'none given'}")
         return found
+    elif Path(text).parent.is_dir() and Path(text).parent != Path("."):
+        raise CheckpointError(f"weights not found: {shorten(Path(text).name)}")  # a path, not a Hub id
     elif re.fullmatch(r"[\w.-]+/[\w.-]+", text):
         try:
             from huggingface_hub import snapshot_download
@@ -196,6 +201,23 @@ class Prepared:
         plans = [(p.index, p.weight) for p in self.plans if p is not None]
         photo = () if self.photo is None else (self.photo.pixels, self.photo.alpha, self.photo.source)
         return nbytes(self.matrices, plans, self.inputs, photo) + 512 * (1 + len(self.faces))
+
+
+def paste_residuals(prep: Prepared, idx: list[int], res: np.ndarray, mask: np.ndarray, size: int,
+                    box: tuple[int, int, int, int] | None) -> Image.Image:
+    """Residuals ``res`` of faces ``idx`` (in the photo's units) pasted onto the photo with the
+    feathered ``mask`` of a ``size`` crop, or onto the part of it inside ``box``. A module function,
+    so that an EditResult, which pastes on first use, pickles without its Editor (ZeroGPU sends
+    results between processes)."""
+    photo = prep.photo if box is None else prep.photo.window(box)
+    pixels, boxes = photo.pixels, []
+    for r, i in zip(res, idx):
+        plan = prep.plans[i] or paste_plan(prep.photo.pixels.shape, prep.matrices[i], size)
+        if box is not None:
+            plan = plan.window(box)
+        pixels = apply_paste(pixels, r, mask, plan)
+        boxes.append(plan.box)
+    return from_photo(photo, pixels, boxes)
 
 
 class Editor:
@@ -318,18 +340,6 @@ class Editor:
         res = residuals.float().permute(0, 2, 3, 1).cpu().numpy() * (prep.photo.max_value / 2.0)
         return match_channels(res, 1) if self.channels == 3 and prep.photo.channels == 1 else res
 
-    def _paste(self, prep: Prepared, idx: list[int], res: np.ndarray, box: tuple[int, int, int, int] | None) -> Image.Image:
-        """The residuals pasted onto the photo, or onto the part of it inside ``box``."""
-        photo = prep.photo if box is None else prep.photo.window(box)
-        pixels, boxes = photo.pixels, []
-        for r, i in zip(res, idx):
-            plan = prep.plans[i] or paste_plan(prep.photo.pixels.shape, prep.matrices[i], self.size)
-            if box is not None:
-                plan = plan.window(box)
-            pixels = apply_paste(pixels, r, self._mask, plan)
-            boxes.append(plan.box)
-        return from_photo(photo, pixels, boxes)
-
     # ------------------------------------------------------------------ readout
     @torch.inference_mode()
     def _read(self, x: torch.Tensor) -> torch.Tensor:
@@ -372,7 +382,7 @@ class Editor:
         for code, edited in zip(checked, out):
             crops = [(b, to_pil(a)) for b, a in zip(befores, edited)]
             readings = self._readings(prep, idx, edited) if read else []
-            paste = functools.partial(self._paste, prep, idx, self._residuals(prep, edited - inputs))
+            paste = functools.partial(paste_residuals, prep, idx, self._residuals(prep, edited - inputs), self._mask, self.size)
             results.append(EditResult([prep.faces[i] for i in idx], crops, code, notes, readings, boxes, paste))
         return results
 
@@ -410,7 +420,7 @@ class Editor:
         code. ``layout="wheel"``: each crop at its place on a wheel, marked with its dominant emotion;
         ``"sheet"``: a compact sheet under ``title``, directions in rows, each crop captioned with its
         dominant emotion, share and place (readable when shown at phone width)."""
-        if face == "all":
+        if face_choice(face) == "all":
             raise NoFaceError("a grid shows one face: pass a face number, not 'all'")
         if layout not in ("wheel", "sheet"):
             raise ValueError(f"layout must be 'wheel' or 'sheet', got {shorten(layout)}")

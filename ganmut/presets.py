@@ -10,13 +10,12 @@ their browser, in the same JSON form, checked by the same functions (:func:`pars
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import GanmutError, shorten
+from .errors import GanmutError, number, shorten
 from .files import atomic_path
 
 FORMAT_VERSION = 1
@@ -59,13 +58,15 @@ def parse_preset(value, name: str | None = None) -> Preset:
             value = json.loads(value)
         except ValueError:
             raise PresetError(f"{label} is not JSON: give {{\"model\": \"linear\", \"z\": [x, y]}}") from None
+    if not isinstance(value, dict) or not isinstance(value.get("model"), str) or not isinstance(value.get("z"), (list, tuple)):
+        raise PresetError(f"{label} is malformed: give {{\"model\": \"linear\", \"z\": [x, y]}}")
+    model, raw = value["model"], value["z"]
+    if not 1 <= len(model) <= 200 or not 1 <= len(raw) <= 16:
+        raise PresetError(f"{label} is malformed: a model name of 1 to 200 characters and 1 to 16 numbers")
     try:
-        z = tuple(float(v) for v in value["z"])
-        model = str(value["model"])
-    except (KeyError, TypeError, ValueError):
-        raise PresetError(f"{label} is malformed: give {{\"model\": \"linear\", \"z\": [x, y]}}") from None
-    if not z or len(z) > 16 or not all(math.isfinite(v) for v in z):
-        raise PresetError(f"{label} has a code that is not finite numbers")
+        z = tuple(number(v, "z") for v in raw)
+    except ValueError:
+        raise PresetError(f"{label} has a code that is not finite numbers") from None
     return Preset(model, z)
 
 

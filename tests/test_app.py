@@ -245,19 +245,53 @@ def test_saved_points_apply_to_another_photo_and_bring_their_model(linear_ckpt, 
     # the animation: a GIF shown and the same frames as an MP4
     made = app.on_animate(key, "gaussian", "0", "happy", "ramp")
     assert Image.open(made["anim"]).n_frames > 2 and made["anim_mp4"].value["path"].endswith(".mp4")
+    # a damaged browser value is reset at page load
+    with pytest.warns(UserWarning, match="could not be read"):
+        assert app.on_presets_load({"x": {"model": "linear", "z": [10 ** 400]}})["presets"] == {}
+
+
+def test_hostile_clicks_and_a_failed_mp4_get_one_line(linear_ckpt, gaussian_ckpt, monkeypatch):
+    from types import SimpleNamespace
+
+    from ganmut import animate
+    from ganmut.errors import GanmutError
+
+    app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
+    key = upload(app, OBAMA)["image"]
+    for evt, message in ((SimpleNamespace(x=10 ** 400, y=0, seq=3), "x must be a number"),
+                         (SimpleNamespace(x=0.1, y=0.2, seq="abc"), "the click's number must be a number"),
+                         (SimpleNamespace(seq=4), "x must be a number, got None")):
+        with pytest.warns(UserWarning, match=message):
+            out = app.on_click(key, "linear", "0", False, evt)
+        assert set(out) == {"wheel", "status"} and message in out["status"]
+    real = animate.write
+
+    def no_ffmpeg(frames, path, *args):
+        if str(path).endswith(".mp4"):
+            raise GanmutError("imageio-ffmpeg is not installed")
+        return real(frames, path, *args)
+
+    monkeypatch.setattr(animate, "write", no_ffmpeg)
+    with pytest.warns(UserWarning, match=r"the MP4 could not be made \('imageio-ffmpeg is not installed'\); the GIF is below"):
+        made = app.on_animate(key, "linear", "0", "sad", "tour")
+    assert Image.open(made["anim"]).n_frames > 2 and made["anim_mp4"].visible is False
 
 
 def test_weights_are_found_as_the_library_finds_them(tmp_path, linear_ckpt, gaussian_ckpt):
     from ganmut.editor import find_weights
 
     models = demo_app.Models(str(tmp_path / "nothing-here"), "off")
-    assert models.paths == {} and "neither a folder" in models.problem and models.names == ["linear", "gaussian"]
+    assert models.paths == {} and models.problem == "weights not found: 'nothing-here'" and models.names == ["linear", "gaussian"]
     assert find_weights(f"{linear_ckpt},{gaussian_ckpt}") == {"linear": linear_ckpt, "gaussian": gaussian_ckpt}
     assert find_weights(f",{gaussian_ckpt}") == {"gaussian": gaussian_ckpt}
     with pytest.raises(ganmut.CheckpointError, match="no trained weights in"):
         find_weights(str(tmp_path))
     with pytest.raises(ganmut.CheckpointError, match="the weights name missing files: nope.safetensors"):
         find_weights(f"{linear_ckpt},{tmp_path / 'nope.safetensors'}")
+    with pytest.raises(ganmut.CheckpointError, match="at most 2 files, got 3"):
+        find_weights(f"{linear_ckpt},{gaussian_ckpt},{gaussian_ckpt}")
+    with pytest.raises(ganmut.CheckpointError, match="^weights not found: 'missing'$"):  # a path, never sent to the Hub
+        find_weights(str(tmp_path / "missing"))
     folder = tmp_path / "w"
     folder.mkdir()
     (folder / "ganmut-linear.safetensors").write_bytes(b"not a checkpoint at all")  # loads badly: left out

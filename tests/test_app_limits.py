@@ -40,7 +40,7 @@ def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, request):
     return srv
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-5", "1.5"])
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "1.5", "²", "١٢"])
 def test_a_bad_limit_setting_stops_the_app_with_one_line(value, monkeypatch):
     monkeypatch.setenv("GANMUT_TEMP_MB", value)
     with pytest.raises(SystemExit) as e:

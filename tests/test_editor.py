@@ -437,3 +437,17 @@ def test_load_says_why_the_readout_is_off(monkeypatch, tmp_path, tiny_classifier
     assert clf is not None and status.startswith("emotion readout by tiny-classifier.safetensors")
     with pytest.raises(CheckpointError):
         load_readout(tmp_path / "missing.safetensors")
+
+
+def test_an_edit_result_pickles_without_its_editor(editor, photos):
+    """ZeroGPU sends the GPU functions' results between processes: an EditResult (which pastes on
+    first use) and a prepared photo must pickle, and paste the same pixels after."""
+    import pickle
+
+    prep = editor.prepare(load_image(photos / "obama.jpg"))
+    result = editor.edit(prep, z=(0.3, -0.2))
+    again = pickle.loads(pickle.dumps(result))
+    assert np.array_equal(np.asarray(again.image), np.asarray(result.image))
+    box = again.boxes[0]
+    assert np.array_equal(np.asarray(again.window(box)), np.asarray(result.image.crop(box)))
+    assert [f.box for f in pickle.loads(pickle.dumps(prep)).faces] == [f.box for f in prep.faces]

@@ -58,3 +58,25 @@ def test_cli_saves_lists_applies_and_deletes(capsys, tmp_path, face_png, linear_
     assert main(["presets", "delete", "up-left", "--file", str(file)]) == 0
     assert main(["edit", str(face_png), "-o", str(preset), "--preset", "up-left", "--presets-file", str(file)]) == 2
     assert capsys.readouterr().err.strip().startswith("error: no preset named 'up-left'")
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"model": "linear", "z": [int("9" * 400), 0]}, "not finite numbers"),  # too large for a float
+    ({"model": "linear", "z": "00"}, "malformed"),
+    ({"model": "linear", "z": {"0.1": 1, "0.2": 2}}, "malformed"),
+    ({"model": "linear", "z": [True, 0.0]}, "not finite numbers"),
+    ({"model": "linear", "z": ["0.1", 0.0]}, "not finite numbers"),
+    ({"model": "linear", "z": [0.0] * 5_000_000}, "1 to 16 numbers"),  # refused before converting
+    ({"model": ["linear"], "z": [0.0, 0.0]}, "malformed"),
+    ({"model": "x" * 300, "z": [0.0, 0.0]}, "1 to 200 characters"),
+    ([0.1, 0.2], "malformed"),
+    ('{"model": "linear", "z": [1e999, 0]}', "not finite numbers"),
+    ("[" * 900, "not JSON"),
+])
+def test_hostile_preset_values_get_one_line(value, message):
+    from ganmut.presets import parse_preset, parse_presets
+
+    with pytest.raises(PresetError, match=message):
+        parse_preset(value)
+    with pytest.raises(PresetError):
+        parse_presets({"x": value} if not isinstance(value, str) else value)
