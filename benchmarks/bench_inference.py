@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"edit_many, 24 codes (med)   {statistics.median(many):8.1f} ms   (n={len(many)}, min {min(many):.1f})")
     print(f"grid, 24 tiles (median)     {statistics.median(grids):8.1f} ms   (n={len(grids)}, min {min(grids):.1f})")
     extra = [r - p for p, r in zip(plain, read)]
-    print(f"classifier: 48 px, 1 ch, width 64, {n_clf / 1e6:.2f} M params (random weights)")
+    c = reader.classifier.cfg
+    print(f"classifier: {c.input_size} px, {c.channels} ch, width {c.width}, {n_clf / 1e6:.2f} M params (random weights)")
     print(f"cached edit with readout    {statistics.median(read):8.1f} ms   (without: {statistics.median(plain):.1f})")
     print(f"readout cost per edit (med) {statistics.median(extra):8.1f} ms   (paired differences, n={len(extra)})")
     print(f"classifier alone, one face  {statistics.median(alone):8.1f} ms   (n={len(alone)}, min {min(alone):.1f})")
