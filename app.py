@@ -723,6 +723,13 @@ class GanmutApp:
             gr.Warning(RELEASED)
         return prep
 
+    def photo_or_warn(self, key: str | None) -> Prepared | None:
+        """The session's photo, for a button that needs one; None, with a toast, when there is none."""
+        if key is None:
+            gr.Warning("Upload a photo first.")
+            return None
+        return self.held(key)
+
     def session_file(self, request: gr.Request | None, prefix: str, suffix: str) -> Path:
         """A new file in the session's folder (deleted when the tab closes), after deleting the
         session's older files with that suffix (one download and one animation at a time)."""
@@ -805,9 +812,10 @@ class GanmutApp:
             result = self.run_edit(prep, kind, code, face)
         except ganmut.GanmutError as e:
             return {**out, "status": warn(e)}
-        who = "every face" if face_choice(face) == "all" else f"face {face_choice(face) + 1}"
+        f = face_choice(face)
+        who = "every face" if f == "all" else f"face {f + 1}"
         return {**out, "result": views(prep, result, whole), "crops": crops_gallery(result),
-                "readout": self.readout_html(kind, code, result, "the largest face" if who == "every face" else who),
+                "readout": self.readout_html(kind, code, result, "the largest face" if f == "all" else who),
                 "status": f"Edited {who} to **{describe(space, code)}**."}
 
     def start_code(self, kind: str, emotion: str, intensity: float) -> tuple[float, ...]:
@@ -907,11 +915,8 @@ class GanmutApp:
     def on_save(self, key: str | None, kind: str, face: str, point: list | None, session: gr.Request | None = None) -> dict[str, Any]:
         """The full-resolution PNG of the current edit, made now, offered for download."""
         hidden = {"download": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
-        if key is None or not point:
-            gr.Warning("Upload a photo first.")
-            return hidden
-        prep = self.held(key)
-        if prep is None:
+        prep = self.photo_or_warn(key)
+        if prep is None or not point:
             return hidden
         try:
             image = png(self.run_edit(prep, kind, tuple(point), face).image)
@@ -924,10 +929,7 @@ class GanmutApp:
 
     def on_grid(self, key: str | None, kind: str, face: str) -> dict[str, Any]:
         """The gamut-of-emotions sheet of one face (the first of "all"), titled with the model."""
-        if key is None:
-            gr.Warning("Upload a photo first.")
-            return {"grid": None}
-        prep = self.held(key)
+        prep = self.photo_or_warn(key)
         if prep is None:
             return {"grid": None}
         try:
@@ -942,10 +944,7 @@ class GanmutApp:
         shown, and the same frames as an MP4 to download; they replace the session's last ones, in the
         session's folder (deleted when the tab closes)."""
         none = {"anim": None, "anim_mp4": gr.DownloadButton(**HIDDEN_DOWNLOAD)}
-        if key is None:
-            gr.Warning("Upload a photo first.")
-            return none
-        prep = self.held(key)
+        prep = self.photo_or_warn(key)
         if prep is None:
             return none
         try:
