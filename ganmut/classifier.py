@@ -1,9 +1,12 @@
 """The emotion classifier: what the evaluation scores edits with, and the editor's live readout
 (:class:`Reading`: what it reads on the aligned face before and after an edit).
 
-A VGG-style CNN (four stages of two 3x3 conv + BatchNorm + ReLU, max-pooling between stages,
-global average pooling, one hidden fully connected layer whose activations are the FED features,
-then the 7 logits), trained by ``python -m training.classifier`` on FER2013.
+Two architectures share the neck and head (global average pooling, one hidden fully connected layer
+whose activations are the FED features, then the 7 logits): ``vgg`` (four stages of two 3x3 conv +
+BatchNorm + ReLU, max-pooling between stages; the bundled judge) and ``resnet`` (a stem, then one
+residual block a stage, downsampling by strided convolutions; a second network of another kind, for
+example to guide a generator's training while the first one judges it). Both are trained by
+``python -m training.classifier`` on FER2013.
 
 Saved as ``.safetensors`` (no pickle) with one metadata entry ``ganmut_classifier`` holding JSON:
 architecture, input size and channels, emotions, training settings, data and test accuracy.
@@ -33,6 +36,7 @@ FORMAT_VERSION = 1
 class ClassifierConfig:
     """Architecture; stored in the weights' metadata."""
 
+    arch: str = "vgg"  # "vgg" | "resnet"
     input_size: int = 48
     channels: int = 1
     width: int = 32
@@ -44,6 +48,8 @@ class ClassifierConfig:
             raise ValueError(f"input_size must be a multiple of 8 and at least 16, got {self.input_size}")
         if self.channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "ClassifierConfig":
@@ -60,8 +66,44 @@ def _stage(cin: int, cout: int) -> list[nn.Module]:
     return layers
 
 
+class _Residual(nn.Module):
+    """conv-BN-ReLU-conv-BN plus a (projected where the shape changes) shortcut, then ReLU."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
+        )
+        self.skip = (nn.Identity() if stride == 1 and cin == cout
+                     else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.main(x) + self.skip(x))
+
+
+def _vgg_body(channels: int, widths: list[int]) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for i, c in enumerate(widths):
+        layers += _stage(channels, c)
+        if i < len(widths) - 1:
+            layers.append(nn.MaxPool2d(2))
+        channels = c
+    return layers
+
+
+def _resnet_body(channels: int, widths: list[int]) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
+    for i, c in enumerate(widths):
+        layers.append(_Residual(widths[max(0, i - 1)], c, 1 if i == 0 else 2))
+    return layers
+
+
+ARCHS = {"vgg": _vgg_body, "resnet": _resnet_body}
+
+
 class EmotionClassifier(nn.Module):
-    """VGG-style classifier; ``features(x)`` are the penultimate activations, ``forward(x)`` the logits."""
+    """Emotion classifier; ``features(x)`` are the penultimate activations, ``forward(x)`` the logits."""
 
     def __init__(self, cfg: ClassifierConfig = ClassifierConfig(), meta: dict | None = None) -> None:
         super().__init__()
@@ -69,14 +111,8 @@ class EmotionClassifier(nn.Module):
         self.meta = meta or {}
         w = cfg.width
         widths = [w, 2 * w, 4 * w, 8 * w]
-        layers: list[nn.Module] = []
-        cin = cfg.channels
-        for i, c in enumerate(widths):
-            layers += _stage(cin, c)
-            if i < len(widths) - 1:
-                layers.append(nn.MaxPool2d(2))
-            cin = c
-        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        cin = widths[-1]
+        self.body = nn.Sequential(*ARCHS[cfg.arch](cfg.channels, widths), nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.neck = nn.Sequential(
             nn.Dropout(cfg.dropout), nn.Linear(cin, cfg.feature_dim), nn.BatchNorm1d(cfg.feature_dim), nn.ReLU(inplace=True)
         )

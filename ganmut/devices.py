@@ -24,3 +24,14 @@ def pick_device(device=None):
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def autocast_settings(device) -> dict:
+    """bf16 autocast on CUDA and on CPUs with native bf16 (AVX512-BF16 or AMX); fp32 elsewhere.
+    The keyword arguments of ``torch.autocast``."""
+    import torch
+
+    if device.type == "cuda":
+        return dict(device_type="cuda", dtype=torch.bfloat16, enabled=True)
+    native = device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return dict(device_type="cpu", dtype=torch.bfloat16, enabled=bool(native))

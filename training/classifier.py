@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganmut.classifier import ClassifierConfig, EmotionClassifier, load_classifier, predict, save_classifier
-from ganmut.devices import pick_device
+from ganmut.classifier import ARCHS, ClassifierConfig, EmotionClassifier, load_classifier, predict, save_classifier
+from ganmut.devices import autocast_settings, pick_device
 from ganmut.emotions import EMOTIONS, N_EMOTIONS
 from ganmut.errors import GanmutError
 from training.augment import affine_matrices, warp
@@ -74,14 +74,6 @@ def augment_batch(x: torch.Tensor, cfg: ClassifierTrainConfig, gen: torch.Genera
     box = ((ys - cy.view(b, 1, 1)).abs() < eh.view(b, 1, 1) / 2) & ((xs - cx.view(b, 1, 1)).abs() < ew.view(b, 1, 1) / 2)
     box &= (torch.rand(b, generator=gen, device=dev) < cfg.erase_p).view(b, 1, 1)
     return x.masked_fill(box.unsqueeze(1), 0.0).clamp(-1, 1)
-
-
-def autocast_settings(device: torch.device) -> dict:
-    """bf16 autocast on CUDA and on CPUs with native bf16 (AVX512-BF16 or AMX); fp32 elsewhere."""
-    if device.type == "cuda":
-        return dict(device_type="cuda", dtype=torch.bfloat16, enabled=True)
-    native = device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    return dict(device_type="cpu", dtype=torch.bfloat16, enabled=bool(native))
 
 
 def accuracy_report(probs: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -170,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=ClassifierTrainConfig.epochs)
     p.add_argument("--batch-size", type=int, default=ClassifierTrainConfig.batch_size)
     p.add_argument("--lr", type=float, default=ClassifierTrainConfig.lr)
+    p.add_argument("--arch", choices=list(ARCHS), default=ClassifierConfig.arch,
+                   help="vgg (default, the bundled judge's) or resnet (another kind of network, e.g. a training guide)")
     p.add_argument("--width", type=int, default=ClassifierConfig.width, help="channels of the first stage (default 32, the bundled classifier's)")
     p.add_argument("--input-size", type=int, default=None, help="network input side (default: the pack's image size)")
     p.add_argument("--seed", type=int, default=ClassifierTrainConfig.seed)
@@ -186,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 def card(meta: dict) -> str:
     """Markdown model card of a classifier from its metadata: accuracy, per-class accuracy, confusion matrix."""
     test, train, arch = meta.get("test", {}), meta.get("train", {}), meta.get("architecture", {})
-    lines = [f"- architecture: VGG-style, width {arch.get('width')}, input {arch.get('input_size')} px, "
+    names = {"vgg": "VGG-style", "resnet": "ResNet-style"}
+    lines = [f"- architecture: {names[arch.get('arch', 'vgg')]}, width {arch.get('width')}, input {arch.get('input_size')} px, "
              f"{arch.get('channels')} channel(s), {arch.get('feature_dim')}-d features"]
     if train:
         budget = f", budget {train['max_minutes']:.0f} min" if train.get("max_minutes") else ""
@@ -221,7 +216,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         test_pack = load_pack(args.test) if args.test else None
         if len(train_pack) < 2:
             raise PackError(f"{args.data} holds {len(train_pack)} image(s); need at least 2")
-        arch = ClassifierConfig(input_size=args.input_size or train_pack.image_size, channels=train_pack.channels, width=args.width)
+        arch = ClassifierConfig(arch=args.arch, input_size=args.input_size or train_pack.image_size,
+                                channels=train_pack.channels, width=args.width)
         cfg = ClassifierTrainConfig(epochs=args.epochs, batch_size=min(args.batch_size, len(train_pack)), lr=args.lr, seed=args.seed,
                           max_minutes=args.max_minutes)
     except (ValueError, GanmutError) as e:  # PackError, bad settings, an unavailable device

@@ -90,3 +90,16 @@ def mask_loss(mask: torch.Tensor) -> torch.Tensor:
     and without it A saturates to 1, where G is the identity: fakes then fool D and cycle perfectly
     and the gradients of the classification loss vanish through the saturated sigmoid."""
     return mask.float().mean()
+
+
+# --------------------------------------------------------------------------- guide
+def guide_loss(classifier: torch.nn.Module, fake: torch.Tensor, target: torch.Tensor, blur: int, shift: int,
+               gen: torch.Generator) -> torch.Tensor:
+    """Cross-entropy of a frozen ``classifier`` on ``fake`` against ``target``, after rolling the batch by one
+    random offset in [-shift, shift] on each axis and a ``blur`` x ``blur`` box filter."""
+    if shift > 0:
+        dy, dx = torch.randint(-shift, shift + 1, (2,), generator=gen, device=gen.device).tolist()
+        fake = torch.roll(fake, (dy, dx), dims=(2, 3))
+    if blur > 1:
+        fake = F.avg_pool2d(fake, blur, 1, blur // 2, count_include_pad=False)
+    return F.cross_entropy(classifier(fake), target)

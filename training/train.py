@@ -33,7 +33,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ganmut.devices import pick_device
+from ganmut.classifier import load_classifier
+from ganmut.devices import autocast_settings, pick_device
 from ganmut.emotions import EMOTIONS
 from ganmut.errors import GanmutError
 from ganmut.generator import Generator
@@ -114,9 +115,14 @@ class Trainer:
         if world.size > 1:
             for t in [*self.G.parameters(), *self.D.parameters(), *self.space.parameters()]:
                 dist.broadcast(t.data, 0)
-        if self.cuda:
+        self.amp = autocast_settings(device) if cfg.optim.bf16 else dict(device_type=device.type, enabled=False)
+        self.channels_last = self.amp["enabled"]  # bf16 convolutions are fastest in channels-last layout
+        if self.channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
+        self.guide = load_classifier(cfg.guide.classifier, device) if cfg.guide.classifier and cfg.guide.weight > 0 else None
+        if self.guide is not None and self.channels_last:
+            self.guide.to(memory_format=torch.channels_last)
         self.ema_G = copy.deepcopy(self.G).requires_grad_(False) if cfg.optim.ema_decay > 0 else None
         self.ema_space = copy.deepcopy(self.space).requires_grad_(False) if cfg.optim.ema_decay > 0 else None
         o = cfg.optim
@@ -146,14 +152,14 @@ class Trainer:
         b = o.batch_size
         x_u8, labels = self.data.sample(b, self.gen)
         x = augment(x_u8, gcfg.image_size, gcfg.channels, cfg.augment, self.gen)
-        if self.cuda:
+        if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         targets = self.data.random_labels(b, self.gen)
         do_g = (self.iter + 1) % o.n_critic == 0
         lo = cfg.loss
         penalty = lo.penalty if lo.penalty != "none" and self.iter % lo.penalty_every == 0 else None
         alpha = torch.rand(b, 1, 1, 1, generator=self.gen, device=self.device) if penalty == "gp" else None
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda):
+        with torch.autocast(**self.amp):
             with torch.set_grad_enabled(do_g):  # on G-step iterations the fakes' graph is reused by the G step
                 codes = sample_codes(self.space, b, cfg.n_c, targets, self.gen, cfg.sampling.noise_std, cfg.sampling.tau)
                 fake, mask = self.g_fast(x, codes.z, return_mask=True)
@@ -202,6 +208,9 @@ class Trainer:
         if out.coor is not None:
             terms["info"] = lo.lambda_info * L.info_loss(out.coor, codes.z)
         terms.update(recipe(self.space).g_terms(self.space, out.cls, codes, lo, self.cfg.sampling.tau))
+        if self.guide is not None:
+            gd = self.cfg.guide
+            terms["guide"] = gd.weight * L.guide_loss(self.guide, fake[:n_c], codes.target, gd.blur, gd.shift, self.gen)
         x_rec, mask_rec = self.g_fast(fake, cycle_codes(self.space, labels, real_coor), return_mask=True)
         terms["rec"] = lo.lambda_rec * L.rec_loss(x, x_rec)
         if mask is not None and lo.lambda_mask > 0:
