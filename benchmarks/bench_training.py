@@ -1,10 +1,13 @@
 """Training throughput of a config: warm-up, then timed iterations of the real training step.
 
     python -m benchmarks.bench_training --config configs/ganmut-linear.toml [--data PACK] [--modes eager,compile]
+    python -m benchmarks.bench_training --config configs/ganmut-linear.toml --threads 1 --concurrent 2
 
 Prints one JSON object: per mode, images/s (real images consumed per second), iterations/s and G
 steps/s, with the device, batch and the step counts. Without ``--data`` the images are random
 uint8 of the pack's size (48 px, FER2013's): throughput does not depend on their content.
+``--concurrent N`` runs N such processes at once (as ``training.session`` trains its models) and
+prints each one's figures and their total.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -62,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=50, help="timed iterations")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--concurrent", type=int, default=1, metavar="N", help="run N processes at once (default 1)")
     args = p.parse_args(argv)
+    if args.concurrent > 1:
+        rest = list(argv if argv is not None else sys.argv[1:])
+        i = rest.index("--concurrent")
+        return concurrent(args.concurrent, rest[:i] + rest[i + 2:])
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
@@ -105,6 +114,21 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         result[mode] = measure(cfg, data, device, mode == "compile", args.warmup, args.steps)
     print(json.dumps(result, indent=1))
+    return 0
+
+
+def concurrent(n: int, argv: list[str]) -> int:
+    """Run ``n`` copies of this benchmark at once; print their results and the summed images/s."""
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    procs = [subprocess.Popen([sys.executable, "-m", "benchmarks.bench_training", *argv], stdout=subprocess.PIPE, env=env, text=True)
+             for _ in range(n)]
+    results = [json.loads(p.communicate()[0]) for p in procs]
+    if any(p.returncode for p in procs):
+        print("error: a benchmark process failed", file=sys.stderr)
+        return 2
+    modes = [m for m in ("eager", "compile") if m in results[0]]
+    total = {m: round(sum(r[m]["images_per_s"] for r in results), 1) for m in modes}
+    print(json.dumps({"processes": n, "total_images_per_s": total, "each": results}, indent=1))
     return 0
 
 

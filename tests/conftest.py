@@ -102,7 +102,7 @@ def fer_test_pack(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_classifier(fer_pack, fer_test_pack, tmp_path_factory) -> Path:
     """A narrow emotion classifier trained for two epochs on ``fer_pack`` through the CLI (untrained in effect)."""
-    from training.classifier import main
+    from training.train_classifier import main
 
     path = tmp_path_factory.mktemp("classifier") / "tiny-classifier.safetensors"
     args = ["--data", str(fer_pack), "--test", str(fer_test_pack), "--out", str(path), "--epochs", "2",

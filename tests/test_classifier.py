@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 from ganmut.emotions import EMOTIONS
 from ganmut.errors import CheckpointError
 from ganmut.classifier import ClassifierConfig, EmotionClassifier, load_classifier, predict, save_classifier
-from training.classifier import ClassifierTrainConfig, augment_batch, main, train_classifier
+from training.train_classifier import ClassifierTrainConfig, augment_batch, main, train_classifier
 from training.config import AugmentConfig
 from training.pack import load_pack
 from training.prepare import pack_tensors

@@ -1,6 +1,6 @@
 """Continuing a served model across GPU sessions, and the schedule fitted to a time budget.
 
-The continuation state (training/checkpoint.py) keeps the discriminator in fp16 and the counters;
+The continuation state (training/states.py) keeps the discriminator in fp16 and the counters;
 the served file supplies the EMA generator and space. A continued run must follow exactly the
 trajectory of an uninterrupted run to which the documented reductions are applied in memory: live
 G and space replaced by their EMA (G rounded to fp16 as served), D rounded to fp16, optimiser
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from training import train as train_module
-from training.checkpoint import continuation_path, load_continuation
+from training.states import continuation_path, load_continuation
 from training.config import load_config
 from training.train import RunOptions, main, train
 from conftest import write_tiny_config

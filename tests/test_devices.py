@@ -23,7 +23,7 @@ def test_bad_devices_are_one_line(name, message):
 
 def test_training_commands_report_a_bad_device_in_one_line(fer_pack, tmp_path, capsys):
     from conftest import write_tiny_config
-    from training.classifier import main as classifier_main
+    from training.train_classifier import main as classifier_main
     from training.train import main as train_main
 
     assert classifier_main(["--data", str(fer_pack), "--out", str(tmp_path / "c.safetensors"), "--device", "tpu"]) == 2

@@ -1,13 +1,16 @@
-"""The one-call GPU session, run on CPU through its real entry point: tiny models, real FER2013 faces,
-a 60-s deadline, through to the output folder and its size limits, then a commit and a continued session.
+"""The continuing command, ``python -m training.session``, through its real entry point: tiny models trained
+on real FER2013 faces in real subprocesses, judged by a real (tiny) classifier, stopped by SIGTERM and by
+SIGKILL at unplanned moments.
 
-A change that breaks the GPU path (archive, budgeted training, continuation, evaluation, choosing,
-output limits, the check) fails here.
+What must hold: each call advances the committed training state and appends to the curve; a model below
+the floor never becomes the served default; a stop at any moment leaves every committed file whole, and
+the next call resumes the newest checkpoint, having lost at most ``--checkpoint-minutes``.
 """
 from __future__ import annotations
 
-import json
+import hashlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,25 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from ganmut.checkpoint import load_checkpoint, read_safetensors
-from training import archive
-from training.prepare import PrepareConfig, prepare
-from training.session import LIMITS, STATE, main
+from ganmut.checkpoint import load_checkpoint
+from training.config import load_config
+from training.states import continuation_path, load_continuation, load_training_checkpoint
+from training.session import SessionConfig, SessionError, finish_kind, main, run_config
 from conftest import write_tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUTS = {"ganmut-linear.safetensors", "ganmut-gaussian.safetensors", STATE, "report.md", "report.json",
-           "samples-linear.png", "samples-gaussian.png", "session.log"}
-
-
-@pytest.fixture(scope="module")
-def data(fer2013, tmp_path_factory) -> Path:
-    """An archive of real FER2013 faces: 10 per emotion for training, 4 for testing."""
-    path = tmp_path_factory.mktemp("carry") / "fer.tar"
-    packs = {s: prepare(PrepareConfig(source=fer2013, out=path, split=s, limit_per_class=n, progress=False))
-             for s, n in (("train", 10), ("test", 4))}
-    archive.build(packs, path, progress=False)
-    return path
+CHECKPOINT_MINUTES = 0.02  # 1.2 s
 
 
 @pytest.fixture(scope="module")
@@ -41,132 +33,178 @@ def configs(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("configs")
     for kind in ("linear", "gaussian"):
         write_tiny_config(d / f"ganmut-{kind}.toml", kind=kind,
-                          optim={"batch_size": 8, "n_critic": 1, "ema_decay": 0.9},
+                          optim={"batch_size": 8, "n_critic": 1, "ema_decay": 0.9, "iters": 10**6, "decay_iters": 0},
                           loss={"adversarial": "logistic", "penalty": "r1"},
-                          log={"log_every": 10, "sample_every": 10**6, "ckpt_every": 10**6})
+                          log={"log_every": 5, "sample_every": 10**6, "ckpt_every": 10**6})
     return d
 
 
-def _run(data: Path, configs: Path, weights: Path, out: Path, work: Path, *extra: str) -> int:
-    return main(["run", "--archive", str(data), "--configs", str(configs), "--weights", str(weights), "--out", str(out),
-                 "--work", str(work), "--minutes", "1", "--eval-faces", "28", "--device", "cpu", *extra])
+@pytest.fixture
+def where(tmp_path, configs, fer_pack, fer_test_pack, tiny_classifier) -> dict:
+    return {"configs": configs, "data": fer_pack, "test": fer_test_pack, "judge": tiny_classifier,
+            "weights": tmp_path / "weights", "work": tmp_path / "work", "docs": tmp_path / "docs"}
 
 
-def _check_outputs(out: Path) -> dict:
-    files = list(out.iterdir())
-    assert {f.name for f in files} == OUTPUTS and all(f.is_file() for f in files)
-    assert len(files) <= LIMITS["files"] and all(f.stat().st_size <= LIMITS["file_bytes"] for f in files)
-    assert sum(f.stat().st_size for f in files) <= LIMITS["total_bytes"]
-    return json.loads((out / "report.json").read_text())
+def _args(where: dict, command: str = "run", **extra) -> list[str]:
+    keys = ("test", "judge", "weights", "work", "docs") + (("configs", "data") if command == "run" else ())
+    args = [command] + [a for k in keys for a in (f"--{k}", str(where[k]))] + ["--device", "cpu", "--eval-faces", "14"]
+    if command == "run":
+        args += ["--nice", "0", "--checkpoint-minutes", str(CHECKPOINT_MINUTES)]
+    for k, v in extra.items():
+        args += [f"--{k.replace('_', '-')}", str(v)]
+    return args
 
 
-def test_session_trains_evaluates_commits_and_continues(data, configs, tmp_path):
-    weights = tmp_path / "weights"
-    weights.mkdir()
-    assert _run(data, configs, weights, tmp_path / "out1", tmp_path / "work1", "--solo-probe", "0", "--variants", "direct",
-                "--classifier-width", "4") == 0
-    report = _check_outputs(tmp_path / "out1")
-    assert set(report["choices"]) == {"linear", "gaussian"}
-    assert all(c["verdict"] == "replace" for c in report["choices"].values())  # nothing to keep yet
-    assert report["classifier_trained"]
-    runs = report["throughput"]["runs"]
-    assert set(runs) == {"linear-direct", "gaussian-direct"}
-    assert all(r["images_per_s"] > 0 and r["start"].startswith("fresh") for r in runs.values())
-    assert any("budget: measured" in r.get("schedule", "") for r in runs.values())  # (a starved CPU may end one first)
-    for model in report["evaluation"]["models"].values():
-        assert 0 <= model["identity"]["cycle_l1"] <= 2
-    spread = report["choices"]["gaussian"]["ranking"][0]["anchors"]  # the Gaussian means are watched
-    assert spread["mean_from_neutral"] > 0 and spread["min_between"] > 0
-    meta, tensors = read_safetensors(tmp_path / "out1" / STATE, key="ganmut_session_state")
-    assert {"linear", "gaussian", "classifier"} <= set(meta)
-    assert any(k.startswith("linear.D.") for k in tensors) and any(k.startswith("classifier.") for k in tensors)
-    assert "# GPU training session" in (tmp_path / "out1" / "report.md").read_text()
-
-    docs = tmp_path / "docs"
-    assert main(["commit", str(tmp_path / "out1"), "--weights", str(weights), "--docs", str(docs)]) == 0
-    first = load_checkpoint(weights / "ganmut-linear.safetensors")
-    assert (weights / "continuation" / "ganmut-linear.safetensors").is_file() and (weights / "fer-classifier.safetensors").is_file()
-    assert (docs / "report.md").is_file() and (docs / "samples-gaussian.png").is_file()
-
-    # the next GPU session continues the committed models, trains the hedge variant beside them, probes one
-    # process alone first, and the current files compete with the new ones
-    assert _run(data, configs, weights, tmp_path / "out2", tmp_path / "work2", "--solo-probe", "3", "--minutes", "1.5") == 0
-    report = _check_outputs(tmp_path / "out2")
-    assert not report["classifier_trained"] and report["throughput"]["solo_images_per_s"] > 0
-    assert set(report["throughput"]["runs"]) == {"linear-direct", "linear-residual", "gaussian-direct", "gaussian-residual"}
-    start = report["throughput"]["runs"][f"linear-{first.generator.cfg.output}"]["start"]
-    assert start.startswith("continuing ganmut-linear.safetensors from iteration")
-    assert any(r["name"] == str(weights / "ganmut-linear.safetensors") for r in report["choices"]["linear"]["ranking"])
-    chosen = Path(report["choices"]["linear"]["best_new"]).stem
-    if chosen == f"linear-{first.generator.cfg.output}":
-        again = load_checkpoint(tmp_path / "out2" / "ganmut-linear.safetensors")
-        assert again.meta["training"]["iterations"] > first.meta["training"]["iterations"]
-        assert len(again.meta["training"]["history"]) == 2
+def _digests(weights: Path) -> dict[str, str]:
+    return {str(p.relative_to(weights)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(weights.rglob("*.safetensors"))}
 
 
-def _blocked_app_packages(tmp_path: Path) -> dict:
-    """An environment in which importing Gradio, plotly, facenet-pytorch or spaces fails, as on the GPU machine."""
-    block = tmp_path / "blocked"
-    block.mkdir()
-    for name in ("gradio", "plotly", "facenet_pytorch", "spaces"):
-        (block / f"{name}.py").write_text(f"raise ImportError('{name} is not installed on the GPU machine')\n")
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(block), str(ROOT)]))
+def _assert_continuable(where: dict) -> None:
+    """The committed linear training state is a whole, matching pair that training can continue from."""
+    state = where["weights"] / "training-state" / "ganmut-linear.safetensors"
+    resumed, why = load_continuation(state, load_config(where["configs"] / "ganmut-linear.toml"))
+    assert resumed is not None, why
 
 
-def test_check_passes_quickly_without_the_app_packages(data, configs, tmp_path):
-    res = subprocess.run([sys.executable, "-m", "training.session", "check", "--archive", str(data), "--configs", str(configs),
-                          "--weights", str(tmp_path)], cwd=ROOT, env=_blocked_app_packages(tmp_path),
-                         capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
-    assert "check passed" in res.stdout and "outputs: 8 files" in res.stdout
-    assert "run linear-direct: fresh (no served checkpoint" in res.stdout
+def _images_seen(state: Path) -> int:
+    return load_checkpoint(state).meta["training"]["images_seen"]
 
 
-def test_check_refuses_a_corrupt_archive_and_oversized_outputs(data, configs, tmp_path, capsys):
-    import tarfile
+def test_run_advances_the_state_and_the_curve_and_serves_nothing_below_the_floor(where, capsys):
+    state = where["weights"] / "training-state" / "ganmut-linear.safetensors"
+    assert main(_args(where, minutes=0.1)) == 0
+    out = capsys.readouterr().out
+    assert "linear: starting fresh" in out and "gaussian: starting fresh" in out
+    for kind in ("linear", "gaussian"):
+        s = where["weights"] / "training-state" / f"ganmut-{kind}.safetensors"
+        assert load_checkpoint(s).parametrization == kind and continuation_path(s).is_file()
+        assert not (where["weights"] / f"ganmut-{kind}.safetensors").exists()  # untrained: below the floor
+    first = _images_seen(state)
+    assert first > 0
+    report = (where["docs"] / "report.md").read_text()
+    assert "| linear |" in report and "below:" in report and "mean of the six emotions" in report
 
-    with tarfile.open(data) as tar:
-        offset = tar.getmember("train-000.webp").offset_data + 100
-    raw = bytearray(data.read_bytes())
-    raw[offset] ^= 0xFF  # one flipped bit pattern inside a mosaic
-    bad = tmp_path / "bad.tar"
-    bad.write_bytes(bytes(raw))
-    assert main(["check", "--archive", str(bad), "--configs", str(configs), "--weights", str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "SHA-256 mismatch" in err and "\n" not in err
-    big = ["--set", "generator.conv_dim=96", "--set", "generator.n_res=9", "--set", "generator.image_size=64"]
-    assert main(["check", "--archive", str(data), "--configs", str(configs), "--weights", str(tmp_path), *big]) == 2
-    assert "the device returns files of at most 16 MiB" in capsys.readouterr().err
-
-
-def test_a_run_asked_to_stop_at_the_deadline_saves_and_exports(fer_pack, configs, tmp_path):
-    """SIGTERM (the session's deadline) ends training after the current step with a checkpoint and the export."""
-    from training.session import Log, _start, _wait
-
-    export = tmp_path / "m.safetensors"
-    cmd = [sys.executable, "-m", "training.train", "--config", str(configs / "ganmut-linear.toml"), "--data", str(fer_pack),
-           "--out", str(tmp_path / "run"), "--iters", "100000", "--no-progress", "--device", "cpu", "--export", str(export)]
-    log = Log()
-    proc = _start(cmd, tmp_path / "run.log")
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "run" / "config.toml").is_file() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)  # the run directory appears when training starts
-    time.sleep(2)
-    _wait([("run", proc)], log.elapsed(), log, grace=60)
-    assert proc.returncode == 0, (tmp_path / "run.log").read_text()[-2000:]
-    assert load_checkpoint(export).meta["training"]["iterations"] > 0
-    assert any("asked to stop at the deadline" in line for line in log.lines)
+    assert main(_args(where, minutes=0.1, kinds="linear")) == 0
+    assert "linear: resuming the run" in capsys.readouterr().out  # the run folder holds the exact, newer state
+    assert _images_seen(state) > first
+    curve = (where["docs"] / "curve.tsv").read_text().splitlines()
+    assert curve[0].startswith("date\tkind\titerations\timages_seen") and len(curve) == 4  # header, 2 + 1 rows
+    assert [row.split("\t")[1] for row in curve[1:]] == ["linear", "gaussian", "linear"]
 
 
-def test_unevaluated_models_never_replace_judged_ones(tmp_path, linear_ckpt):
-    from training.session import Log, Run, SessionConfig, unevaluated
+def test_a_new_committed_state_wins_over_an_old_run_folder(where, capsys):
+    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    (where["work"] / "linear" / "origin.json").write_text('{"state": "from another clone"}')
+    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert "linear: continuing weights/training-state/ganmut-linear.safetensors" in capsys.readouterr().out
 
-    weights = tmp_path / "w"
-    weights.mkdir()
-    (weights / "ganmut-linear.safetensors").write_bytes(linear_ckpt.read_bytes())
-    cfg = SessionConfig(archive=tmp_path / "a.tar", out=tmp_path / "o", weights=weights, variants=("direct", "residual"))
-    runs = [Run(k, v, tmp_path / "c.toml", tmp_path / k / v, tmp_path / f"{k}-{v}.safetensors", tmp_path / "log")
-            for k, v in (("linear", "residual"), ("linear", "direct"), ("gaussian", "residual"))]
-    choices = unevaluated(cfg, runs, Log())["choices"]
-    assert choices["linear"]["verdict"] == "keep-current" and choices["linear"]["best_new"].endswith("linear-direct.safetensors")
-    assert choices["gaussian"]["verdict"] == "replace" and choices["gaussian"]["best_new"].endswith("gaussian-residual.safetensors")
+
+def _start(where: dict, minutes: float) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "training.session", *_args(where, minutes=minutes, kinds="linear")],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def _wait_for_checkpoints(ckpt: Path, n: int, timeout: float = 120) -> None:
+    """Until ``ckpt`` has been written ``n`` times (mtime changes)."""
+    seen, end = set(), time.monotonic() + timeout
+    while len(seen) < n and time.monotonic() < end:
+        if ckpt.is_file():
+            seen.add(ckpt.stat().st_mtime_ns)
+        time.sleep(0.1)
+    assert len(seen) >= n, f"{ckpt} was written {len(seen)} times in {timeout} s"
+
+
+def test_sigkill_at_any_moment_keeps_the_committed_files_and_loses_at_most_one_checkpoint_interval(where, capsys):
+    assert main(_args(where, minutes=0.05, kinds="linear")) == 0  # a committed state to protect
+    before = _digests(where["weights"])
+    ckpt = where["work"] / "linear" / "checkpoint.pt"
+    proc = _start(where, minutes=5)
+    _wait_for_checkpoints(ckpt, 3)
+    os.killpg(proc.pid, signal.SIGKILL)  # the session and its training process, without warning
+    killed_at = time.time()
+    proc.wait(timeout=30)
+    assert _digests(where["weights"]) == before  # nothing committed was touched
+    _assert_continuable(where)
+    assert killed_at - ckpt.stat().st_mtime <= CHECKPOINT_MINUTES * 60 + 5  # at most one interval (and a step) lost
+    saved = load_training_checkpoint(ckpt)["images_seen"]
+    assert saved > _images_seen(where["weights"] / "training-state" / "ganmut-linear.safetensors")
+
+    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert "linear: resuming the run" in capsys.readouterr().out
+    assert _images_seen(where["weights"] / "training-state" / "ganmut-linear.safetensors") > saved
+
+
+def test_sigterm_stops_training_then_judges_and_publishes(where):
+    proc = _start(where, minutes=5)
+    _wait_for_checkpoints(where["work"] / "linear" / "checkpoint.pt", 2)
+    os.kill(proc.pid, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert "asked to stop" in out and "linear: mean of 6" in out
+    assert load_checkpoint(where["weights"] / "training-state" / "ganmut-linear.safetensors").parametrization == "linear"
+
+
+def test_a_stop_between_the_state_files_is_picked_up_by_the_next_run(where, monkeypatch, capsys):
+    """A crash after the discriminator's file is replaced and before the generator's: the next run resumes
+    the run folder (newer than both) and publishes a matching pair."""
+    import shutil
+
+    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    cfg = SessionConfig(kinds=("linear",), device="cpu", test=where["test"], judge=where["judge"], eval_faces=14,
+                        weights=where["weights"], work=where["work"], docs=where["docs"])
+    real_copy, calls = shutil.copyfile, []
+
+    def crash_on_second(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("stopped")
+        return real_copy(src, dst)
+
+    monkeypatch.setattr("training.session.shutil.copyfile", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        finish_kind(cfg, "linear")
+    monkeypatch.undo()
+    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert "linear: resuming the run" in capsys.readouterr().out
+    _assert_continuable(where)
+
+
+def test_the_judge_may_not_guide(where, tmp_path):
+    cfg = SessionConfig(configs=where["configs"], judge=where["judge"], sets=[f'guide.classifier="{where["judge"]}"'])
+    with pytest.raises(SessionError, match="G would train against the judge"):
+        run_config(cfg, "linear")
+
+
+def test_one_line_errors(where, tmp_path, capsys):
+    assert main(_args(where, kinds="linear,sad")) == 2
+    assert main(_args(where | {"data": tmp_path / "missing.npz"})) == 2
+    assert main(_args(where, "finish") + ["--work", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    assert "unknown model kind" in err[0] and "no training pack" in err[1] and "no checkpoint" in err[2]
+
+
+def test_a_model_that_passes_the_floor_is_served_only_while_it_is_the_better(where, monkeypatch, capsys):
+    """No test model can pass the real floor, so the rule's answer is replaced here; the publishing is real."""
+    import training.floor
+    from training import session
+
+    monkeypatch.setattr(training.floor, "verdict", lambda fig, floor=None: {"passes": True, "misses": [], "floor": {}})
+    served = where["weights"] / "ganmut-linear.safetensors"
+    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert "now the served default" in capsys.readouterr().out
+    first = served.read_bytes()
+    assert load_checkpoint(served).parametrization == "linear"
+    monkeypatch.setattr(session, "better", lambda new, old: False)
+    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert "the served file is unchanged" in capsys.readouterr().out and served.read_bytes() == first
+
+
+def test_better_ranks_passing_first_then_the_mean():
+    from training.session import better
+
+    assert better({"passes": False, "mean6": 0.1}, None)
+    assert better({"passes": True, "mean6": 0.5}, {"passes": False, "mean6": 0.9})
+    assert not better({"passes": True, "mean6": 0.5}, {"passes": True, "mean6": 0.6})

@@ -11,7 +11,7 @@ import torch
 from ganmut.spaces import make_space
 from training.config import ConfigError, DiscriminatorConfig, load_config, parse_override
 from training.discriminator import Discriminator
-from training.checkpoint import CKPT_NAME, load_training_checkpoint
+from training.states import CKPT_NAME, load_training_checkpoint
 from training.train import _lr_factor, main
 from conftest import write_tiny_config
 
@@ -46,11 +46,14 @@ def test_shipped_configs_load(name):
     if name == "paper-128":
         assert (g.image_size, g.upsample, g.output, cfg.optim.batch_size, cfg.optim.n_critic) == (128, "transposed", "direct", 16, 5)
         assert (cfg.loss.adversarial, cfg.loss.penalty, cfg.loss.lambda_gp, cfg.n_c) == ("wgan", "gp", 10, 9)
-    else:
+    elif name == "stargan":
         assert (g.image_size, g.channels, g.upsample, g.output) == (64, 1, "resize", "direct")
+    else:  # the served CPU recipes: FER2013's 48 px, a residual output, guided by a classifier that is not the judge
+        assert (g.image_size, g.channels, g.upsample, g.output, cfg.optim.bf16) == (48, 1, "resize", "residual", True)
         assert cfg.optim.ema_decay > 0 and cfg.kind == name.replace("ganmut-", "")
+        assert (ROOT / cfg.guide.classifier).is_file() and Path(cfg.guide.classifier).name != "fer-classifier.safetensors"
     if cfg.kind == "gaussian":
-        assert cfg.loss.lambda_cls == 0.5 and cfg.n_c == 28
+        assert cfg.loss.lambda_cls == 0.5 and cfg.n_c == 14
 
 
 def test_kind_defaults_follow_the_paper():

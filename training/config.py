@@ -17,6 +17,8 @@ from pathlib import Path
 from ganmut.generator import GeneratorConfig
 from ganmut.spaces import SPACES, TAU, make_space
 
+from .recipes import recipe
+
 KINDS = tuple(SPACES)  # "linear", "gaussian", "stargan"
 
 
@@ -68,7 +70,7 @@ class LossConfig:
 
 @dataclass
 class SamplingConfig:
-    """How the conditional codes of a batch are drawn (see :mod:`training.sampling`)."""
+    """How the conditional codes of a batch are drawn (see :mod:`training.recipes`)."""
 
     nc_fraction: float | None = None  # share of the batch in S_c: 9/16 linear, 7/16 Gaussian, 1 StarGAN
     noise_std: float | None = None  # code noise in S_c: 0.1 linear (paper), 0.05 Gaussian, unused by StarGAN
@@ -94,7 +96,7 @@ class GuideConfig:
     gains little from pixel patterns that only this network reads. Judge such a G with another
     classifier (the bundled ``weights/fer-classifier.safetensors``, when the guide is another one)."""
 
-    classifier: str = ""  # .safetensors written by training.classifier
+    classifier: str = ""  # .safetensors written by training.train_classifier
     weight: float = 0.5
     blur: int = 3  # box-filter side (odd; 1 = no blur)
     shift: int = 3  # the offset lies in [-shift, shift] on each axis
@@ -128,8 +130,6 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        from .sampling import recipe  # (sampling imports this module)
-
         try:
             defaults = recipe(self.kind).defaults
         except ValueError as e:

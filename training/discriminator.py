@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from ganmut.emotions import N_EMOTIONS
+from ganmut.spaces import SPACES
 
-from .config import DiscriminatorConfig
+from .config import DiscriminatorConfig, TrainConfig
 
 
 class DOut(NamedTuple):
@@ -57,3 +58,9 @@ class Discriminator(nn.Module):
         h = self.main(x)
         coor = self.coor(h).flatten(1) if self.coor is not None else None
         return DOut(self.src(h), self.cls(h).flatten(1), coor)
+
+
+def discriminator(cfg: TrainConfig) -> Discriminator:
+    """A fresh discriminator for ``cfg`` (a StarGAN baseline's has no coordinate head)."""
+    g = cfg.generator_config()
+    return Discriminator(g.image_size, g.channels, g.code_dim if SPACES[cfg.kind].continuous else 0, cfg.discriminator)

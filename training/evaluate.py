@@ -364,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, help="test pack of cropped faces (python -m training.prepare)")
     p.add_argument("--classifier", type=Path, default=CLASSIFIER_FILE,
                    help="classifier weights (default: the bundled weights/fer-classifier.safetensors; "
-                   "train one with python -m training.classifier)")
+                   "train one with python -m training.train_classifier)")
     p.add_argument("--baseline", type=Path, default=None, help="a StarGAN checkpoint to compare against")
     p.add_argument("--out", type=Path, default=Path("runs/eval"), help="output folder (default runs/eval)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate at most N faces (class-balanced, seeded)")

@@ -22,7 +22,7 @@ from ganmut.errors import CheckpointError
 from ganmut.generator import Generator
 from ganmut.spaces import Space, make_space
 
-from .checkpoint import continuation_path, load_training_checkpoint, save_continuation
+from .states import continuation_path, load_training_checkpoint, save_continuation
 from .config import ConfigError, TrainConfig
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
@@ -89,7 +89,7 @@ def max_output_difference(a: Generator, b: Generator, space: Space, n: int = 4, 
 def export(src: str | Path, out: str | Path, ema: bool = True, evaluation: dict | None = None, dtype: str = "fp16",
            continuation: bool = True) -> tuple[Path, float]:
     """Write the served checkpoint (and, with ``continuation``, its continuation state beside it, see
-    :mod:`training.checkpoint`); return its path and the max output difference after reloading it."""
+    :mod:`training.states`); return its path and the max output difference after reloading it."""
     gen, space, state = training_model(src, ema)
     path = save_checkpoint(out, gen, space, template_of(state), training_facts(state), evaluation, DTYPES[dtype])
     if continuation:

@@ -66,7 +66,7 @@ def rho_loss(logits: torch.Tensor, rho: torch.Tensor, tau: float = TAU) -> torch
 
     As in the paper, codes with rho <= tau contribute 0 (they still count in the mean); the official
     code instead pushes them towards neutral here. In this implementation the neutral region is
-    taught by the classification loss of S_c (see :mod:`training.sampling`).
+    taught by the classification loss of S_c (see :mod:`training.recipes`).
     """
     rho_hat = torch.softmax(logits.float(), -1).amax(-1)
     return ((rho_hat - rho).pow(2) * (rho > tau)).mean()

@@ -42,11 +42,12 @@ from ganmut.spaces import make_space
 
 from . import losses as L
 from .augment import augment
-from .checkpoint import (
+from .discriminator import discriminator
+from .states import (
     CKPT_FORMAT,
     CKPT_NAME,
+    architecture,
     continuation_path,
-    discriminator,
     load_continuation,
     load_training_checkpoint,
     save_training_checkpoint,
@@ -56,7 +57,7 @@ from .config import ConfigError, TrainConfig, load_config, merge, parse_override
 from .data import DeviceData
 from .pack import PackError, load_pack
 from ganmut.images import from_model_output, to_model_input
-from .sampling import Codes, cycle_codes, recipe, sample_codes
+from .recipes import Codes, cycle_codes, recipe, sample_codes
 
 N_FIXED = 8
 PROBE_WARMUP = 10
@@ -83,6 +84,7 @@ class RunOptions:
     progress: bool = True
     budget_minutes: float | None = None  # measure the speed, then fit iters and the decay into this budget
     probe_seconds: float = 20.0
+    checkpoint_minutes: float | None = None  # also save a checkpoint whenever this much time has passed since the last
     started: float | None = None  # time.monotonic() the budget counts from (default: when training starts)
 
 
@@ -159,13 +161,14 @@ class Trainer:
         lo = cfg.loss
         penalty = lo.penalty if lo.penalty != "none" and self.iter % lo.penalty_every == 0 else None
         alpha = torch.rand(b, 1, 1, 1, generator=self.gen, device=self.device) if penalty == "gp" else None
-        with torch.autocast(**self.amp):
-            with torch.set_grad_enabled(do_g):  # on G-step iterations the fakes' graph is reused by the G step
-                codes = sample_codes(self.space, b, cfg.n_c, targets, self.gen, cfg.sampling.noise_std, cfg.sampling.tau)
-                fake, mask = self.g_fast(x, codes.z, return_mask=True)
-            real_coor = self._d_step(x, labels, fake.detach(), codes, penalty, alpha)
-            if do_g:
-                self._g_step(x, labels, fake, mask, codes, real_coor)
+        # autocast covers the forward passes only: a backward pass run under CPU autocast would run the fp32
+        # parts' gradients (the space's small matrices) in bf16 too, and the Gaussian modes' angles would not learn
+        with torch.autocast(**self.amp), torch.set_grad_enabled(do_g):  # a G step reuses the fakes' graph
+            codes = sample_codes(self.space, b, cfg.n_c, targets, self.gen, cfg.sampling.noise_std, cfg.sampling.tau)
+            fake, mask = self.g_fast(x, codes.z, return_mask=True)
+        real_coor = self._d_step(x, labels, fake.detach(), codes, penalty, alpha)
+        if do_g:
+            self._g_step(x, labels, fake, mask, codes, real_coor)
         self.iter += 1
         self.images_seen += b * self.world.size
 
@@ -177,15 +180,16 @@ class Trainer:
         if penalty == "gp":
             x_hat = (alpha * x + (1 - alpha) * fake).requires_grad_(True)
             inputs.append(x_hat)
-        out = (self.D if penalty else self.d_fast)(torch.cat(inputs))  # double backward runs eager
-        src = out.src
-        terms = {
-            "adv": L.d_adv_loss(src[:b], src[b:2 * b], lo.adversarial),
-            "cls": lo.lambda_cls * L.cls_loss(out.cls[:b], labels),
-        }
-        if out.coor is not None:
-            terms["info"] = lo.lambda_info * L.info_loss(out.coor[b:2 * b], codes.z.detach())
-        if penalty == "gp":
+        with torch.autocast(**self.amp):
+            out = (self.D if penalty else self.d_fast)(torch.cat(inputs))  # double backward runs eager
+            src = out.src
+            terms = {
+                "adv": L.d_adv_loss(src[:b], src[b:2 * b], lo.adversarial),
+                "cls": lo.lambda_cls * L.cls_loss(out.cls[:b], labels),
+            }
+            if out.coor is not None:
+                terms["info"] = lo.lambda_info * L.info_loss(out.coor[b:2 * b], codes.z.detach())
+        if penalty == "gp":  # (the penalties take gradients: outside autocast, as every backward pass)
             terms["gp"] = lo.lambda_gp * lo.penalty_every * L.gradient_penalty(src[2 * b:], x_hat)
         elif penalty == "r1":
             terms["r1"] = lo.lambda_r1 * lo.penalty_every * L.r1_penalty(src[:b], x)
@@ -200,21 +204,22 @@ class Trainer:
     def _g_step(self, x, labels, fake, mask, codes: Codes, real_coor) -> None:
         lo, n_c = self.cfg.loss, codes.target.numel()
         self.D.requires_grad_(False)
-        out = self.d_fast(fake)
-        terms = {
-            "adv": L.g_adv_loss(out.src, lo.adversarial),
-            "cls": lo.lambda_cls * L.cls_loss(out.cls[:n_c], codes.target),
-        }
-        if out.coor is not None:
-            terms["info"] = lo.lambda_info * L.info_loss(out.coor, codes.z)
-        terms.update(recipe(self.space).g_terms(self.space, out.cls, codes, lo, self.cfg.sampling.tau))
-        if self.guide is not None:
-            gd = self.cfg.guide
-            terms["guide"] = gd.weight * L.guide_loss(self.guide, fake[:n_c], codes.target, gd.blur, gd.shift, self.gen)
-        x_rec, mask_rec = self.g_fast(fake, cycle_codes(self.space, labels, real_coor), return_mask=True)
-        terms["rec"] = lo.lambda_rec * L.rec_loss(x, x_rec)
-        if mask is not None and lo.lambda_mask > 0:
-            terms["mask"] = lo.lambda_mask * (L.mask_loss(mask) + L.mask_loss(mask_rec))
+        with torch.autocast(**self.amp):
+            out = self.d_fast(fake)
+            terms = {
+                "adv": L.g_adv_loss(out.src, lo.adversarial),
+                "cls": lo.lambda_cls * L.cls_loss(out.cls[:n_c], codes.target),
+            }
+            if out.coor is not None:
+                terms["info"] = lo.lambda_info * L.info_loss(out.coor, codes.z)
+            terms.update(recipe(self.space).g_terms(self.space, out.cls, codes, lo, self.cfg.sampling.tau))
+            if self.guide is not None:
+                gd = self.cfg.guide
+                terms["guide"] = gd.weight * L.guide_loss(self.guide, fake[:n_c], codes.target, gd.blur, gd.shift, self.gen)
+            x_rec, mask_rec = self.g_fast(fake, cycle_codes(self.space, labels, real_coor), return_mask=True)
+            terms["rec"] = lo.lambda_rec * L.rec_loss(x, x_rec)
+            if mask is not None and lo.lambda_mask > 0:
+                terms["mask"] = lo.lambda_mask * (L.mask_loss(mask) + L.mask_loss(mask_rec))
         loss = sum(terms.values())
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -323,7 +328,7 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Load a training checkpoint, or a continuation state (:func:`training.checkpoint.load_continuation`),
+        """Load a training checkpoint, or a continuation state (:func:`training.states.load_continuation`),
         which has no optimiser moments (they restart from zero) and no RNG state (reseeded from the iteration)."""
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
@@ -497,7 +502,8 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
         if world.main:
             save_training_checkpoint(out / CKPT_NAME, state)
 
-    last_saved, last_stats = trainer.iter, {}
+    last_saved, last_stats, saved_at, logged_at = trainer.iter, {}, time.monotonic(), (time.monotonic(), trainer.iter)
+    ckpt_s = opts.checkpoint_minutes * 60 if opts.checkpoint_minutes is not None else math.inf
     while trainer.iter < end:
         trainer.step()
         it = trainer.iter
@@ -517,14 +523,22 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
                 raise Diverged(f"non-finite losses at iteration {it} ({', '.join(f'{k}={v}' for k, v in bad.items()) or 'on another rank'}); {kept}")
             if world.main:
                 logger.scalars({**stats, **trainer.space_scalars(), "lr/g": trainer.opt_g.param_groups[0]["lr"]}, it)
+                short = {k.split("/")[0][0] + ":" + k.split("/")[1]: f"{v:.3g}" for k, v in stats.items()
+                         if k.endswith(("adv", "cls", "acc_fake", "guide"))}
                 if bar is not None:
-                    bar.set_postfix({k.split("/")[0][0] + ":" + k.split("/")[1]: f"{v:.3g}" for k, v in stats.items() if k.endswith(("adv", "cls", "acc_fake"))})
+                    bar.set_postfix(short)
+                else:  # a log line instead of the bar (background runs)
+                    now = time.monotonic()
+                    rate = (it - logged_at[1]) * cfg.optim.batch_size * world.size / max(1e-9, now - logged_at[0])
+                    logged_at = (now, it)
+                    print(f"iter {it}/{end}: {rate:.1f} images/s, " + ", ".join(f"{k} {v}" for k, v in short.items()),
+                          flush=True)
         if world.main and it % cfg.log.sample_every == 0:
             save_png(out / "samples" / f"iter-{it:07d}.png", trainer.sample_grid())
-        if it % cfg.log.ckpt_every == 0:
+        if it % cfg.log.ckpt_every == 0 or (it % 10 == 0 and _any_rank(time.monotonic() - saved_at >= ckpt_s, world)):
             trainer.elapsed_s = start_elapsed + time.monotonic() - t0
             checkpoint()
-            last_saved = it
+            last_saved, saved_at = it, time.monotonic()
         # a budgeted run checks its deadline every iteration; SIGTERM (the session's deadline) also stops
         if (it % 10 == 0 or budget is not None or STOP.requested) and _any_rank(STOP.requested or time.monotonic() > deadline, world):
             break
@@ -578,7 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Under `torchrun --nproc-per-node N` it trains data-parallel (batch_size is per process).",
         epilog="Example: python -m training.train --config configs/ganmut-linear.toml --data packs/fer2013-train.npz --out runs/linear",
     )
-    p.add_argument("--config", type=Path, help="TOML config (configs/*.toml); optional with --resume")
+    p.add_argument("--config", type=Path, help="TOML config (configs/*.toml); optional with --resume, where it replaces the "
+                   "run's saved config (same architecture)")
     p.add_argument("--data", help="dataset pack (.npz from `python -m training.prepare`); overrides the config's data")
     p.add_argument("--out", help="run directory for checkpoint, samples and logs; overrides the config's out")
     p.add_argument("--resume", action="store_true", help="continue the run in the run directory from its checkpoint.pt "
@@ -589,6 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override any config value, e.g. --set loss.lambda_rho=2 --set generator.upsample=transposed; repeatable")
     p.add_argument("--max-minutes", type=float, help="stop cleanly (with a checkpoint) after this many minutes of training")
+    p.add_argument("--checkpoint-minutes", type=float, metavar="M",
+                   help="also save the checkpoint every M minutes (a run killed outright loses at most that much)")
     p.add_argument("--stop-at", type=int, help="stop cleanly (with a checkpoint) at this iteration, keeping the schedule of --iters")
     p.add_argument("--budget-minutes", type=float, metavar="M",
                    help="fit the schedule into M minutes from the start of this command (start-up included): measure the "
@@ -633,7 +650,13 @@ def main(argv: list[str] | None = None, started: float | None = None) -> Trainer
             ckpt = Path(out) / CKPT_NAME
             if ckpt.is_file():
                 state = load_training_checkpoint(ckpt)
-                cfg = TrainConfig.from_dict(merge(state["config"], {**overrides, "out": str(out)}), str(ckpt))
+                saved = TrainConfig.from_dict(state["config"], str(ckpt))
+                if args.config is None:
+                    cfg = TrainConfig.from_dict(merge(state["config"], {**overrides, "out": str(out)}), str(ckpt))
+                else:  # the config file's recipe (say, a new loss weight) over the run's architecture
+                    cfg = load_config(args.config, merge(overrides, {"out": str(out)}))
+                    if architecture(cfg) != architecture(saved):
+                        raise ConfigError(f"{args.config} describes another architecture than the run in {out}")
             else:
                 print(f"no checkpoint in {out}; starting a new run", file=sys.stderr)
         if state is None:
@@ -645,8 +668,10 @@ def main(argv: list[str] | None = None, started: float | None = None) -> Trainer
                 print(why if state is not None else f"starting fresh: {why}", file=sys.stderr)
         if not cfg.data:
             raise ConfigError("no dataset pack: set data in the config or pass --data")
+        if args.checkpoint_minutes is not None and args.checkpoint_minutes <= 0:
+            raise ConfigError("--checkpoint-minutes must be positive")
         opts = RunOptions(args.device, args.compile, args.resume, args.max_minutes, args.stop_at, not args.no_progress,
-                          args.budget_minutes, started=started)
+                          args.budget_minutes, started=started, checkpoint_minutes=args.checkpoint_minutes)
         trainer = train(cfg, opts, state)
         if dist.is_initialized():
             dist.barrier()  # ranks tear gloo down together: one rank leaving early can abort the other at exit

@@ -1,4 +1,4 @@
-"""Train the emotion classifier (:mod:`ganmut.classifier`) on a dataset pack: ``python -m training.classifier``.
+"""Train the emotion classifier (:mod:`ganmut.classifier`) on a dataset pack: ``python -m training.train_classifier``.
 
 On-device batch augmentation (flip, small affine, brightness and contrast, random erasing), label
 smoothing, AdamW and a cosine schedule with warm-up, optionally following a wall-clock budget
@@ -148,13 +148,13 @@ def train_classifier(
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m training.classifier",
+        prog="python -m training.train_classifier",
         description="Train the emotion classifier used by the evaluation (accuracy of edits, smoothness, ERE, FED).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
-        "  python -m training.classifier --data packs/fer2013-train.npz --test packs/fer2013-test.npz "
+        "  python -m training.train_classifier --data packs/fer2013-train.npz --test packs/fer2013-test.npz "
         "--out weights/classifier-fer2013.safetensors\n"
-        "  python -m training.classifier --data packs/small.npz --out /tmp/cls.safetensors --epochs 1 --width 8 --device cpu",
+        "  python -m training.train_classifier --data packs/small.npz --out /tmp/cls.safetensors --epochs 1 --width 8 --device cpu",
     )
     p.add_argument("--data", type=Path, help="training pack (python -m training.prepare or training.archive extract)")
     p.add_argument("--test", type=Path, default=None, help="test pack: reported per epoch and per class, never used for selection")

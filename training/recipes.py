@@ -1,4 +1,5 @@
-"""Conditional codes of a training batch (paper Sec. 4.1-4.2, supplement Sec. 3).
+"""Each parametrisation's training recipe: how the conditional codes of a batch are drawn (paper Sec.
+4.1-4.2, supplement Sec. 3), its extra loss terms for G, and its default settings.
 
 A batch of size n is split into S_c (the first ``n_c`` samples, which get a classification target)
 and S_r (the remaining ``n_r``, free to encode expressions no basic label describes):
@@ -22,15 +23,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import torch
 
 from ganmut.emotions import N_EMOTIONS, NEUTRAL
 from ganmut.spaces import TAU, GaussianSpace, LinearSpace, Space, polar_to_xy
 
-from .config import LossConfig
 from .losses import rho_loss, symmetric_kl
+
+if TYPE_CHECKING:  # (the config reads the recipes' defaults)
+    from .config import LossConfig
 
 
 class Codes(NamedTuple):
@@ -44,7 +47,7 @@ def _uniform(n: int, gen: torch.Generator, device, low: float = 0.0, high: float
 
 
 SampleFn = Callable[[Space, int, int, torch.Tensor, torch.Generator, float, float], Codes]
-GTermsFn = Callable[[Space, torch.Tensor, Codes, LossConfig, float], dict]
+GTermsFn = Callable[[Space, torch.Tensor, Codes, "LossConfig", float], dict]
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def recipe(kind: str | Space) -> Recipe:
     try:
         return RECIPES[kind]
     except KeyError:
-        raise ValueError(f"no training recipe for a {kind} space; register one in training.sampling") from None
+        raise ValueError(f"no training recipe for a {kind} space; register one in training.recipes") from None
 
 
 def sample_codes(

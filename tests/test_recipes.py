@@ -14,7 +14,7 @@ from ganmut.images import to_model_input
 from training.config import AugmentConfig
 from training.data import DeviceData
 from training.pack import Pack
-from training.sampling import cycle_codes, sample_codes
+from training.recipes import cycle_codes, sample_codes
 
 
 def _gen(seed: int = 0) -> torch.Generator:

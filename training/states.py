@@ -32,10 +32,10 @@ import torch
 
 from ganmut.checkpoint import read_safetensors, write_safetensors
 from ganmut.errors import CheckpointError
-from ganmut.spaces import SPACES
 from ganmut.files import atomic_path
 
 from .config import ConfigError, TrainConfig
+from .discriminator import discriminator
 
 CKPT_NAME = "checkpoint.pt"
 CKPT_FORMAT = "ganmut-train/2"
@@ -91,14 +91,6 @@ def save_continuation(path: str | os.PathLike, state: dict) -> Path:
     """Write the discriminator (fp16) and the counters of a training state (see the module docs)."""
     tensors = {f"D.{k}": v.half() if v.is_floating_point() else v for k, v in state["D"].items()}
     return write_safetensors(path, tensors, continuation_meta(state), key=CONTINUATION_KEY)
-
-
-def discriminator(cfg: TrainConfig):
-    """A fresh discriminator for ``cfg`` (a StarGAN baseline's has no coordinate head)."""
-    from .discriminator import Discriminator
-
-    g = cfg.generator_config()
-    return Discriminator(g.image_size, g.channels, g.code_dim if SPACES[cfg.kind].continuous else 0, cfg.discriminator)
 
 
 def architecture(cfg: TrainConfig) -> dict:

@@ -1,0 +1,91 @@
+"""The quality floor a served model must pass before it becomes a default, and the figures that judge it.
+
+The floor (the weights issue): on FER2013 test faces, a classifier that G never trained against
+
+- reads full-intensity edits as their target at a mean of at least 50 % over the six emotions,
+  with at least 4 of the 6 at 40 % or more;
+- reads the origin code (the neutral anchor) as neutral at least as often as it reads real neutral
+  faces as neutral;
+
+and the identity change mean |G(x, origin) - x| over all the faces, on [-1, 1], is at most 0.05.
+(That the edits of the example photos show the intended expression without breaking the face is
+judged by a person, from the strips in ``docs/``.)
+
+:func:`floor_figures` measures only what the floor needs (7 edits a face, not the full evaluation of
+:mod:`training.evaluate`), so a CPU can judge 2,000 faces in about a minute; :func:`verdict` is the
+rule as a pure function of those figures.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from ganmut.checkpoint import Model
+from ganmut.classifier import EmotionClassifier
+from ganmut.emotions import EMOTIONS, N_EMOTIONS, NEUTRAL
+from ganmut.images import to_model_input
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The thresholds (fractions, and the L1 distance on [-1, 1])."""
+
+    mean: float = 0.50
+    each: float = 0.40
+    each_count: int = 4
+    identity: float = 0.05
+
+
+FLOOR = Floor()
+
+
+@torch.no_grad()
+def floor_figures(model: Model, judge: EmotionClassifier, images: np.ndarray, labels: np.ndarray,
+                  batch_size: int = 256) -> dict:
+    """What the judge reads on the real faces and on their full-intensity edits towards each emotion, and
+    the identity change at the origin. ``images`` are uint8 ``[N, C, H, W]`` test faces, ``labels`` their
+    emotions. Fractions in [0, 1]; ``edits`` maps each emotion to the share of edits read as it."""
+    device = next(judge.parameters()).device
+    space, gen = model.space, model.generator
+    codes = torch.stack([space.code(c, 1.0) for c in range(N_EMOTIONS)]).float().to(device)
+    hits = np.zeros(N_EMOTIONS)
+    real_hits = np.zeros(N_EMOTIONS)
+    identity = 0.0
+    for s in range(0, len(images), batch_size):
+        x = to_model_input(images[s:s + batch_size], model.config.image_size, model.config.channels, device)
+        pred = judge(x).argmax(-1).cpu().numpy()
+        real_hits += np.bincount(labels[s:s + batch_size][pred == labels[s:s + batch_size]], minlength=N_EMOTIONS)
+        for c in range(N_EMOTIONS):
+            edit = gen(x, codes[c].expand(len(x), -1)).float()
+            hits[c] += int((judge(edit).argmax(-1) == c).sum())
+            if c == NEUTRAL:
+                identity += float((edit - x).abs().mean((1, 2, 3)).sum())
+    counts = np.bincount(labels, minlength=N_EMOTIONS)
+    edits = dict(zip(EMOTIONS, (hits / len(images)).round(4).tolist()))
+    real = {e: (round(float(h / n), 4) if n else None) for e, h, n in zip(EMOTIONS, real_hits, counts)}
+    return {
+        "faces": int(len(images)),
+        "edits": edits,
+        "mean6": round(float(np.mean([edits[e] for e in EMOTIONS[1:]])), 4),
+        "real": real,
+        "identity": round(identity / len(images), 4),
+    }
+
+
+def verdict(fig: dict, floor: Floor = FLOOR) -> dict:
+    """Whether figures from :func:`floor_figures` pass ``floor``: ``{"passes": bool, "misses": [reasons]}``."""
+    six = [fig["edits"][e] for e in EMOTIONS[1:]]
+    misses = []
+    if fig["mean6"] < floor.mean:
+        misses.append(f"mean of the six emotions {fig['mean6']:.1%} < {floor.mean:.0%}")
+    strong = sum(a >= floor.each for a in six)
+    if strong < floor.each_count:
+        misses.append(f"{strong} of 6 emotions at {floor.each:.0%} or more (need {floor.each_count})")
+    real_neutral = fig["real"]["neutral"]
+    if real_neutral is not None and fig["edits"]["neutral"] < real_neutral:
+        misses.append(f"origin read as neutral {fig['edits']['neutral']:.1%} < real neutral faces {real_neutral:.1%}")
+    if fig["identity"] > floor.identity:
+        misses.append(f"identity change {fig['identity']:.3f} > {floor.identity}")
+    return {"passes": not misses, "misses": misses, "floor": asdict(floor)}
