@@ -6,7 +6,7 @@ whose activations are the FED features, then the 7 logits): ``vgg`` (four stages
 BatchNorm + ReLU, max-pooling between stages; the bundled judge) and ``resnet`` (a stem, then one
 residual block a stage, downsampling by strided convolutions; a second network of another kind, for
 example to guide a generator's training while the first one judges it). Both are trained by
-``python -m training.classifier`` on FER2013.
+``python -m training.train_classifier`` on FER2013.
 
 Saved as ``.safetensors`` (no pickle) with one metadata entry ``ganmut_classifier`` holding JSON:
 architecture, input size and channels, emotions, training settings, data and test accuracy.

@@ -165,7 +165,7 @@ class Space(nn.Module):
 
     Every place that draws, samples or searches a space asks it: a new parametrisation is one subclass
     registered in :data:`SPACES` (plus, for training, one sampling function registered in
-    :mod:`training.sampling`)."""
+    :mod:`training.recipes`)."""
 
     kind: str = ""
     dim: int = 2
