@@ -303,6 +303,9 @@ def markdown(reports: list[dict], cfg: SessionConfig) -> str:
 
 
 def finish(cfg: SessionConfig) -> list[dict]:
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)  # training is over: judging may use every core
     reports = []
     for kind in cfg.kinds:
         r = finish_kind(cfg, kind)
