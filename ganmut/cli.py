@@ -28,6 +28,9 @@ codes:
   --polar THETA,RHO               THETA in degrees, counter-clockwise from the +x axis; RHO the
                                   radius: (x, y) = RHO * (cos THETA, sin THETA)
   --preset NAME                   a point saved with `python -m ganmut presets save` (and its model)
+  --like REF                      the point the emotion classifier reads on REF's face (match a
+                                  reference expression; the bundled classifier, or --classifier)
+  --neutral                       back to neutral: the space's neutral anchor (linear: the origin)
   emotions: {emotions}
 
 examples:
@@ -37,6 +40,8 @@ examples:
   python -m ganmut edit me.jpg -o out.jpg --model my-model.safetensors --emotion surprise
   python -m ganmut edit photos/ -o edited/ --emotion sad --intensity 0.7      every photo of a folder
   python -m ganmut edit me.jpg -o out.jpg --preset wistful
+  python -m ganmut edit me.jpg -o out.jpg --like smiling-friend.jpg
+  python -m ganmut edit me.jpg -o calm.jpg --neutral
 """
 
 EPILOG_ANIMATE = """\
@@ -140,13 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--xy", metavar="X,Y", type=_xy, help="target code in the space's coordinates")
     code.add_argument("--polar", metavar="THETA,RHO", type=_polar, help="target code in polar form, THETA in degrees")
     code.add_argument("--preset", metavar="NAME", help="a saved point (python -m ganmut presets); its model unless --model is given")
+    code.add_argument("--like", metavar="REF", help="match a reference photo: the point the emotion classifier reads on its face")
+    code.add_argument("--neutral", dest="emotion", action="store_const", const="neutral",
+                      help="back to neutral: the neutral anchor (linear: the origin), identity kept")
     edit.add_argument("--intensity", metavar="R", type=float, default=None, help="with --emotion: 0 (neutral) to 1 (full; default)")
     edit.add_argument("--presets-file", metavar="FILE", default=None, help="presets file for --preset (default: see `presets --help`)")
     edit.add_argument("--face", type=_face, default=0, metavar="N|all", help="face number, 0 = largest (default), or 'all'")
     edit.add_argument("-v", "--verbose", action="store_true",
                       help="also print what the emotion classifier reads on each face before and after the edit")
     edit.add_argument("--classifier", metavar="FILE", default="auto",
-                      help="classifier for --verbose (default: the bundled weights/fer-classifier.safetensors)")
+                      help="classifier for --verbose and --like (default: the bundled weights/fer-classifier.safetensors)")
 
     grid = sub.add_parser("grid", help="draw the wheel of expressions of one face", formatter_class=fmt,
                           epilog=EPILOG_GRID.format(max_rings=MAX_RINGS, max_directions=MAX_DIRECTIONS),
@@ -267,6 +275,8 @@ def _edit(args: argparse.Namespace) -> int:
         preset = PresetStore(args.presets_file).get(args.preset)
         z, model = preset.z, model or preset.model
     model = model or "linear"
+    if args.like is not None:
+        z = _like(args, model)
     if Path(args.input).is_dir():
         return _edit_folder(args, Path(args.input), model, z, emotion, intensity)
     out, fmt = _target(args.output)
@@ -282,6 +292,17 @@ def _edit(args: argparse.Namespace) -> int:
         print(f"{editor.readout_status}; the code's dominant emotion is {target}")
         _print_readings(editor, result)
     return 0
+
+
+def _like(args: argparse.Namespace, model: str) -> tuple[float, ...]:
+    """The point the classifier reads on the face of ``--like``'s reference photo, said in one line."""
+    from .editor import load
+
+    editor = load(model, args.device, classifier=args.classifier, weights=args.weights)
+    point, reading = editor.reference_point(args.like)
+    top = ", ".join(f"{e} {p:.0%}" for e, p in sorted(reading.items(), key=lambda kv: -kv[1])[:3])
+    print(f"{Path(args.like).name} reads as {top}: point ({', '.join(f'{v:.3f}' for v in point)})")
+    return point
 
 
 def _edit_folder(args: argparse.Namespace, src: Path, model: str, z, emotion: str | None, intensity: float) -> int:

@@ -26,7 +26,7 @@ from .canvas import SHEET_TILE_PX, sheet_canvas, wheel_canvas
 from .checkpoint import Model, load_checkpoint
 from .classifier import EmotionClassifier, Reading, load_classifier, predict, probabilities
 from .emotions import EMOTIONS
-from .errors import CheckpointError, CodeError, NoFaceError, number, shorten
+from .errors import CheckpointError, CodeError, ImageError, NoFaceError, number, shorten
 from .devices import pick_device
 from .face import Face, FaceDetector, face_choice
 from .images import ImageSource, Photo, detection_rgb, from_photo, match_channels, pixels_key, read_image, to_model_input, to_photo, to_pil
@@ -175,6 +175,16 @@ class EditResult:
         """``image.crop(box)`` for a pixel box inside the photo, pasting only that box (cheap for a
         face on a large photo)."""
         return self.paste(box)
+
+
+@dataclass
+class Match:
+    """What :meth:`Editor.match` returns: ``result``, the photo edited to ``point``, the point of
+    ``reading``, what the classifier reads on the reference face ({emotion: probability})."""
+
+    result: EditResult
+    point: tuple[float, ...]
+    reading: dict[str, float]
 
 
 @dataclass
@@ -392,6 +402,31 @@ class Editor:
         at ``intensity``; the rest of the photo is left bit-identical. With a classifier, the result's
         ``readings`` say what it reads on each face before and after."""
         return self.edit_many(image, [self.code(z, emotion, intensity)], face, read=True)[0]
+
+    def neutral(self, image: ImageSource | Prepared, face: FaceSelector = 0) -> EditResult:
+        """Back to neutral: the face moved to the space's neutral anchor (linear: the origin; Gaussian:
+        the neutral mode), identity and the rest of the photo kept; ``edit(image, emotion="neutral")``."""
+        return self.edit(image, emotion="neutral", face=face)
+
+    def reference_point(self, reference: ImageSource | Prepared, face: int = 0) -> tuple[tuple[float, ...], dict[str, float]]:
+        """The point of the space that a reference photo's face reads as (the space's
+        :meth:`~ganmut.spaces.Space.point_of` of what the classifier reads on it), and that reading.
+        CheckpointError without a classifier; an unreadable reference or one without a face gets a
+        one-line error that says it is the reference."""
+        if self.classifier is None:
+            raise CheckpointError(f"matching a reference expression needs the emotion classifier ({self.readout_status})")
+        try:
+            reading = self.read(reference, face)
+        except (NoFaceError, ImageError) as e:
+            raise type(e)(f"reference photo: {e}") from None
+        return self.space.point_of(reading), reading
+
+    def match(self, image: ImageSource | Prepared, reference: ImageSource | Prepared, face: FaceSelector = 0,
+              reference_face: int = 0) -> Match:
+        """Match a reference expression: ``image``'s face (or ``"all"``) edited to the point that face
+        ``reference_face`` of ``reference`` reads as (:meth:`reference_point`)."""
+        point, reading = self.reference_point(reference, reference_face)
+        return Match(self.edit(image, z=point, face=face), point, reading)
 
     # ------------------------------------------------------------------ grid
     def grid_codes(self, rings: Sequence[float] = (0.5, 1.0), n_directions: int = 12) -> tuple[list[tuple[float, ...]], list[tuple[int, float]]]:
