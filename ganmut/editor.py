@@ -307,15 +307,28 @@ class Editor:
         if hit is not None:
             return replace(hit, photo=photo, notes=loaded.notes), loaded.notes
         rgb, scale = detection_rgb(photo)
-        faces = self.detector.detect(rgb, scale)
+        prep = self._aligned(photo, self.detector.detect(rgb, scale))
+        if not self._cache.put(key, prep):  # too large: keep it without the paste plans
+            self._cache.put(key, replace(prep, plans=[None] * len(prep.plans)))
+        return replace(prep, photo=photo, notes=loaded.notes), loaded.notes
+
+    def _aligned(self, photo: Photo, faces: Sequence[Face]) -> Prepared:
+        """The faces of a photo aligned to the model's crop, without the photo (what the cache keeps)."""
         matrices = [face_to_crop_matrix(f.landmarks, self.template, self.size) for f in faces]
         crops = np.stack([match_channels(warp_to_crop(photo.pixels, m, self.size), self.channels) for m in matrices])
         inputs = to_model_input(crops.transpose(0, 3, 1, 2), max_value=photo.max_value)
         plans = [self._cached_plan(photo, m) for m in matrices]
-        prep = Prepared(None, faces, matrices, plans, inputs, self._crop)
-        if not self._cache.put(key, prep):  # too large: keep it without the paste plans
-            self._cache.put(key, replace(prep, plans=[None] * len(plans)))
-        return replace(prep, photo=photo, notes=loaded.notes), loaded.notes
+        return Prepared(None, list(faces), matrices, plans, inputs, self._crop)
+
+    def align(self, image: ImageSource, faces: Sequence[Face]) -> Prepared:
+        """The photo with faces located elsewhere (a video's tracked face, in the photo's pixels)
+        aligned for editing, without detection or the cache; pass it to any method like a
+        :meth:`prepare` result."""
+        if not faces:
+            raise NoFaceError("no face to align")
+        loaded = read_image(image)
+        photo = to_photo(loaded.image)
+        return replace(self._aligned(photo, faces), photo=photo, notes=loaded.notes)
 
     def _cached_plan(self, photo: Photo, m: np.ndarray) -> PastePlan | None:
         """A paste plan to keep in the cache, or None for a face too large to keep one for."""
