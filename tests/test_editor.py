@@ -17,23 +17,13 @@ import ganmut
 import ganmut.editor as editor_mod
 from ganmut import canvas
 from ganmut.align import apply_affine, face_to_crop_matrix, invert_affine, paste_region
-from ganmut.checkpoint import Model, load_checkpoint
+from ganmut.checkpoint import Model
 from ganmut.classifier import Reading, load_classifier, predict
 from ganmut.editor import Editor, load_readout
 from ganmut.emotions import EMOTIONS
 from ganmut.errors import CheckpointError, CodeError, ImageError, NoFaceError
 from ganmut.generator import GeneratorConfig
 from ganmut.images import load_image
-
-
-@pytest.fixture(scope="module")
-def editor(linear_ckpt) -> Editor:
-    return ganmut.load(linear_ckpt, device="cpu", classifier=None)
-
-
-@pytest.fixture(scope="module")
-def gaussian_editor(gaussian_ckpt, editor) -> Editor:
-    return Editor(load_checkpoint(gaussian_ckpt), "cpu", editor.detector)
 
 
 @pytest.fixture(scope="module")

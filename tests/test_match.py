@@ -9,7 +9,6 @@ import torch
 from PIL import Image
 
 import ganmut
-from ganmut.checkpoint import load_checkpoint
 from ganmut.cli import main
 from ganmut.editor import CLASSIFIER_FILE, Editor, Match
 from ganmut.emotions import EMOTIONS, NEUTRAL
@@ -22,11 +21,6 @@ HAPPY = EMOTIONS.index("happy")
 def editor(linear_ckpt) -> Editor:
     assert CLASSIFIER_FILE.is_file()
     return ganmut.load(linear_ckpt, device="cpu")  # the bundled classifier
-
-
-@pytest.fixture(scope="module")
-def gaussian_editor(gaussian_ckpt, editor) -> Editor:
-    return Editor(load_checkpoint(gaussian_ckpt), "cpu", editor.detector, classifier=editor.classifier)
 
 
 @pytest.fixture(scope="module")

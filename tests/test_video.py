@@ -11,24 +11,11 @@ from PIL import Image
 from clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
 from conftest import DetectionCounter
 
-import ganmut
 from ganmut import video
 from ganmut.align import face_to_crop_matrix, paste_region
-from ganmut.checkpoint import load_checkpoint
 from ganmut.cli import main
-from ganmut.editor import Editor
 from ganmut.errors import CodeError, GanmutError, NoFaceError, VideoError
 from ganmut.video import Tracking, VideoLimits
-
-
-@pytest.fixture(scope="module")
-def editor(linear_ckpt) -> Editor:
-    return ganmut.load(linear_ckpt, device="cpu", classifier=None)
-
-
-@pytest.fixture(scope="module")
-def gaussian_editor(gaussian_ckpt, editor) -> Editor:
-    return Editor(load_checkpoint(gaussian_ckpt), "cpu", editor.detector)
 
 
 @pytest.fixture(scope="module")
