@@ -155,17 +155,19 @@ class FaceDetector:
         box = np.array([x0, y0, x0 + n - 1, y0 + n - 1]) + reg * n
         return Face(tuple(float(v) + 0.5 for v in box), landmarks + 0.5, score)
 
-    def detect(self, rgb: np.ndarray, scale: tuple[float, float] | np.ndarray = (1.0, 1.0)) -> list[Face]:
+    def detect(self, rgb: np.ndarray, scale: tuple[float, float] | np.ndarray = (1.0, 1.0), smallest: float = 0.0) -> list[Face]:
         """Faces in an RGB uint8 [H, W, 3] array, largest first, in photo coordinates.
 
         ``scale`` is (sx, sy) when ``rgb`` is a resized copy of the photo (a photo point ``p`` is
-        at ``p * scale`` in the copy). Raises :class:`NoFaceError` when no usable face is found.
+        at ``p * scale`` in the copy). ``smallest``: search only for faces about this size (photo
+        pixels) or larger when above ``min_face_px`` (a video checking on a face of known size: far
+        fewer scales to search). Raises :class:`NoFaceError` when no usable face is found.
         """
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 [H, W, 3] array, got {rgb.dtype} {rgb.shape}")
         sx, sy = float(scale[0]), float(scale[1])
         with self._lock:
-            raw = self._raw(rgb, 0.6 * self.min_face_px * min(sx, sy))
+            raw = self._raw(rgb, 0.6 * max(self.min_face_px, smallest) * min(sx, sy))
         found = [f.scaled(1 / sx, 1 / sy) for f in raw]
         found = [f for f in found if f.score >= self.min_score]
         if not found:

@@ -5,7 +5,8 @@
 1. tracking: MTCNN searches the whole frame every ``Tracking.detect_every`` frames (on a copy at most
    ``Tracking.detect_side`` px long), and between those only its last stage, O-Net, finds the face
    again around where it was (:meth:`~ganmut.face.FaceDetector.track`); while no face is followed,
-   every frame is searched. One face is edited: the largest that a search finds (as face 0 of a
+   every frame is searched (a search that checks on a followed face looks only for faces at least half
+   its size, a fraction of the cost). One face is edited: the largest that a search finds (as face 0 of a
    photo), followed until it is lost or a search no longer finds it (then the largest found again);
 2. smoothing: each landmark's path is smoothed over time (:func:`smooth_landmarks`, a Gaussian of
    ``Tracking.smooth_seconds``) within each run of frames that have the face, so the alignment, and with
@@ -186,10 +187,10 @@ def _iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _search(detector: FaceDetector, frame: np.ndarray, side: int) -> list[Face]:
+def _search(detector: FaceDetector, frame: np.ndarray, side: int, smallest: float = 0.0) -> list[Face]:
     rgb, scale = detection_rgb(to_photo(Image.fromarray(frame)), side)
     try:
-        return detector.detect(rgb, scale)
+        return detector.detect(rgb, scale, smallest)
     except NoFaceError:
         return []
 
@@ -203,7 +204,7 @@ def track(detector: FaceDetector, frames: Iterable[np.ndarray], tracking: Tracki
     for i, frame in enumerate(frames):
         face = detector.track(frame, prev) if prev is not None else None
         if face is None or i % tracking.detect_every == 0:
-            found = _search(detector, frame, tracking.detect_side)
+            found = _search(detector, frame, tracking.detect_side, 0.0 if face is None else face.size / 2)
             if found and (face is None or max(_iou(face.box, f.box) for f in found) < 0.3):
                 face = detector.track(frame, found[0]) or found[0]
         faces.append(face)
