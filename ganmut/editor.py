@@ -5,7 +5,9 @@ one or every face of a photo to a point of the model's learned space, ``edit_man
 codes in one generator batch, ``grid`` draws the gamut of expressions of one face as a wheel or a
 sheet. ``Editor.prepare`` returns the detected and aligned photo (:class:`Prepared`), which every
 method takes in place of the photo to skip reading and hashing it again (an interactive editor
-editing one photo many times).
+editing one photo many times); ``Editor.align`` makes one from faces located elsewhere (a video's
+tracked face, :mod:`ganmut.video`). ``Editor.match`` edits a photo to the expression the classifier
+reads on a reference photo; ``Editor.neutral`` sends it back to neutral.
 """
 from __future__ import annotations
 
@@ -349,14 +351,17 @@ class Editor:
         return [int(face)]
 
     # ------------------------------------------------------------------ generation
-    @torch.inference_mode()
     def _generate(self, inputs: torch.Tensor, codes: Sequence[tuple[float, ...]]) -> torch.Tensor:
         """G(x, z) for every code and every input: [N codes, F faces, C, S, S]."""
         n, f = len(codes), inputs.size(0)
-        x = inputs.to(self.device).repeat(n, 1, 1, 1)
-        z = torch.tensor(codes, dtype=torch.float32, device=self.device).repeat_interleave(f, 0)
-        out = torch.cat([self.model.generator(x[i:i + BATCH], z[i:i + BATCH]) for i in range(0, n * f, BATCH)])
-        return out.view(n, f, *inputs.shape[1:])
+        z = torch.tensor(codes, dtype=torch.float32).repeat_interleave(f, 0)
+        return self._pairs(inputs.repeat(n, 1, 1, 1), z).view(n, f, *inputs.shape[1:])
+
+    @torch.inference_mode()
+    def _pairs(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """G(x_i, z_i) for each input and its code, in batches of :data:`BATCH`."""
+        x, z = x.to(self.device), z.to(self.device)
+        return torch.cat([self.model.generator(x[i:i + BATCH], z[i:i + BATCH]) for i in range(0, len(x), BATCH)])
 
     def _residuals(self, prep: Prepared, residuals: torch.Tensor) -> np.ndarray:
         """Generator residuals [F, C, S, S] -> [F, S, S, C] in the photo's units and channels."""
@@ -397,17 +402,38 @@ class Editor:
         idx = self._select(prep, face)
         if not checked:
             return []
-        boxes = [paste_region(prep.photo.pixels.shape, prep.matrices[i], self.size) for i in idx]
         inputs = prep.inputs[idx].to(self.device)
         out = self._generate(inputs, checked)
-        befores = [to_pil(t) for t in inputs]
-        results = []
-        for code, edited in zip(checked, out):
-            crops = [(b, to_pil(a)) for b, a in zip(befores, edited)]
-            readings = self._readings(prep, idx, edited) if read else []
-            paste = functools.partial(paste_residuals, prep, idx, self._residuals(prep, edited - inputs), self._mask, self.size)
-            results.append(EditResult([prep.faces[i] for i in idx], crops, code, notes, readings, boxes, paste))
-        return results
+        return [self._result(prep, notes, idx, code, inputs, edited, read) for code, edited in zip(checked, out)]
+
+    def edit_each(self, images: Sequence[ImageSource | Prepared], codes: Sequence[Sequence[float]],
+                  face: FaceSelector = 0) -> list[EditResult]:
+        """Image ``i`` edited to code ``i`` (its face ``face``, or ``"all"``), the faces of every image in
+        one generator batch: the frames of a video, each at its own point."""
+        if len(images) != len(codes):
+            raise CodeError(f"edit_each takes one code per image: {len(images)} images, {len(codes)} codes")
+        checked = [self._check(c) for c in codes]
+        jobs = []
+        for image in images:
+            prep, notes = self._prepare(image)
+            jobs.append((prep, notes, self._select(prep, face)))
+        if not jobs:
+            return []
+        inputs = [prep.inputs[idx].to(self.device) for prep, _, idx in jobs]
+        z = torch.tensor([c for c, x in zip(checked, inputs) for _ in range(len(x))], dtype=torch.float32)
+        out = self._pairs(torch.cat(inputs), z).split([len(x) for x in inputs])
+        return [self._result(prep, notes, idx, code, x, edited, False)
+                for (prep, notes, idx), code, x, edited in zip(jobs, checked, inputs, out)]
+
+    def _result(self, prep: Prepared, notes: tuple[str, ...], idx: list[int], code: tuple[float, ...], inputs: torch.Tensor,
+                edited: torch.Tensor, read: bool) -> EditResult:
+        """The :class:`EditResult` of faces ``idx`` of a prepared photo whose crops ``inputs`` the
+        generator made ``edited``."""
+        boxes = [paste_region(prep.photo.pixels.shape, prep.matrices[i], self.size) for i in idx]
+        crops = [(to_pil(b), to_pil(a)) for b, a in zip(inputs, edited)]
+        readings = self._readings(prep, idx, edited) if read else []
+        paste = functools.partial(paste_residuals, prep, idx, self._residuals(prep, edited - inputs), self._mask, self.size)
+        return EditResult([prep.faces[i] for i in idx], crops, code, notes, readings, boxes, paste)
 
     def edit(self, image: ImageSource | Prepared, z: Sequence[float] | None = None, emotion: str | int | None = None,
              intensity: float = 1.0, face: FaceSelector = 0) -> EditResult:

@@ -13,7 +13,7 @@
    it the pasted face, does not jitter with the detector's noise. The same smoothed alignment takes
    the crop and pastes the edit back, so smoothing never misplaces the edit;
 3. editing: each frame is aligned with its smoothed landmarks (:meth:`~ganmut.editor.Editor.align`),
-   edited like a photo and written as H.264 MP4 (:mod:`ganmut.ffmpeg`) with the clip's sound (AAC).
+   edited like a photo (:data:`CHUNK` frames in one generator batch, :meth:`~ganmut.editor.Editor.edit_each`) and written as H.264 MP4 (:mod:`ganmut.ffmpeg`) with the clip's sound (AAC).
 
 Limits (:class:`VideoLimits`: 20 s, 1920 px on the longest side, 100 MB, 60 fps by default) are checked
 from the file's header before any frame is decoded. Odd clips: a phone's rotation metadata is applied
@@ -25,6 +25,7 @@ stream, an unreadable one, or one without a face in any frame gets one line of :
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ from .images import detection_rgb, to_photo
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: ``stage`` is "tracking" then "editing", ``done`` of ``total`` frames."""
+CHUNK = 8
+"""Frames edited in one generator batch."""
 PATHS = ("neutral-to:EMOTION", "tour")
 """The paths a clip can follow (``path=``), from its first frame to its last."""
 
@@ -274,11 +277,15 @@ def edit_video(editor, src: str | Path, out: str | Path, z: Sequence[float] | No
     codes = [point] * n if path is None else path_codes(editor.space, path, n, intensity)
 
     def edited() -> Iterable[np.ndarray]:
-        for i, (frame, face) in enumerate(zip(_frames(src, clip, fps, limits), faces)):
-            if face is not None:
-                frame = np.asarray(editor.edit_many(editor.align(frame, [face]), [codes[i]])[0].image)
-            yield frame
-            say("editing", i + 1, n)
+        source = zip(_frames(src, clip, fps, limits), faces, codes)
+        done = 0
+        while chunk := list(itertools.islice(source, CHUNK)):
+            todo = [(frame, face, code) for frame, face, code in chunk if face is not None]
+            results = iter(editor.edit_each([editor.align(frame, [face]) for frame, face, _ in todo], [c for *_, c in todo]))
+            for frame, face, _ in chunk:
+                yield frame if face is None else np.asarray(next(results).image)
+                done += 1
+                say("editing", done, n)
 
     with atomic_path(out) as tmp:
         written = ffmpeg.write_mp4(edited(), tmp, fps, audio=src if clip.audio else None, timeout=limits.timeout)

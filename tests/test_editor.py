@@ -124,6 +124,20 @@ def test_edit_many_equals_individual_edits(editor, portrait):
         assert np.abs(np.asarray(r.crops[0][1]).astype(int) - np.asarray(one.crops[0][1])).max() <= 1
 
 
+def test_edit_each_equals_individual_edits(editor, portrait, photos):
+    images = [portrait, photos / "lfw" / "George_W_Bush_0132.jpg", portrait]
+    codes = [(0.5, 0.0), (0.0, -0.7), (-0.3, 0.3)]
+    each = editor.edit_each(images, codes)
+    assert [r.code for r in each] == codes
+    for r, image, c in zip(each, images, codes):
+        a, b = np.asarray(r.image).astype(int), np.asarray(editor.edit(image, z=c).image).astype(int)
+        assert a.shape == b.shape and np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-3  # batched: last-bit rounding
+    with pytest.raises(CodeError, match="edit_each takes one code per image: 3 images, 2 codes"):
+        editor.edit_each(images, codes[:2])
+    with pytest.raises(CodeError, match="lies outside"):
+        editor.edit_each(images[:1], [(2.0, 0.0)])
+
+
 def test_cache_skips_detection_and_is_bounded_by_bytes(editor, photos, monkeypatch):
     a = np.asarray(load_image(photos / "lfw" / "Jelena_Dokic_0001.jpg"))
     b = np.asarray(load_image(photos / "lfw" / "Mike_Weir_0007.jpg"))

@@ -66,14 +66,14 @@ def test_every_frame_is_edited_and_the_sound_kept(editor, moving, tmp_path):
 
 
 def _codes_seen(editor, monkeypatch) -> list:
-    """The codes the editor's ``edit_many`` is asked for from now on, in order."""
-    seen, real = [], editor.edit_many
+    """The codes the editor's ``edit_each`` is asked for from now on, in order."""
+    seen, real = [], editor.edit_each
 
-    def edit_many(prep, codes, *args, **kwargs):
+    def edit_each(images, codes, *args, **kwargs):
         seen.extend(codes)
-        return real(prep, codes, *args, **kwargs)
+        return real(images, codes, *args, **kwargs)
 
-    monkeypatch.setattr(editor, "edit_many", edit_many)
+    monkeypatch.setattr(editor, "edit_each", edit_each)
     return seen
 
 
