@@ -124,7 +124,7 @@ def inspect(src: str | Path, limits: VideoLimits = VideoLimits()) -> tuple[ffmpe
     if clip.rotation:
         notes.append(f"{src.name} is turned {clip.rotation}° as its metadata asks")
     fps = clip.fps
-    if abs(clip.tbr - clip.fps) > 0.01 * clip.fps:
+    if abs(clip.tbr - clip.fps) > 0.002 * clip.fps:
         notes.append(f"{src.name} has a variable frame rate: resampled to its average, {fps:.3g} fps")
     if fps > limits.max_fps:
         notes.append(f"{src.name} has {fps:.3g} fps: resampled to {limits.max_fps:g} fps")

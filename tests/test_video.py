@@ -167,6 +167,13 @@ def test_limits_are_checked_from_the_header_before_decoding(editor, moving, tmp_
     for limits, message in cases:
         with pytest.raises(VideoError, match=message):
             video.edit_video(editor, src, tmp_path / "out.mp4", emotion="happy", limits=limits)
+    monkeypatch.undo()
+    raw = tmp_path / "moving.h264"  # a bare H.264 stream: its header gives no length
+    run_ffmpeg("-i", str(src), "-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-an", str(raw))
+    assert video.ffmpeg.probe(raw).seconds == 0
+    with pytest.raises(VideoError, match=r"^moving\.h264 is longer than 0\.5 s, the most accepted$"):
+        video.edit_video(editor, raw, tmp_path / "out.mp4", emotion="happy", limits=VideoLimits(max_seconds=0.5))
+    assert not (tmp_path / "out.mp4").exists()
 
 
 def test_a_fast_or_variable_rate_clip_is_resampled(editor, moving, folder, tmp_path):
