@@ -255,13 +255,16 @@ def edit_video(editor, src: str | Path, out: str | Path, z: Sequence[float] | No
     The target is one point for every frame, ``z`` or ``emotion`` at ``intensity`` (as
     :meth:`~ganmut.editor.Editor.edit`), or a ``path`` the clip follows from its first frame to its last
     (:data:`PATHS`; ``neutral-to:EMOTION`` ends at ``intensity``). See the module docstring for the
-    steps, the limits and odd clips; every argument and the result are plain data (picklable)."""
+    steps, the limits and odd clips. The arguments but ``editor`` and ``progress``, and the result, are
+    plain data (picklable); every check of them runs before any frame is decoded."""
     if path is None:
         point = editor.code(z, emotion, intensity)
     elif z is not None or emotion is not None:
         raise CodeError("give a point (z or emotion) or a path, not both")
     elif intensity != 1.0 and not str(path).startswith("neutral-to:"):
         raise CodeError("intensity applies to an emotion or a neutral-to path")
+    else:
+        path_codes(editor.space, path, 2, intensity)  # a bad path fails here
     out = output_path(out)
     src = Path(src)
     clip, fps, notes = inspect(src, limits)

@@ -155,18 +155,21 @@ def test_odd_and_bad_files_get_one_line(editor, moving, cat_frames, folder, tmp_
         video.edit_video(editor, src, out, emotion="happy", path="tour")
 
 
-def test_limits_are_checked_from_the_header_before_decoding(editor, moving, tmp_path, monkeypatch):
+def test_limits_and_targets_are_checked_before_decoding(editor, moving, tmp_path, monkeypatch):
     _, src = moving
     size = src.stat().st_size
     monkeypatch.setattr(video.ffmpeg, "frames", lambda *a, **k: pytest.fail("decoded past a limit"))
     cases = [
-        (VideoLimits(max_seconds=1.5), r"^moving\.mp4 is 2\.0 s long; at most 1\.5 s are accepted$"),
-        (VideoLimits(max_side=300), r"^moving\.mp4 is 320x240 px; the longest side accepted is 300 px$"),
-        (VideoLimits(max_bytes=size - 1), r"^moving\.mp4 is 0 MB; at most 0\.\d+ MB are accepted$"),
+        ({"limits": VideoLimits(max_seconds=1.5)}, VideoError, r"^moving\.mp4 is 2\.0 s long; at most 1\.5 s are accepted$"),
+        ({"limits": VideoLimits(max_side=300)}, VideoError, r"^moving\.mp4 is 320x240 px; the longest side accepted is 300 px$"),
+        ({"limits": VideoLimits(max_bytes=size - 1)}, VideoError, r"^moving\.mp4 is 0 MB; at most 0\.\d+ MB are accepted$"),
+        ({"emotion": None, "path": "zigzag"}, CodeError, r"^unknown path 'zigzag'"),
+        ({"emotion": None, "path": "neutral-to:bored"}, CodeError, r"^unknown emotion 'bored'"),
+        ({"emotion": "happy", "intensity": 1.5}, CodeError, r"intensity must be a number in \[0, 1\]"),
     ]
-    for limits, message in cases:
-        with pytest.raises(VideoError, match=message):
-            video.edit_video(editor, src, tmp_path / "out.mp4", emotion="happy", limits=limits)
+    for kwargs, error, message in cases:
+        with pytest.raises(error, match=message):
+            video.edit_video(editor, src, tmp_path / "out.mp4", **{"emotion": "happy", **kwargs})
     monkeypatch.undo()
     raw = tmp_path / "moving.h264"  # a bare H.264 stream: its header gives no length
     run_ffmpeg("-i", str(src), "-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-an", str(raw))
