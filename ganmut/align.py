@@ -160,17 +160,22 @@ class PastePlan:
 def paste_plan(shape: tuple[int, ...], m: np.ndarray, size: int) -> PastePlan:
     """The :class:`PastePlan` of a ``size`` crop aligned by ``m`` on a photo of ``shape``."""
     x0, y0, x1, y1 = paste_region(shape, m, size)
-    px, py = np.meshgrid(np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5)
-    crop_xy = apply_affine(m, np.stack([px, py], -1))
-    cx, cy = crop_xy[..., 0], crop_xy[..., 1]
-    inside = ((cx >= 0) & (cx < size) & (cy >= 0) & (cy < size)).astype(np.float32)
+    m = np.asarray(m, dtype=np.float64)
+    xs, ys = np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5  # pixel centres; the affine map is separable in x and y
+    cx = (m[0, 0] * xs + m[0, 2])[None, :] + (m[0, 1] * ys)[:, None]
+    cy = (m[1, 0] * xs + m[1, 2])[None, :] + (m[1, 1] * ys)[:, None]
     fx, fy = cx - 0.5, cy - 0.5
     ix, iy = np.floor(fx), np.floor(fy)
     ax, ay = (fx - ix).astype(np.float32), (fy - iy).astype(np.float32)
-    xa, xb = np.clip(ix, 0, size - 1).astype(np.int32), np.clip(ix + 1, 0, size - 1).astype(np.int32)
-    ya, yb = np.clip(iy, 0, size - 1).astype(np.int32), np.clip(iy + 1, 0, size - 1).astype(np.int32)
-    index = np.stack([ya * size + xa, ya * size + xb, yb * size + xa, yb * size + xb])
-    weight = np.stack([(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay]) * inside
+    inside = (cx >= 0) & (cx < size) & (cy >= 0) & (cy < size)
+    ix, iy = ix.astype(np.int32), iy.astype(np.int32)
+    xa, xb = np.clip(ix, 0, size - 1), np.clip(ix + 1, 0, size - 1)
+    ya, yb = np.clip(iy, 0, size - 1) * size, np.clip(iy + 1, 0, size - 1) * size
+    index = np.stack([ya + xa, ya + xb, yb + xa, yb + xb])
+    ay = ay * inside  # no weight outside the crop
+    by = inside - ay
+    bx = 1 - ax
+    weight = np.stack([bx * by, ax * by, bx * ay, ax * ay])
     return PastePlan((x0, y0, x1, y1), index, weight[..., None])
 
 

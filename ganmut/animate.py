@@ -3,7 +3,7 @@
 ``path_codes`` gives the codes of a path (``"ramp"``: neutral to an emotion and back; ``"tour"``:
 round every emotion's anchor), :func:`frames` edits the face once per code in one generator batch
 and crops each frame to the face, and :func:`write` saves them: GIF with Pillow, MP4 (H.264) with
-the ffmpeg binary that ships inside the ``imageio-ffmpeg`` wheel.
+:func:`ganmut.ffmpeg.write_mp4`.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from . import ffmpeg
 from .errors import GanmutError, shorten
 from .face import face_window
 from .images import display_copy
@@ -62,22 +63,5 @@ def write(images: Sequence[Image.Image], out: str | os.PathLike, frame_ms: int =
             images[0].save(tmp, format="GIF", save_all=True, append_images=list(images[1:]), duration=frame_ms, loop=0,
                            optimize=True)
         else:
-            _write_mp4(images, tmp, 1000 / frame_ms)
+            ffmpeg.write_mp4((np.asarray(img.convert("RGB")) for img in images), tmp, 1000 / frame_ms)
     return out
-
-
-def _write_mp4(images: Sequence[Image.Image], path: Path, fps: float) -> None:
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise GanmutError("writing MP4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg); or use .gif") from None
-    w, h = images[0].size
-    w, h = w - w % 2, h - h % 2  # H.264 in yuv420p needs even sides
-    writer = imageio_ffmpeg.write_frames(str(path), (w, h), fps=fps, codec="libx264", macro_block_size=1,
-                                         output_params=["-movflags", "+faststart"])
-    writer.send(None)
-    try:
-        for img in images:
-            writer.send(np.ascontiguousarray(np.asarray(img.convert("RGB"))[:h, :w]))
-    finally:
-        writer.close()

@@ -1,4 +1,4 @@
-"""Command line: ``python -m ganmut edit|grid|animate|info|presets``.
+"""Command line: ``python -m ganmut edit|grid|animate|video|info|presets``.
 
 Every user error (unreadable image, no face, unknown emotion, code outside the space, bad model
 file, unwritable output) prints one line ``error: ...`` on stderr and exits with status 2. How the
@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from .editor import MAX_DIRECTIONS, MAX_RINGS
+from .video import Tracking, VideoLimits
 from .emotions import EMOTIONS
 from .errors import CodeError, GanmutError, shorten
 from .files import atomic_path
@@ -28,6 +29,9 @@ codes:
   --polar THETA,RHO               THETA in degrees, counter-clockwise from the +x axis; RHO the
                                   radius: (x, y) = RHO * (cos THETA, sin THETA)
   --preset NAME                   a point saved with `python -m ganmut presets save` (and its model)
+  --like REF                      the point the emotion classifier reads on REF's face (match a
+                                  reference expression; the bundled classifier, or --classifier)
+  --neutral                       back to neutral: the space's neutral anchor (linear: the origin)
   emotions: {emotions}
 
 examples:
@@ -37,6 +41,8 @@ examples:
   python -m ganmut edit me.jpg -o out.jpg --model my-model.safetensors --emotion surprise
   python -m ganmut edit photos/ -o edited/ --emotion sad --intensity 0.7      every photo of a folder
   python -m ganmut edit me.jpg -o out.jpg --preset wistful
+  python -m ganmut edit me.jpg -o out.jpg --like smiling-friend.jpg
+  python -m ganmut edit me.jpg -o calm.jpg --neutral
 """
 
 EPILOG_ANIMATE = """\
@@ -46,6 +52,25 @@ back; --tour goes round every emotion's anchor. MP4 is H.264 (ffmpeg ships in im
 examples:
   python -m ganmut animate me.jpg -o me-happy.gif --emotion happy
   python -m ganmut animate me.jpg -o tour.mp4 --tour --model gaussian
+"""
+
+EPILOG_VIDEO = """\
+The face is found by MTCNN every --detect-every frames and tracked between them; its alignment is
+smoothed over --smooth seconds so the edited face does not jitter. One face is edited (the largest);
+frames without a face are kept as they are, and a note counts them. The sound is kept (AAC).
+Limits: {seconds:g} s, {side} px on the longest side, {mb:g} MB; above {fps:g} fps a clip is resampled.
+A phone's rotation is applied; a variable frame rate is resampled to its average.
+
+targets:
+  --emotion NAME [--intensity R]  every frame to one point (also --xy X,Y, --polar THETA,RHO, --neutral)
+  --path neutral-to:NAME          from neutral at the first frame to NAME (at --intensity) at the last
+  --path tour                     round every emotion's anchor, from the first frame to the last
+
+examples:
+  python -m ganmut video clip.mp4 -o happy.mp4 --emotion happy --intensity 0.8
+  python -m ganmut video clip.mp4 -o out.mp4 --model gaussian --xy -0.4,0.7
+  python -m ganmut video clip.mp4 -o smile.mp4 --path neutral-to:happy
+  python -m ganmut video clip.mp4 -o tour.mp4 --path tour
 """
 
 EPILOG_PRESETS = """\
@@ -140,13 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--xy", metavar="X,Y", type=_xy, help="target code in the space's coordinates")
     code.add_argument("--polar", metavar="THETA,RHO", type=_polar, help="target code in polar form, THETA in degrees")
     code.add_argument("--preset", metavar="NAME", help="a saved point (python -m ganmut presets); its model unless --model is given")
+    code.add_argument("--like", metavar="REF", help="match a reference photo: the point the emotion classifier reads on its face")
+    code.add_argument("--neutral", dest="emotion", action="store_const", const="neutral",
+                      help="back to neutral: the neutral anchor (linear: the origin), identity kept")
     edit.add_argument("--intensity", metavar="R", type=float, default=None, help="with --emotion: 0 (neutral) to 1 (full; default)")
     edit.add_argument("--presets-file", metavar="FILE", default=None, help="presets file for --preset (default: see `presets --help`)")
     edit.add_argument("--face", type=_face, default=0, metavar="N|all", help="face number, 0 = largest (default), or 'all'")
     edit.add_argument("-v", "--verbose", action="store_true",
                       help="also print what the emotion classifier reads on each face before and after the edit")
     edit.add_argument("--classifier", metavar="FILE", default="auto",
-                      help="classifier for --verbose (default: the bundled weights/fer-classifier.safetensors)")
+                      help="classifier for --verbose and --like (default: the bundled weights/fer-classifier.safetensors)")
 
     grid = sub.add_parser("grid", help="draw the wheel of expressions of one face", formatter_class=fmt,
                           epilog=EPILOG_GRID.format(max_rings=MAX_RINGS, max_directions=MAX_DIRECTIONS),
@@ -165,6 +193,25 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--face", type=_face, default=0, metavar="N|all", help="face number, 0 = largest (default), or 'all'")
     animate.add_argument("--side", type=int, default=320, metavar="PX", help="longest side of a frame, 64 to 1024 (default 320)")
 
+    lim = VideoLimits()
+    clip = sub.add_parser("video", help="edit the face of every frame of a short clip (MP4, sound kept)", formatter_class=fmt,
+                          epilog=EPILOG_VIDEO.format(seconds=lim.max_seconds, side=lim.max_side, mb=lim.max_bytes / 1e6, fps=lim.max_fps),
+                          description="Edit the face of every frame of a clip to a point of the space, or along a path.")
+    _common(clip)
+    _reword(clip, input="input clip (MP4, MOV, WebM, ...; see the limits below)", output="output clip, .mp4 (H.264; AAC sound)")
+    target = clip.add_mutually_exclusive_group(required=True)
+    target.add_argument("--emotion", metavar="NAME", help="every frame to this emotion: " + ", ".join(EMOTIONS))
+    target.add_argument("--xy", metavar="X,Y", type=_xy, help="every frame to this point of the space")
+    target.add_argument("--polar", metavar="THETA,RHO", type=_polar, help="every frame to this point in polar form, THETA in degrees")
+    target.add_argument("--neutral", dest="emotion", action="store_const", const="neutral", help="every frame back to neutral")
+    target.add_argument("--path", metavar="PATH", help="neutral-to:EMOTION or tour, from the first frame to the last")
+    clip.add_argument("--intensity", metavar="R", type=float, default=None,
+                      help="with --emotion or --path neutral-to:EMOTION: 0 (neutral) to 1 (full; default)")
+    clip.add_argument("--detect-every", metavar="N", type=int, default=Tracking.detect_every,
+                      help=f"search the whole frame every N frames, track between (default {Tracking.detect_every})")
+    clip.add_argument("--smooth", metavar="SECONDS", type=float, default=Tracking.smooth_seconds,
+                      help=f"smooth the face's alignment over time, 0 for off (default {Tracking.smooth_seconds:g})")
+
     presets = sub.add_parser("presets", help="save, list and delete named points of the space", formatter_class=fmt,
                              epilog=EPILOG_PRESETS, description="Named points of the emotion space, to apply to other photos.")
     presets.add_argument("action", choices=("list", "save", "delete"))
@@ -182,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", nargs="?", default="linear", metavar="MODEL", help="'linear' (default), 'gaussian' or a checkpoint path")
     info.add_argument("--json", action="store_true", help="print the description as JSON")
     return parser
+
+
+def _reword(p: argparse.ArgumentParser, **helps: str) -> None:
+    """Give the arguments ``_common`` added the help of another command (a clip, not a photo)."""
+    for action in p._actions:
+        if action.dest in helps:
+            action.help = helps[action.dest]
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:
@@ -267,6 +321,8 @@ def _edit(args: argparse.Namespace) -> int:
         preset = PresetStore(args.presets_file).get(args.preset)
         z, model = preset.z, model or preset.model
     model = model or "linear"
+    if args.like is not None:
+        z = _like(args, model)
     if Path(args.input).is_dir():
         return _edit_folder(args, Path(args.input), model, z, emotion, intensity)
     out, fmt = _target(args.output)
@@ -282,6 +338,17 @@ def _edit(args: argparse.Namespace) -> int:
         print(f"{editor.readout_status}; the code's dominant emotion is {target}")
         _print_readings(editor, result)
     return 0
+
+
+def _like(args: argparse.Namespace, model: str) -> tuple[float, ...]:
+    """The point the classifier reads on the face of ``--like``'s reference photo, said in one line."""
+    from .editor import load
+
+    editor = load(model, args.device, classifier=args.classifier, weights=args.weights)
+    point, reading = editor.reference_point(args.like)
+    top = ", ".join(f"{e} {p:.0%}" for e, p in sorted(reading.items(), key=lambda kv: -kv[1])[:3])
+    print(f"{Path(args.like).name} reads as {top}: point ({', '.join(f'{v:.3f}' for v in point)})")
+    return point
 
 
 def _edit_folder(args: argparse.Namespace, src: Path, model: str, z, emotion: str | None, intensity: float) -> int:
@@ -341,6 +408,43 @@ def _animate(args: argparse.Namespace) -> int:
     animate.write(frames, out)
     print(f"wrote {args.output}: {len(frames)} frames of {frames[0].width}x{frames[0].height} px")
     _notes(loaded.notes)
+    return 0
+
+
+def _bars():
+    """A progress callback ``(stage, done, total)`` drawing one tqdm bar a stage on stderr."""
+    from tqdm import tqdm
+
+    bars: dict = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="frame", file=sys.stderr, disable=None)
+        bar.total = total
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+    return progress
+
+
+def _video(args: argparse.Namespace) -> int:
+    from . import video
+    from .editor import load
+
+    out = video.output_path(args.output)
+    if args.path is None:
+        z, emotion, intensity = _code(args)
+    else:
+        z, emotion, intensity = None, None, 1.0 if args.intensity is None else args.intensity
+    tracking = video.Tracking(args.detect_every, args.smooth)
+    video.inspect(args.input)  # a bad clip fails before the model loads
+    editor = load(args.model or "linear", args.device, classifier=None, weights=args.weights)
+    report = video.edit_video(editor, args.input, out, z, emotion, intensity, args.path, tracking=tracking, progress=_bars())
+    sound = "sound kept" if report.audio else "no sound"
+    print(f"wrote {args.output}: {report.frames} frames of {report.size[0]}x{report.size[1]} px at {report.fps:.3g} fps, "
+          f"the face edited in {report.edited}; {sound}")
+    _notes(report.notes)
     return 0
 
 
@@ -433,7 +537,7 @@ def _info(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     try:
-        commands = {"edit": _edit, "grid": _grid, "animate": _animate, "info": _info, "presets": _presets}
+        commands = {"edit": _edit, "grid": _grid, "animate": _animate, "video": _video, "info": _info, "presets": _presets}
         return commands[args.command](args)
     except GanmutError as e:
         print(f"error: {e}", file=sys.stderr)

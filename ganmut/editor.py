@@ -5,7 +5,9 @@ one or every face of a photo to a point of the model's learned space, ``edit_man
 codes in one generator batch, ``grid`` draws the gamut of expressions of one face as a wheel or a
 sheet. ``Editor.prepare`` returns the detected and aligned photo (:class:`Prepared`), which every
 method takes in place of the photo to skip reading and hashing it again (an interactive editor
-editing one photo many times).
+editing one photo many times); ``Editor.align`` makes one from faces located elsewhere (a video's
+tracked face, :mod:`ganmut.video`). ``Editor.match`` edits a photo to the expression the classifier
+reads on a reference photo; ``Editor.neutral`` sends it back to neutral.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from .canvas import SHEET_TILE_PX, sheet_canvas, wheel_canvas
 from .checkpoint import Model, load_checkpoint
 from .classifier import EmotionClassifier, Reading, load_classifier, predict, probabilities
 from .emotions import EMOTIONS
-from .errors import CheckpointError, CodeError, NoFaceError, number, shorten
+from .errors import CheckpointError, CodeError, ImageError, NoFaceError, number, shorten
 from .devices import pick_device
 from .face import Face, FaceDetector, face_choice
 from .images import ImageSource, Photo, detection_rgb, from_photo, match_channels, pixels_key, read_image, to_model_input, to_photo, to_pil
@@ -178,6 +180,16 @@ class EditResult:
 
 
 @dataclass
+class Match:
+    """What :meth:`Editor.match` returns: ``result``, the photo edited to ``point``, the point of
+    ``reading``, what the classifier reads on the reference face ({emotion: probability})."""
+
+    result: EditResult
+    point: tuple[float, ...]
+    reading: dict[str, float]
+
+
+@dataclass
 class Prepared:
     """A photo read, its faces detected and aligned for a model's crop (what :meth:`Editor.prepare`
     returns and the cache keeps); ``image`` is the photo as loaded, ``faces`` its faces, largest first."""
@@ -297,15 +309,28 @@ class Editor:
         if hit is not None:
             return replace(hit, photo=photo, notes=loaded.notes), loaded.notes
         rgb, scale = detection_rgb(photo)
-        faces = self.detector.detect(rgb, scale)
+        prep = self._aligned(photo, self.detector.detect(rgb, scale))
+        if not self._cache.put(key, prep):  # too large: keep it without the paste plans
+            self._cache.put(key, replace(prep, plans=[None] * len(prep.plans)))
+        return replace(prep, photo=photo, notes=loaded.notes), loaded.notes
+
+    def _aligned(self, photo: Photo, faces: Sequence[Face]) -> Prepared:
+        """The faces of a photo aligned to the model's crop, without the photo (what the cache keeps)."""
         matrices = [face_to_crop_matrix(f.landmarks, self.template, self.size) for f in faces]
         crops = np.stack([match_channels(warp_to_crop(photo.pixels, m, self.size), self.channels) for m in matrices])
         inputs = to_model_input(crops.transpose(0, 3, 1, 2), max_value=photo.max_value)
         plans = [self._cached_plan(photo, m) for m in matrices]
-        prep = Prepared(None, faces, matrices, plans, inputs, self._crop)
-        if not self._cache.put(key, prep):  # too large: keep it without the paste plans
-            self._cache.put(key, replace(prep, plans=[None] * len(plans)))
-        return replace(prep, photo=photo, notes=loaded.notes), loaded.notes
+        return Prepared(None, list(faces), matrices, plans, inputs, self._crop)
+
+    def align(self, image: ImageSource, faces: Sequence[Face]) -> Prepared:
+        """The photo with faces located elsewhere (a video's tracked face, in the photo's pixels)
+        aligned for editing, without detection or the cache; pass it to any method like a
+        :meth:`prepare` result."""
+        if not faces:
+            raise NoFaceError("no face to align")
+        loaded = read_image(image)
+        photo = to_photo(loaded.image)
+        return replace(self._aligned(photo, faces), photo=photo, notes=loaded.notes)
 
     def _cached_plan(self, photo: Photo, m: np.ndarray) -> PastePlan | None:
         """A paste plan to keep in the cache, or None for a face too large to keep one for."""
@@ -326,14 +351,17 @@ class Editor:
         return [int(face)]
 
     # ------------------------------------------------------------------ generation
-    @torch.inference_mode()
     def _generate(self, inputs: torch.Tensor, codes: Sequence[tuple[float, ...]]) -> torch.Tensor:
         """G(x, z) for every code and every input: [N codes, F faces, C, S, S]."""
         n, f = len(codes), inputs.size(0)
-        x = inputs.to(self.device).repeat(n, 1, 1, 1)
-        z = torch.tensor(codes, dtype=torch.float32, device=self.device).repeat_interleave(f, 0)
-        out = torch.cat([self.model.generator(x[i:i + BATCH], z[i:i + BATCH]) for i in range(0, n * f, BATCH)])
-        return out.view(n, f, *inputs.shape[1:])
+        z = torch.tensor(codes, dtype=torch.float32).repeat_interleave(f, 0)
+        return self._pairs(inputs.repeat(n, 1, 1, 1), z).view(n, f, *inputs.shape[1:])
+
+    @torch.inference_mode()
+    def _pairs(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """G(x_i, z_i) for each input and its code, in batches of :data:`BATCH`."""
+        x, z = x.to(self.device), z.to(self.device)
+        return torch.cat([self.model.generator(x[i:i + BATCH], z[i:i + BATCH]) for i in range(0, len(x), BATCH)])
 
     def _residuals(self, prep: Prepared, residuals: torch.Tensor) -> np.ndarray:
         """Generator residuals [F, C, S, S] -> [F, S, S, C] in the photo's units and channels."""
@@ -374,17 +402,38 @@ class Editor:
         idx = self._select(prep, face)
         if not checked:
             return []
-        boxes = [paste_region(prep.photo.pixels.shape, prep.matrices[i], self.size) for i in idx]
         inputs = prep.inputs[idx].to(self.device)
         out = self._generate(inputs, checked)
-        befores = [to_pil(t) for t in inputs]
-        results = []
-        for code, edited in zip(checked, out):
-            crops = [(b, to_pil(a)) for b, a in zip(befores, edited)]
-            readings = self._readings(prep, idx, edited) if read else []
-            paste = functools.partial(paste_residuals, prep, idx, self._residuals(prep, edited - inputs), self._mask, self.size)
-            results.append(EditResult([prep.faces[i] for i in idx], crops, code, notes, readings, boxes, paste))
-        return results
+        return [self._result(prep, notes, idx, code, inputs, edited, read) for code, edited in zip(checked, out)]
+
+    def edit_each(self, images: Sequence[ImageSource | Prepared], codes: Sequence[Sequence[float]],
+                  face: FaceSelector = 0) -> list[EditResult]:
+        """Image ``i`` edited to code ``i`` (its face ``face``, or ``"all"``), the faces of every image in
+        one generator batch: the frames of a video, each at its own point."""
+        if len(images) != len(codes):
+            raise CodeError(f"edit_each takes one code per image: {len(images)} images, {len(codes)} codes")
+        checked = [self._check(c) for c in codes]
+        jobs = []
+        for image in images:
+            prep, notes = self._prepare(image)
+            jobs.append((prep, notes, self._select(prep, face)))
+        if not jobs:
+            return []
+        inputs = [prep.inputs[idx].to(self.device) for prep, _, idx in jobs]
+        z = torch.tensor([c for c, x in zip(checked, inputs) for _ in range(len(x))], dtype=torch.float32)
+        out = self._pairs(torch.cat(inputs), z).split([len(x) for x in inputs])
+        return [self._result(prep, notes, idx, code, x, edited, False)
+                for (prep, notes, idx), code, x, edited in zip(jobs, checked, inputs, out)]
+
+    def _result(self, prep: Prepared, notes: tuple[str, ...], idx: list[int], code: tuple[float, ...], inputs: torch.Tensor,
+                edited: torch.Tensor, read: bool) -> EditResult:
+        """The :class:`EditResult` of faces ``idx`` of a prepared photo whose crops ``inputs`` the
+        generator made ``edited``."""
+        boxes = [paste_region(prep.photo.pixels.shape, prep.matrices[i], self.size) for i in idx]
+        crops = [(to_pil(b), to_pil(a)) for b, a in zip(inputs, edited)]
+        readings = self._readings(prep, idx, edited) if read else []
+        paste = functools.partial(paste_residuals, prep, idx, self._residuals(prep, edited - inputs), self._mask, self.size)
+        return EditResult([prep.faces[i] for i in idx], crops, code, notes, readings, boxes, paste)
 
     def edit(self, image: ImageSource | Prepared, z: Sequence[float] | None = None, emotion: str | int | None = None,
              intensity: float = 1.0, face: FaceSelector = 0) -> EditResult:
@@ -392,6 +441,31 @@ class Editor:
         at ``intensity``; the rest of the photo is left bit-identical. With a classifier, the result's
         ``readings`` say what it reads on each face before and after."""
         return self.edit_many(image, [self.code(z, emotion, intensity)], face, read=True)[0]
+
+    def neutral(self, image: ImageSource | Prepared, face: FaceSelector = 0) -> EditResult:
+        """Back to neutral: the face moved to the space's neutral anchor (linear: the origin; Gaussian:
+        the neutral mode), identity and the rest of the photo kept; ``edit(image, emotion="neutral")``."""
+        return self.edit(image, emotion="neutral", face=face)
+
+    def reference_point(self, reference: ImageSource | Prepared, face: int = 0) -> tuple[tuple[float, ...], dict[str, float]]:
+        """The point of the space that a reference photo's face reads as (the space's
+        :meth:`~ganmut.spaces.Space.point_of` of what the classifier reads on it), and that reading.
+        CheckpointError without a classifier; an unreadable reference or one without a face gets a
+        one-line error that says it is the reference."""
+        if self.classifier is None:
+            raise CheckpointError(f"matching a reference expression needs the emotion classifier ({self.readout_status})")
+        try:
+            reading = self.read(reference, face)
+        except (NoFaceError, ImageError) as e:
+            raise type(e)(f"reference photo: {e}") from None
+        return self.space.point_of(reading), reading
+
+    def match(self, image: ImageSource | Prepared, reference: ImageSource | Prepared, face: FaceSelector = 0,
+              reference_face: int = 0) -> Match:
+        """Match a reference expression: ``image``'s face (or ``"all"``) edited to the point that face
+        ``reference_face`` of ``reference`` reads as (:meth:`reference_point`)."""
+        point, reading = self.reference_point(reference, reference_face)
+        return Match(self.edit(image, z=point, face=face), point, reading)
 
     # ------------------------------------------------------------------ grid
     def grid_codes(self, rings: Sequence[float] = (0.5, 1.0), n_directions: int = 12) -> tuple[list[tuple[float, ...]], list[tuple[int, float]]]:

@@ -34,6 +34,10 @@ class CodeError(GanmutError):
     """A conditional code or emotion request lies outside the model's space."""
 
 
+class VideoError(GanmutError):
+    """A clip is not a video ffmpeg reads, is past a limit, or ffmpeg failed on it."""
+
+
 def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
     """``repr(value)`` on one line, cut to about ``limit`` characters (a long string says its length)."""
     if isinstance(value, str) and len(value) > limit:

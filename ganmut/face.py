@@ -8,6 +8,7 @@ below ``min_score`` (0.9) are ignored. Faces cut by the photo's border are kept 
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 
@@ -18,6 +19,10 @@ from .errors import NoFaceError, shorten
 
 MIN_FACE_PX = 32
 MIN_SCORE = 0.9
+ONET_FRAMING = np.array([[0.345, 0.385], [0.688, 0.393], [0.511, 0.582], [0.367, 0.759], [0.665, 0.765]])
+"""Where MTCNN's 5 landmarks lie in the square around a detected face, as fractions of its side (the
+mean over the detections of the photos in tests/data/photos): how :meth:`FaceDetector.track` frames
+a face for O-Net."""
 
 
 @dataclass(frozen=True)
@@ -114,17 +119,55 @@ class FaceDetector:
         # MTCNN reports pixel-index coordinates; +0.5 converts them to continuous ones.
         return [Face(tuple(b + 0.5), p + 0.5, float(s)) for b, p, s in zip(boxes, points, probs)]
 
-    def detect(self, rgb: np.ndarray, scale: tuple[float, float] | np.ndarray = (1.0, 1.0)) -> list[Face]:
+    def track(self, rgb: np.ndarray, face: Face) -> Face | None:
+        """The face of a neighbouring frame of a video, found again in ``rgb`` (RGB uint8 [H, W, 3], the
+        frame's own pixels) by MTCNN's last stage alone: O-Net on the square that frames ``face``'s
+        landmarks as :data:`ONET_FRAMING` (zero padding beyond the frame) gives its box and 5 landmarks.
+        None when O-Net's score falls below ``min_score`` (the face is lost). A few ms, where
+        :meth:`detect` searches the whole frame; a face tracked from its own landmarks stays framed alike
+        from frame to frame, so its landmarks do not jump."""
+        import torch
+        import torch.nn.functional as F
+
+        h, w = rgb.shape[:2]
+        lm = np.asarray(face.landmarks, dtype=np.float64) - 0.5  # to MTCNN's pixel-index coordinates
+        t = ONET_FRAMING - ONET_FRAMING.mean(0)
+        n = float(((lm - lm.mean(0)) * t).sum() / (t * t).sum())  # the side, as MTCNN counts it (pixels covered)
+        if not 12 <= n <= 2 * max(h, w):
+            return None
+        x0, y0 = lm.mean(0) - n * ONET_FRAMING.mean(0) + 1  # O-Net's crop: pixels floor(x0) - 1 .. floor(x0 + n - 1) - 1
+        left, top = math.floor(x0) - 1, math.floor(y0) - 1
+        cw, ch = math.floor(x0 + n - 1) - left, math.floor(y0 + n - 1) - top
+        xs, ys = slice(max(left, 0), min(left + cw, w)), slice(max(top, 0), min(top + ch, h))
+        if xs.start >= xs.stop or ys.start >= ys.stop:
+            return None
+        crop = np.zeros((ch, cw, 3), np.uint8)
+        crop[ys.start - top:ys.stop - top, xs.start - left:xs.stop - left] = rgb[ys, xs]
+        x = torch.from_numpy(crop).permute(2, 0, 1)[None].float()
+        x = (F.interpolate(x, size=(48, 48), mode="area") - 127.5) * 0.0078125
+        with self._lock, torch.inference_mode():
+            reg, points, prob = self._mtcnn.onet(x.to(self.device))
+        score = float(prob[0, 1])
+        if score < self.min_score:
+            return None
+        reg, points = reg[0].double().cpu().numpy(), points[0].double().cpu().numpy()
+        landmarks = np.stack([n * points[:5] + x0 - 1, n * points[5:] + y0 - 1], -1)
+        box = np.array([x0, y0, x0 + n - 1, y0 + n - 1]) + reg * n
+        return Face(tuple(float(v) + 0.5 for v in box), landmarks + 0.5, score)
+
+    def detect(self, rgb: np.ndarray, scale: tuple[float, float] | np.ndarray = (1.0, 1.0), smallest: float = 0.0) -> list[Face]:
         """Faces in an RGB uint8 [H, W, 3] array, largest first, in photo coordinates.
 
         ``scale`` is (sx, sy) when ``rgb`` is a resized copy of the photo (a photo point ``p`` is
-        at ``p * scale`` in the copy). Raises :class:`NoFaceError` when no usable face is found.
+        at ``p * scale`` in the copy). ``smallest``: search only for faces about this size (photo
+        pixels) or larger when above ``min_face_px`` (a video checking on a face of known size: far
+        fewer scales to search). Raises :class:`NoFaceError` when no usable face is found.
         """
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 [H, W, 3] array, got {rgb.dtype} {rgb.shape}")
         sx, sy = float(scale[0]), float(scale[1])
         with self._lock:
-            raw = self._raw(rgb, 0.6 * self.min_face_px * min(sx, sy))
+            raw = self._raw(rgb, 0.6 * max(self.min_face_px, smallest) * min(sx, sy))
         found = [f.scaled(1 / sx, 1 / sy) for f in raw]
         found = [f for f in found if f.score >= self.min_score]
         if not found:

@@ -12,6 +12,8 @@ Every space answers the same questions:
 - ``nearest_emotion(z)``, ``intensity_of(z, emotion)``, ``at_intensity(z, emotion, t)``: the
   emotion and intensity controls of a point, and the point an intensity control moves it to
   (linear: along the ray through the point; otherwise along the path of ``code``);
+- ``point_of(probabilities)``: the point of an emotion reading (what the classifier reads on a
+  reference face): the anchors averaged by the reading (:func:`expected_anchor`);
 - for a 2-D space, its geometry (``border``, ``edge``, ``inside``, ``outline``) and what a drawing
   shows (``tint``, ``guides``), which :mod:`ganmut.wheel` and the evaluation report draw as given.
 """
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .emotions import COLORS, EMOTIONS, N_EMOTIONS, NEUTRAL, emotion_index
+from .emotions import COLORS, EMOTIONS, N_EMOTIONS, NEUTRAL, emotion_index, mix_vector
 from .errors import number
 
 TAU = 0.2
@@ -97,6 +99,16 @@ def linear_distribution(z: torch.Tensor, directions: torch.Tensor) -> torch.Tens
     out[..., NEUTRAL] = 1 - rho
     out.scatter_add_(-1, nearest.unsqueeze(-1), rho.unsqueeze(-1))
     return out
+
+
+def expected_anchor(p: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+    """sum_c p_c a_c: the anchors ``[7, dim]`` averaged by emotion mixes ``p [..., 7]`` (shares summing
+    to 1), the point of a reading. Linear (neutral at the origin, unit directions v_c): the direction
+    of sum_c p_c v_c, the mix of the learned directions, at radius |sum_c p_c v_c|, at most 1 - p_neutral
+    (how far the reading is from neutral) and shorter when its emotions pull in different directions; a
+    reading of neutral and one emotion c lands at p_c v_c, whose :func:`linear_distribution` is that
+    reading. Gaussian: the mixture of the modes, the neutral mode for a neutral reading."""
+    return p.to(anchors.dtype) @ anchors
 
 
 def _draw_labels(label_freq: np.ndarray, n: int, gen: torch.Generator) -> torch.Tensor:
@@ -213,9 +225,15 @@ class Space(nn.Module):
         ``intensity``); the linear space keeps the direction of ``z`` instead."""
         return self.code(emotion, intensity)
 
+    def point_of(self, probabilities) -> tuple[float, ...]:
+        """The point of an emotion reading, ``{emotion: probability}`` or 7 shares (see
+        :func:`expected_anchor`), in the domain; ValueError, in one line, for a reading that is not one."""
+        p = torch.tensor(mix_vector(probabilities), dtype=torch.float64)
+        return self.project(expected_anchor(p, self.anchors().detach().cpu().double()).numpy())
+
     def dominant(self, z: torch.Tensor) -> tuple[int, float]:
         """The most likely emotion of one code and its share of the mix."""
-        p = self.distribution(torch.as_tensor(z, dtype=torch.float32).reshape(1, self.dim))[0]
+        p = self.distribution(torch.as_tensor(z, dtype=torch.float32).reshape(1, self.dim))[0].detach()
         i = int(p.argmax())
         return i, float(p[i])
 

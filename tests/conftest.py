@@ -57,6 +57,23 @@ def gaussian_ckpt(tmp_path_factory) -> Path:
     return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-gaussian.safetensors", "gaussian")
 
 
+@pytest.fixture(scope="module")
+def editor(linear_ckpt):
+    """An Editor of ``linear_ckpt`` on the CPU without the readout (a module overrides it for one)."""
+    import ganmut
+
+    return ganmut.load(linear_ckpt, device="cpu", classifier=None)
+
+
+@pytest.fixture(scope="module")
+def gaussian_editor(gaussian_ckpt, editor):
+    """An Editor of ``gaussian_ckpt`` sharing ``editor``'s face detector and classifier."""
+    from ganmut.checkpoint import load_checkpoint
+    from ganmut.editor import Editor
+
+    return Editor(load_checkpoint(gaussian_ckpt), "cpu", editor.detector, classifier=editor.classifier)
+
+
 TINY_TRAIN = {
     "kind": "linear",
     "generator": {"image_size": 32, "conv_dim": 8, "n_res": 1},

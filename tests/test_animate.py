@@ -7,15 +7,9 @@ import imageio_ffmpeg
 import pytest
 from PIL import Image
 
-import ganmut
 from ganmut import animate
 from ganmut.cli import main
 from ganmut.errors import GanmutError
-
-
-@pytest.fixture(scope="module")
-def editor(linear_ckpt):
-    return ganmut.load(linear_ckpt, device="cpu", classifier=None)
 
 
 def test_paths(editor):

@@ -17,23 +17,13 @@ import ganmut
 import ganmut.editor as editor_mod
 from ganmut import canvas
 from ganmut.align import apply_affine, face_to_crop_matrix, invert_affine, paste_region
-from ganmut.checkpoint import Model, load_checkpoint
+from ganmut.checkpoint import Model
 from ganmut.classifier import Reading, load_classifier, predict
 from ganmut.editor import Editor, load_readout
 from ganmut.emotions import EMOTIONS
 from ganmut.errors import CheckpointError, CodeError, ImageError, NoFaceError
 from ganmut.generator import GeneratorConfig
 from ganmut.images import load_image
-
-
-@pytest.fixture(scope="module")
-def editor(linear_ckpt) -> Editor:
-    return ganmut.load(linear_ckpt, device="cpu", classifier=None)
-
-
-@pytest.fixture(scope="module")
-def gaussian_editor(gaussian_ckpt, editor) -> Editor:
-    return Editor(load_checkpoint(gaussian_ckpt), "cpu", editor.detector)
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +122,20 @@ def test_edit_many_equals_individual_edits(editor, portrait):
         # batched and single convolutions may round differently in the last float bit
         assert np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-3
         assert np.abs(np.asarray(r.crops[0][1]).astype(int) - np.asarray(one.crops[0][1])).max() <= 1
+
+
+def test_edit_each_equals_individual_edits(editor, portrait, photos):
+    images = [portrait, photos / "lfw" / "George_W_Bush_0132.jpg", portrait]
+    codes = [(0.5, 0.0), (0.0, -0.7), (-0.3, 0.3)]
+    each = editor.edit_each(images, codes)
+    assert [r.code for r in each] == codes
+    for r, image, c in zip(each, images, codes):
+        a, b = np.asarray(r.image).astype(int), np.asarray(editor.edit(image, z=c).image).astype(int)
+        assert a.shape == b.shape and np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-3  # batched: last-bit rounding
+    with pytest.raises(CodeError, match="edit_each takes one code per image: 3 images, 2 codes"):
+        editor.edit_each(images, codes[:2])
+    with pytest.raises(CodeError, match="lies outside"):
+        editor.edit_each(images[:1], [(2.0, 0.0)])
 
 
 def test_cache_skips_detection_and_is_bounded_by_bytes(editor, photos, monkeypatch):

@@ -98,3 +98,19 @@ def test_face_window_is_a_square_with_margin_moved_inside_the_photo():
     assert x0 <= 100 and x1 >= 700 and y0 <= 100 and y1 >= 220 and x1 - x0 == y1 - y0
     with pytest.raises(ValueError):
         face_window([], (100, 100))
+
+
+@pytest.mark.parametrize("name", ["obama.jpg", "biden.jpg", "obama2.jpg"])
+def test_track_follows_a_face_that_moved_with_o_net_alone(detector, photos, name, monkeypatch):
+    rgb = np.asarray(load_image(photos / name).convert("RGB"))
+    face = detector.detect(rgb)[0]
+    first = detector.track(rgb, face)
+    _assert_plausible(first)
+    assert np.abs(first.landmarks - face.landmarks).max() < 0.05 * face.size  # where a full search puts them
+    moved = np.roll(rgb, (9, -6), (0, 1))  # the face 6 px left and 9 px down in the next frame
+    monkeypatch.setattr(detector._mtcnn, "detect", lambda *a, **k: pytest.fail("searched the whole frame"))
+    again = detector.track(moved, first)
+    shift = (again.landmarks - first.landmarks).mean(0)
+    assert np.abs(shift - (-6, 9)).max() < 2.5
+    assert detector.track(np.full_like(rgb, 128), first) is None  # lost: nothing like a face there
+    assert detector.track(rgb, Face((-900.0, -900.0, -700.0, -700.0), face.landmarks - 1000, 1.0)) is None  # off the frame

@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from ganmut.emotions import EMOTIONS, emotion_index
+from ganmut.emotions import EMOTIONS, NEUTRAL, emotion_index, mix_vector
 from ganmut.spaces import (
     CategoricalSpace,
     GaussianSpace,
     LinearSpace,
     covariance,
+    expected_anchor,
     label_distribution,
     linear_distribution,
     mahalanobis_sq,
@@ -225,3 +226,72 @@ def test_paths_through_the_space():
     assert len({int(i) for i in torch.cdist(starts, anchors).argmin(1)}) == 6
     codes, places = make_space("stargan").rings((0.5, 1.0), n_directions=99)  # StarGAN: the six emotions
     assert len(codes) == len(places) == 12 and all(abs(sum(c) - 1) < 1e-6 for c in codes)
+
+
+HAPPY_READING = {"neutral": 0.05, "happy": 0.8, "sad": 0.04, "surprise": 0.05, "fear": 0.02, "disgust": 0.02, "anger": 0.02}
+NEUTRAL_READING = [0.9, 0.02, 0.02, 0.02, 0.01, 0.01, 0.02]
+
+
+def _spread_spaces() -> tuple[LinearSpace, GaussianSpace]:
+    """A linear space with the six directions 60 degrees apart, and a Gaussian one with neutral's mode at
+    (0.1, -0.2) and the others on a ring of 0.7 around the origin, each of spread 0.05."""
+    lin, gau = LinearSpace(), GaussianSpace()
+    angles = torch.arange(6) * (math.pi / 3)
+    ring = torch.stack([angles.cos(), angles.sin()], -1)
+    with torch.no_grad():
+        lin.weight.copy_(ring * 3.0)  # any length: the directions are normalised
+        gau.w.copy_(torch.atanh(torch.cat([torch.tensor([[0.1, -0.2]]), 0.7 * ring])))
+        gau.axes.fill_(0.05)
+    return lin, gau
+
+
+def test_the_point_of_a_reading_averages_the_anchors_by_hand():
+    anchors = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [0.6, 0.8], [-0.6, 0.8]])
+    p = torch.tensor([0.2, 0.5, 0.3, 0.0, 0.0, 0.0, 0.0])
+    assert torch.allclose(expected_anchor(p, anchors), torch.tensor([0.5, 0.3]))
+    opposed = torch.tensor([0.0, 0.5, 0.0, 0.5, 0.0, 0.0, 0.0])  # happy and surprise pull apart: no intensity
+    assert torch.allclose(expected_anchor(opposed, anchors), torch.zeros(2))
+    assert expected_anchor(torch.stack([p, opposed]), anchors).shape == (2, 2)
+
+
+def test_a_happy_reading_lands_in_the_happy_sector_of_both_spaces():
+    lin, gau = _spread_spaces()
+    z = lin.point_of(HAPPY_READING)
+    assert lin.nearest_emotion(z) == EMOTIONS.index("happy")
+    rho = math.hypot(*z)
+    assert 0.7 < rho <= 1 - HAPPY_READING["neutral"] + 1e-6  # the intensity follows the distance from neutral
+    g = gau.point_of(HAPPY_READING)
+    assert gau.dominant(torch.tensor(g))[0] == EMOTIONS.index("happy") and gau.nearest_emotion(g) == EMOTIONS.index("happy")
+
+
+def test_a_neutral_reading_lands_at_neutral():
+    lin, gau = _spread_spaces()
+    assert math.hypot(*lin.point_of(NEUTRAL_READING)) < 0.1
+    g = torch.tensor(gau.point_of(NEUTRAL_READING))
+    assert float(torch.linalg.vector_norm(g - gau.means()[NEUTRAL].detach())) < 0.1
+    assert gau.dominant(g)[0] == NEUTRAL
+
+
+def test_a_reading_of_neutral_and_one_emotion_is_the_mix_of_its_linear_point():
+    lin, _ = _spread_spaces()
+    for c in range(1, 7):
+        reading = [0.0] * 7
+        reading[NEUTRAL], reading[c] = 0.35, 0.65
+        z = torch.tensor(lin.point_of(reading))
+        assert torch.allclose(lin.distribution(z[None])[0], torch.tensor(reading), atol=1e-5)
+    star = make_space("stargan")
+    assert star.point_of(HAPPY_READING) == pytest.approx(tuple(mix_vector(HAPPY_READING)))
+
+
+@pytest.mark.parametrize("reading,message", [
+    ({"bored": 1.0}, "unknown emotion 'bored'"),
+    ([0.5, 0.5], "an emotion mix is 7 numbers"),
+    ({"happy": -0.1}, "the share of happy must be a number in"),
+    ([0.0] * 7, "positive, finite sum"),
+    ([float("nan")] + [0.1] * 6, "the share of neutral must be a number"),
+])
+def test_a_bad_reading_gets_one_line(reading, message):
+    with pytest.raises(ValueError, match=message) as err:
+        make_space("linear").point_of(reading)
+    assert "\n" not in str(err.value)
+    assert mix_vector({"Happiness": 2.0, "neutral": 2.0}) == [0.5, 0.5, 0, 0, 0, 0, 0]  # aliases, scaled to 1
