@@ -18,10 +18,12 @@ import webapp  # importing it loads no model
 from conftest import DetectionCounter
 import appserver
 import ganmut
+from uiclient import UISession
 from ganmut.emotions import EMOTIONS
 from ganmut.images import load_image
 from webapp import api, edit, ui_gamut, ui_photo, ui_picker, ui_result, ui_saved
 from webapp.models import Models
+from webapp.ui_photo import PHOTO
 
 ROOT = appserver.ROOT
 OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
@@ -171,7 +173,13 @@ def test_api_bad_values_get_one_short_line_without_server_paths(client, server, 
         ((photo, '{"model": "linear", "z": [0.9, 0.9]}', "0"), "/edit_preset", r"^code \(0.9, 0.9\) lies outside the linear space"),
         ((photo, '{"model": "linear", "z": ["NaN", 0]}', "0"), "/edit_preset", r"^the preset has a code that is not finite numbers$"),
         ((photo, "[" * 5000, "0"), "/edit_preset", r"^the preset is too long \(5000 characters\)$"),
+        ((photo, 0.1, 0.1, "linear", 0), "/edit_xy", r'^face must be a string, "0" \(the largest face\), "1", \.\.\. or "all"; got 0$'),
+        ((photo, 0.1, 0.1, "linear", None), "/edit_xy", r"^face must be a string, .*; got None$"),
+        ((photo, 3, 0.5, "gaussian", "0"), "/edit_emotion", r"^emotion must be a string, an emotion's name; got 3$"),
+        ((photo, None, "0"), "/edit_preset", r"^preset must be a string, JSON text .*; got None$"),
+        ((photo, 7, "0"), "/grid", r'^model must be a string, "linear" or "gaussian"; got 7$'),
     ]
+    logged = len(server.log.read_text(errors="replace"))
     for args, api_name, pattern in cases:
         with pytest.raises(Exception) as e:
             client.predict(*args, api_name=api_name)
@@ -181,15 +189,33 @@ def test_api_bad_values_get_one_short_line_without_server_paths(client, server, 
         for secret in (server.log.parent, server.gradio_tmp, ROOT, sys.prefix):
             assert str(secret) not in message
     assert Image.open(client.predict(photo, 0.1, 0.1, "linear", "0", api_name="/edit_xy")).size == Image.open(OBAMA).size
+    # the server log: one line for each user error, no traceback
+    log = server.log.read_text(errors="replace")[logged:]
+    assert "Traceback" not in log and log.count("user error: ") == len(cases), log[-2000:]
+
+
+def test_a_photo_named_with_a_leading_dot_is_edited(client, server, tmp_path):
+    from gradio_client import handle_file
+
+    assert server.gradio_tmp.parent == server.log.parent  # where Gradio refuses such uploads, unless renamed
+    dotted = tmp_path / ".obama.jpg"
+    dotted.write_bytes(OBAMA.read_bytes())
+    out = client.predict(handle_file(str(dotted)), 0.2, 0.1, "linear", "0", api_name="/edit_xy")
+    assert Image.open(out).size == Image.open(OBAMA).size
+    tab = UISession(server.url)
+    shown = tab.run("photo", "change", [tab.upload(dotted), "linear", False, None, "happy", 1.0])
+    tab.close()
+    assert shown.success and shown.outputs[PHOTO.index("status")].startswith("Edited face 1"), shown.error
 
 
 def test_page_reveals_no_server_paths_and_loads_plotly_from_its_own_route(server):
     with urllib.request.urlopen(server.url, timeout=30) as r:
         html = r.read().decode()
     assert "/ganmut/plotly.min.js" in html
-    for secret in (ROOT, sys.prefix, server.log.parent, "site-packages", "package_data"):
+    for secret in (ROOT, sys.prefix, "site-packages", "package_data"):
         assert str(secret) not in html
-    # Gradio's example payloads name their cached copies; nothing else is an absolute path of this machine.
+    # Gradio's example payloads name their cached copies (in the temporary folder, which lies in the
+    # working directory); nothing else is an absolute path of this machine.
     paths = re.findall(r"(?<![\w:/.])/(?:tmp|root|home|work|usr|opt|var|srv|app)/[^\s\"'\\]*", html)
     assert paths and all(p.startswith(str(server.gradio_tmp)) for p in paths)
     with urllib.request.urlopen(server.url + "ganmut/plotly.min.js", timeout=30) as r:
@@ -253,7 +279,7 @@ def test_saved_points_apply_to_another_photo_and_bring_their_model(linear_ckpt, 
         assert ui_saved.on_load(app, {"x": {"model": "linear", "z": [10 ** 400]}})["presets"] == {}
 
 
-def test_hostile_clicks_and_a_failed_mp4_get_one_line(linear_ckpt, gaussian_ckpt, monkeypatch):
+def test_hostile_clicks_and_a_failed_mp4_get_one_line(linear_ckpt, gaussian_ckpt, monkeypatch, capsys):
     from types import SimpleNamespace
 
     from ganmut import animate
@@ -267,6 +293,7 @@ def test_hostile_clicks_and_a_failed_mp4_get_one_line(linear_ckpt, gaussian_ckpt
         with pytest.warns(UserWarning, match=message):
             out = ui_picker.on_click(app, key, "linear", "0", False, evt)
         assert set(out) == {"wheel", "status"} and message in out["status"]
+        assert f"user error: {message}" in capsys.readouterr().err  # one line in the server log
     real = animate.write
 
     def no_ffmpeg(frames, path, *args):

@@ -140,6 +140,34 @@ def test_upload_guard_refuses_what_does_not_fit(app, tmp_path):
         assert http.post("/gradio_api/upload", content=b"x" * 100_001).status_code == 503
 
 
+def test_upload_guard_renames_dot_named_files_in_part_headers_only():
+    import asyncio
+
+    from webapp.server import DotNames
+
+    def part(name: str, data: bytes) -> bytes:
+        return (b"--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + name.encode()
+                + b"\"\r\nContent-Type: image/jpeg\r\n\r\n" + data + b"\r\n")
+
+    inside = b'\xff\xd8 filename=".x" stays as it is \xff\xd9'  # in a file's bytes, not a header
+    body = part(".a.jpg", inside) + part("b.png", b"png") + part("..c.gif", b"gif") + b"--XyZ--\r\n"
+    renamed = part("_a.jpg", inside) + part("b.png", b"png") + part("_.c.gif", b"gif") + b"--XyZ--\r\n"
+
+    async def through(size: int) -> bytes:
+        chunks = [body[i:i + size] for i in range(0, len(body), size)]
+        messages = iter([{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+                         for i, c in enumerate(chunks)])
+
+        async def receive() -> dict:
+            return next(messages)
+
+        channel = DotNames(receive, b"XyZ")
+        return b"".join([(await channel())["body"] for _ in chunks])
+
+    for size in (1, 2, 5, 13, 40, len(body)):  # the pattern split across chunks at every place
+        assert asyncio.run(through(size)) == renamed, size
+
+
 def test_closing_the_tab_frees_the_session_on_the_server(server):
     tab = UISession(server.url)
     tab.open()

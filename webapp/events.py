@@ -4,7 +4,8 @@ A handler is a module function of the app (its first argument) and of its inputs
 outputs **by name** (a dict): :class:`Wiring` connects it to an event with its inputs and outputs
 named as the page's components, and an output the handler leaves out stays as it is on the page.
 Interactive events run in a lane of their own (:data:`~webapp.limits.UI_CONCURRENCY` at once, never
-behind API calls). A user's error reaches the user as a toast and the status line (:func:`warn`).
+behind API calls). A user's error reaches the user as a toast and the status line (:func:`warn`),
+and the server log as one line.
 """
 from __future__ import annotations
 
@@ -20,8 +21,14 @@ import gradio as gr
 from .limits import UI_CONCURRENCY
 
 
+def log_user_error(e: Exception) -> None:
+    """One line in the server log for a user's error (the unexpected ones get Gradio's traceback)."""
+    print(f"user error: {e}", file=sys.stderr, flush=True)
+
+
 def warn(e: Exception) -> str:
-    """Show a one-line user error as a toast and return it for the status line."""
+    """Show a user's error as a toast, log it in one line, and return it for the status line."""
+    log_user_error(e)
     gr.Warning(str(e))
     return f"⚠️ {e}"
 

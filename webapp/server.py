@@ -2,14 +2,16 @@
 
 Beside Gradio's own routes: plotly.js from the installed ``plotly`` package at
 :data:`~webapp.ui_picker.PLOTLY_URL`, and an ASGI middleware (:class:`UploadGuard`) that refuses an
-upload that does not fit under the temporary folder's cap. While the server runs, a thread sweeps
-the temporary folder (:func:`lifespan`). Errors that are not the user's input's fault reach a
-client as Gradio's generic error (``show_error=False``) and the server log in full.
+upload that does not fit under the temporary folder's cap (and renames a dot-named one). While the
+server runs, a thread sweeps the temporary folder (:func:`lifespan`). Errors that are not the
+user's input's fault reach a client as Gradio's generic error (``show_error=False``) and the
+server log in full.
 """
 from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +25,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .limits import MAX_SESSIONS, QUEUE_SIZE, SWEEP_S, UI_CONCURRENCY, DiskBudget
 from .ui_picker import PLOTLY_URL
@@ -34,8 +36,45 @@ MAX_FILE_SIZE = "30mb"
 MAX_UPLOAD_BYTES = 30 * 1000 * 1000
 
 
+class DotNames:
+    """An upload's ``receive`` channel with every file name that starts with a dot renamed to start
+    with ``_`` (the same length): Gradio refuses such a file when its temporary folder lies in the
+    working directory. Only the part headers of the multipart body (after each ``--boundary``) change."""
+
+    MAX_HEADERS = 16384
+    """Part headers longer than this (no blank line yet) are passed on as they are."""
+
+    def __init__(self, receive: Receive, boundary: bytes) -> None:
+        self.receive = receive
+        self.start = b"--" + boundary + b"\r\n"
+        self.held = b""
+
+    async def __call__(self) -> Message:
+        message = await self.receive()
+        if message["type"] != "http.request":
+            return message
+        body, self.held = self.rename(self.held + message.get("body", b""), message.get("more_body", False))
+        return {**message, "body": body}
+
+    def rename(self, data: bytes, more: bool) -> tuple[bytes, bytes]:
+        """(what can be passed on, renamed; what is held until more of the body comes)."""
+        out, i = bytearray(), 0
+        while True:
+            j = data.find(self.start, i)
+            if j < 0:
+                cut = max(i, len(data) - len(self.start) + 1) if more else len(data)
+                return bytes(out + data[i:cut]), data[cut:]
+            end = data.find(b"\r\n\r\n", j)
+            if end < 0 and more and len(data) - j <= self.MAX_HEADERS:
+                return bytes(out + data[i:j]), data[j:]
+            end = len(data) if end < 0 else end
+            out += data[i:j] + data[j:end].replace(b'filename=".', b'filename="_')
+            i = end
+
+
 class UploadGuard:
-    """ASGI middleware: an upload that does not fit under the temporary folder's cap gets HTTP 503."""
+    """ASGI middleware for uploads: one that does not fit under the temporary folder's cap gets HTTP
+    503; a file name that starts with a dot is renamed (:class:`DotNames`)."""
 
     def __init__(self, app: ASGIApp, budget: DiskBudget) -> None:
         self.app = app
@@ -50,8 +89,9 @@ class UploadGuard:
                                        status_code=503, headers={"Retry-After": "60"})
                 await refusal(scope, receive, send)
                 return
+            boundary = re.search(rb'boundary="?([^";]+)', dict(scope["headers"]).get(b"content-type", b""))
             try:
-                await self.app(scope, receive, send)
+                await self.app(scope, DotNames(receive, boundary[1]) if boundary else receive, send)
             finally:
                 self.budget.done(size)
             return

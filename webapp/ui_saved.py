@@ -46,7 +46,7 @@ def stored_presets(stored: Any) -> dict[str, Preset] | None:
     try:
         return parse_presets(stored or {})
     except PresetError as e:
-        gr.Warning(f"your saved points could not be read and were reset ({e})")
+        warn(PresetError(f"your saved points could not be read and were reset ({e})"))
         return None
 
 
