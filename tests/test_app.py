@@ -23,7 +23,6 @@ from ganmut.emotions import EMOTIONS
 from ganmut.images import load_image
 from webapp import api, edit, ui_gamut, ui_photo, ui_picker, ui_result, ui_saved
 from webapp.models import Models
-from webapp.ui_photo import PHOTO
 
 ROOT = appserver.ROOT
 OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
@@ -203,9 +202,10 @@ def test_a_photo_named_with_a_leading_dot_is_edited(client, server, tmp_path):
     out = client.predict(handle_file(str(dotted)), 0.2, 0.1, "linear", "0", api_name="/edit_xy")
     assert Image.open(out).size == Image.open(OBAMA).size
     tab = UISession(server.url)
-    shown = tab.run("photo", "change", [tab.upload(dotted), "linear", False, None, "happy", 1.0])
+    photo = {"photo": tab.upload(dotted), "model": "linear", "whole": False, "emotion": "happy", "intensity": 1.0}
+    shown = tab.run("photo", "change", photo)
     tab.close()
-    assert shown.success and shown.outputs[PHOTO.index("status")].startswith("Edited face 1"), shown.error
+    assert shown.success and shown.named["status"].startswith("Edited face 1"), shown.error
 
 
 def test_page_reveals_no_server_paths_and_loads_plotly_from_its_own_route(server):

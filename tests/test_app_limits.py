@@ -19,7 +19,6 @@ from uiclient import UISession
 from ganmut.editor import Prepared
 from ganmut.limits import MB, ByteLRU
 from webapp import api, ui_gamut, ui_photo, ui_picker, ui_result
-from webapp.edit import EDIT
 from webapp.limits import API_PER_CLIENT, DiskBudget, Limits
 from webapp.server import UploadGuard
 
@@ -171,13 +170,16 @@ def test_upload_guard_renames_dot_named_files_in_part_headers_only():
 def test_closing_the_tab_frees_the_session_on_the_server(server):
     tab = UISession(server.url)
     tab.open()
-    shown = tab.run("photo", "change", [tab.upload(OBAMA), "linear", False, None, "happy", 1.0])
-    assert shown.success and shown.outputs[0] is None  # the State's value stays on the server
-    gif = tab.run("anim-btn", "click", [None, "linear", "0", "happy", "ramp"])
+    photo = {"photo": tab.upload(OBAMA), "model": "linear", "whole": False, "emotion": "happy", "intensity": 1.0}
+    shown = tab.run("photo", "change", photo)
+    assert shown.success and "Edited face 1" in shown.named["status"]
+    assert len(shown.states) == 2 and not any(shown.states)  # the values of photo_key and point stay on the server
+    gif = tab.run("anim-btn", "click", {"model": "linear", "face": "0", "emotion": "happy", "anim-path": "ramp"})
     folder = server.gradio_tmp / "ganmut-sessions" / hashlib.sha256(tab.session.encode()).hexdigest()[:32]
-    assert gif.success and gif.outputs[0]["path"].startswith(str(folder)) and any(folder.glob("*.gif"))
-    clicked = tab.run("wheel", "click", [None, "linear", "0", False], {"x": 0.3, "y": 0.4, "seq": 1})
-    assert clicked.success and "Edited face 1" in clicked.outputs[EDIT.index("status")]
+    assert gif.success and gif.named["anim"]["path"].startswith(str(folder)) and any(folder.glob("*.gif"))
+    view = {"model": "linear", "face": "0", "whole": False}
+    clicked = tab.run("wheel", "click", view, {"x": 0.3, "y": 0.4, "seq": 1})
+    assert clicked.success and "Edited face 1" in clicked.named["status"]
     tab.close()
     deadline = time.monotonic() + WAIT_S
     while folder.exists() and time.monotonic() < deadline:  # the unload event runs once the heartbeat ends
@@ -185,9 +187,9 @@ def test_closing_the_tab_frees_the_session_on_the_server(server):
     assert not folder.exists()
     again = UISession(server.url)
     again.session = tab.session  # the same page, back: Gradio still has its State, the photo is gone
-    clicked = again.run("wheel", "click", [None, "linear", "0", False], {"x": 0.3, "y": 0.4, "seq": 2})
+    clicked = again.run("wheel", "click", view, {"x": 0.3, "y": 0.4, "seq": 2})
     again.close()
-    assert clicked.success and clicked.outputs[EDIT.index("status")].startswith("Upload a photo to edit it")
+    assert clicked.success and clicked.named["status"].startswith("Upload a photo to edit it")
     assert ("warning", "Your photo was released to make room for other visitors: please upload it again.") in clicked.toasts
 
 

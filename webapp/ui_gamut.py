@@ -29,7 +29,7 @@ def layout() -> dict[str, Any]:
         with gr.Column():
             gr.Markdown("### Animation", elem_id="anim-title")
             anim_btn = gr.Button("Animate (GIF and MP4)", elem_id="anim-btn")
-            path_kind = gr.Radio(PATHS, value="ramp", show_label=False)
+            path_kind = gr.Radio(PATHS, value="ramp", show_label=False, elem_id="anim-path")
             anim = gr.Image(show_label=False, type="filepath", interactive=False, buttons=["download"], elem_id="anim")
             anim_mp4 = gr.DownloadButton(visible=False, size="sm", elem_id="anim-mp4")
     return {"grid_btn": grid_btn, "grid": grid, "anim_btn": anim_btn, "path_kind": path_kind, "anim": anim,
