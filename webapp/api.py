@@ -78,10 +78,10 @@ def api_call(app: Any, work: Callable[[], Image.Image], request: gr.Request | No
         with app.api_clients.hold(getattr(request, "session_hash", None) or "anonymous"):
             return app.api_pool.run(lambda: save_png(app, work()))
     except TooMany:
-        log_user_error(RuntimeError(TOO_MANY))
+        log_user_error(TOO_MANY)
         raise gr.Error(TOO_MANY, print_exception=False) from None
     except ganmut.GanmutError as e:
-        log_user_error(e)
+        log_user_error(str(e))
         raise gr.Error(str(e), print_exception=False) from None
 
 

@@ -21,14 +21,14 @@ import gradio as gr
 from .limits import UI_CONCURRENCY
 
 
-def log_user_error(e: Exception) -> None:
+def log_user_error(message: str) -> None:
     """One line in the server log for a user's error (the unexpected ones get Gradio's traceback)."""
-    print(f"user error: {e}", file=sys.stderr, flush=True)
+    print(f"user error: {message}", file=sys.stderr, flush=True)
 
 
 def warn(e: Exception) -> str:
     """Show a user's error as a toast, log it in one line, and return it for the status line."""
-    log_user_error(e)
+    log_user_error(str(e))
     gr.Warning(str(e))
     return f"⚠️ {e}"
 

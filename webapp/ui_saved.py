@@ -77,11 +77,19 @@ def on_save(app: Any, name: str, kind: str, point: list | None, stored: Any) -> 
             "preset_json": preset_line(name, presets), "preset_name": ""}
 
 
-def on_delete(app: Any, name: str | None, stored: Any) -> dict[str, Any]:
-    """Delete the chosen saved point from the browser."""
+def chosen(stored: Any, name: str | None, hint: str) -> dict[str, Preset] | None:
+    """The browser's presets when ``name`` is one of them; None, with the toast ``hint``, when it is not."""
     presets = stored_presets(stored) or {}
     if not name or name not in presets:
-        gr.Warning("choose a saved point to delete")
+        gr.Warning(hint)
+        return None
+    return presets
+
+
+def on_delete(app: Any, name: str | None, stored: Any) -> dict[str, Any]:
+    """Delete the chosen saved point from the browser."""
+    presets = chosen(stored, name, "choose a saved point to delete")
+    if presets is None:
         return {}
     del presets[name]
     return {"presets": to_json(presets), "preset_pick": gr.Dropdown(choices=list(presets), value=None),
@@ -91,9 +99,8 @@ def on_delete(app: Any, name: str | None, stored: Any) -> dict[str, Any]:
 def on_apply(app: Any, key: str | None, kind: str, face: str, whole: bool, name: str | None,
              stored: Any) -> dict[str, Any]:
     """Go to a saved point: its model (switched to if it is not the current one) and its point, on this photo."""
-    presets = stored_presets(stored) or {}
-    if not name or name not in presets:
-        gr.Warning("choose a saved point first")
+    presets = chosen(stored, name, "choose a saved point first")
+    if presets is None:
         return {}
     preset = presets[name]
     try:
