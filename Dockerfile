@@ -17,6 +17,7 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.14.1 t
 COPY ganmut/ ganmut/
 COPY weights/ weights/
 COPY assets/ assets/
+COPY webapp/ webapp/
 COPY app.py .
 
 RUN useradd --create-home app && chown -R app /app

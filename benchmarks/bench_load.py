@@ -8,15 +8,19 @@ Every loop is bounded by a count, every request by a timeout; nothing leaves 127
 
 1. API throughput: 1 gradio_client client, then 8 at once, each calling ``/edit_xy`` on
    obama.jpg (910x1137; uploaded with every call): errors, latency p50/p95, edits per second.
-2. Fairness: a UI-style client (tests/uiclient.py: the page's own HTTP protocol, a wheel click =
-   the click event and the edit chained after it) clicks the wheel, first on an idle server, then
-   while 6 API clients call ``/edit_xy`` without pause: its p50/p95 and the ratio of the p95s.
+2. Fairness: a UI-style client (tests/uiclient.py: the page's own HTTP protocol, inputs and
+   outputs named by the elem_id of their components) clicks the wheel, first on an idle server,
+   then while 6 API clients call ``/edit_xy`` without pause: its p50/p95 and the ratio of the p95s.
 3. Soak: 4 browser sessions (with their heartbeats) edit 20 distinct photos (tests/data/photos,
    assets/examples and two enlarged copies, 12 and 35 megapixels), 500 edits in all (a photo
    upload is one edit, a wheel click one more); the server's RSS and its temporary folder are
    sampled every second; then the sessions end (heartbeats closed) and RSS is followed for
    ``--after-s`` seconds. Targets: 0 errors, UI p95 under load <= 2x idle p95, RSS back within
    300 MB of the warm baseline within 5 minutes, temporary folder <= 500 MB throughout.
+
+Every call must succeed (an API call returns a PNG; an upload or a click answers "Edited ..."):
+the first that does not ends the phase, and the run stops with its error, the server log's tail
+and exit status 1.
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import appserver  # noqa: E402
-from uiclient import UISession  # noqa: E402
+from uiclient import Reply, UISession  # noqa: E402
 
 PHOTOS = ROOT / "tests" / "data" / "photos"
 EXAMPLES = ROOT / "assets" / "examples"
@@ -126,16 +130,19 @@ def pct(values: list[float], q: float) -> float:
 
 @dataclass
 class Calls:
-    """Latencies and errors of a set of calls, and their wall time."""
+    """Latencies and errors of a set of calls, and their wall time; ``failed`` is set by the first error."""
 
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    failed: threading.Event = field(default_factory=threading.Event)
 
     def add(self, seconds: float, error: str | None) -> None:
         with self.lock:
             (self.errors.append(error) if error else self.latencies.append(seconds))
+        if error:
+            self.failed.set()
 
     def row(self, name: str) -> str:
         n = len(self.latencies)
@@ -174,7 +181,7 @@ def api_worker(url: str, downloads: Path, calls: Calls, count: int | None, stop:
     client = Client(url, verbose=False, download_files=str(downloads), analytics_enabled=False)
     rng = random.Random(seed)
     n = 0
-    while (count is None or n < count) and not stop.is_set():
+    while (count is None or n < count) and not stop.is_set() and not calls.failed.is_set():
         t = time.perf_counter()
         try:
             out = client.predict(handle_file(str(photo)), rng.uniform(-0.6, 0.6), rng.uniform(-0.6, 0.6), "linear", "0",
@@ -201,23 +208,27 @@ def run_api(url: str, downloads: Path, clients: int, per_client: int) -> Calls:
     return calls
 
 
-def click(tab: UISession, rng: random.Random) -> tuple[float, str | None]:
-    """One wheel click as the page sends it (click, then the edit chained after it): seconds, error."""
+def edited(reply: Reply, what: str) -> str | None:
+    """None when an event edited the photo (its status says so), else what went wrong."""
+    if reply.success and str(reply.named.get("status")).startswith("Edited"):
+        return None
+    return f"{what}: {reply.error or reply.named.get('status') or reply.toasts}"[:200]
+
+
+def click(tab: UISession, rng: random.Random, seq: int) -> tuple[float, str | None]:
+    """One wheel click as the page sends it (its point and number): seconds, error."""
     x, y = rng.uniform(-0.7, 0.7), rng.uniform(-0.7, 0.7)
     t = time.perf_counter()
-    reply = tab.run("wheel", "click", ["linear"], {"x": x, "y": y}, then=[None, "linear", "0", None])
-    seconds = time.perf_counter() - t
-    ok = reply.success and str(reply.outputs[-1]).startswith("Edited")
-    return seconds, None if ok else f"click: {reply.error or reply.outputs[-1:]!s:.150}"
+    reply = tab.run("wheel", "click", {"model": "linear", "face": "0", "whole": False}, {"x": x, "y": y, "seq": seq})
+    return time.perf_counter() - t, edited(reply, "click")
 
 
 def upload(tab: UISession, photo: Path) -> tuple[float, str | None]:
     """A new photo, as the page sends it (the upload, then the change event): seconds, error."""
     t = time.perf_counter()
-    reply = tab.run("photo", "change", [tab.upload(photo), "linear", None])
-    seconds = time.perf_counter() - t
-    ok = reply.success and str(reply.outputs[-1]).startswith("Edited")
-    return seconds, None if ok else f"{photo.name}: {reply.error or reply.outputs[-1:]!s:.150}"
+    inputs = {"photo": tab.upload(photo), "model": "linear", "whole": False, "emotion": "happy", "intensity": 1.0}
+    reply = tab.run("photo", "change", inputs)
+    return time.perf_counter() - t, edited(reply, photo.name)
 
 
 def run_ui(url: str, clicks: int, think_s: float, seed: int) -> Calls:
@@ -229,8 +240,10 @@ def run_ui(url: str, clicks: int, think_s: float, seed: int) -> Calls:
     if error:
         calls.add(0.0, error)
     t = time.perf_counter()
-    for _ in range(clicks):
-        calls.add(*click(tab, rng))
+    for seq in range(1, clicks + 1):
+        if calls.failed.is_set():
+            break
+        calls.add(*click(tab, rng, seq))
         time.sleep(think_s)
     calls.wall_s = time.perf_counter() - t
     tab.close()
@@ -250,10 +263,14 @@ def soak(url: str, photos: list[Path], edits: int, sessions: int) -> tuple[Calls
     def work(i: int) -> None:
         tab, rng = tabs[i], random.Random(100 + i)
         tab.open()
+        seq = 0
         for photo in photos[i::sessions]:
             calls.add(*upload(tab, photo))
             for _ in range(plan[photo] - 1):
-                calls.add(*click(tab, rng))
+                if calls.failed.is_set():
+                    return
+                seq += 1
+                calls.add(*click(tab, rng, seq))
 
     t = time.perf_counter()
     threads = [threading.Thread(target=work, args=(i,)) for i in range(sessions)]
@@ -263,6 +280,16 @@ def soak(url: str, photos: list[Path], edits: int, sessions: int) -> tuple[Calls
         th.join(TIMEOUT_S * edits)
     calls.wall_s = time.perf_counter() - t
     return calls, tabs
+
+
+def check(server: Server, *phases: Calls) -> None:
+    """Stop the run, loudly, when a call of ``phases`` failed: its figures would not measure the app."""
+    errors = [e for c in phases for e in c.errors]
+    if errors:
+        for e in sorted(set(errors))[:10]:
+            print(f"error: {e}", file=sys.stderr)
+        print(f"server log, last lines:\n{server.srv.log_tail()}", file=sys.stderr)
+        raise SystemExit(f"{len(errors)} calls failed: the run stops here")
 
 
 def machine() -> str:
@@ -320,15 +347,20 @@ def main(argv: list[str] | None = None) -> int:
         cpu_start = cpu_seconds([server.pid, os.getpid()])
         try:
             warm = run_api(url, downloads, 2, 3)
-            run_ui(url, 3, 0.0, 7)
+            warm_ui = run_ui(url, 3, 0.0, 7)
+            check(server, warm, warm_ui)
             time.sleep(3)
             baseline = server.samples[-1][1]
             report(f"warm baseline RSS: {baseline:.0f} MB (after {len(warm.latencies)} API edits and a UI session)")
             report("\n| phase | calls ok | errors | p50 | p95 | throughput |\n|---|---|---|---|---|---|")
-            one, eight = run_api(url, downloads, 1, 20), run_api(url, downloads, 8, 12)
+            one = run_api(url, downloads, 1, 20)
+            check(server, one)
             report(one.row("API, 1 client x 20"))
+            eight = run_api(url, downloads, 8, 12)
+            check(server, eight)
             report(eight.row("API, 8 clients x 12"))
             idle = run_ui(url, args.clicks, 0.2, 1)
+            check(server, idle)
             report(idle.row(f"UI clicks, idle server (x{args.clicks})"))
             stop = threading.Event()
             load = Calls()
@@ -343,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             for w in workers:
                 w.join(TIMEOUT_S)
             load.wall_s = time.perf_counter() - t
+            check(server, busy, load)
             report(busy.row(f"UI clicks, 6 API clients running (x{args.clicks})"))
             report(load.row("API, the 6 clients meanwhile"))
             ratio = pct(busy.latencies, 0.95) / pct(idle.latencies, 0.95) if busy.latencies and idle.latencies else float("nan")
@@ -350,23 +383,23 @@ def main(argv: list[str] | None = None) -> int:
 
             start = time.monotonic()
             calls, tabs = soak(url, photos, args.edits, 4)
+            check(server, calls)
             report(calls.row(f"soak: 4 sessions, 20 photos, {args.edits} edits"))
             during = [s for s in server.samples if s[0] >= start]
             report(f"soak: RSS peak {max(s[1] for s in during):.0f} MB ({max(s[1] for s in during) - baseline:+.0f} MB), "
                    f"at its end {during[-1][1]:.0f} MB; temp folder peak {max(s[2] for s in server.samples):.0f} MB")
-            busy, own = (b - a for a, b in zip(cpu_start, cpu_seconds([server.pid, os.getpid()])))
+            cpu_busy, cpu_own = (b - a for a, b in zip(cpu_start, cpu_seconds([server.pid, os.getpid()])))
             report(f"CPU of other processes on the machine from the server's start to the soak's end: "
-                   f"{busy - own:.0f} core-seconds of {busy:.0f} busy ({(busy - own) / max(busy, 1e-9):.0%})")
+                   f"{cpu_busy - cpu_own:.0f} core-seconds of {cpu_busy:.0f} busy "
+                   f"({(cpu_busy - cpu_own) / max(cpu_busy, 1e-9):.0%})")
             for tab in tabs:
                 tab.close()
             ended = time.monotonic()
             after(server, ended, args.after_s, baseline, report)
             report(f"temp folder peak over the whole run: {max(s[2] for s in server.samples):.0f} MB; "
                    f"at the end {server.samples[-1][2]:.0f} MB")
-            errors = [e for c in (warm, one, eight, idle, busy, load, calls) for e in c.errors]
-            report(f"errors in all: {len(errors)}")
-            for e in sorted(set(errors))[:10]:
-                report(f"error: {e}")
+            ok = sum(len(c.latencies) for c in (warm, warm_ui, one, eight, idle, busy, load, calls))
+            report(f"every call succeeded: {ok} calls")
             report(f"load average at the end: {os.getloadavg()[0]:.2f}")
         finally:
             server.stop()

@@ -6,13 +6,15 @@ input was read (reduced in size, first frame of several) and how the output was 
 RGB) is said in ``note: ...`` lines on stderr after a success. The output is checked before any
 work and written through a temporary file, so a failed run never leaves a half-written image.
 ``edit DIR -o OUTDIR`` edits every photo of a folder with a progress bar; a photo that fails is
-reported in one line and the rest go on (exit status 1 if any failed).
+reported in one line and the rest go on (exit status 1 if any failed). A model's name is looked up
+in ``--weights``, which defaults to ``$GANMUT_WEIGHTS`` (as the app reads it), else the bundled weights/.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -135,15 +137,19 @@ def _face(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"--{e}") from None
 
 
+def _weights(p: argparse.ArgumentParser, model: str = "--model") -> None:
+    p.add_argument("--weights", metavar="WHERE", default=os.environ.get("GANMUT_WEIGHTS") or None,
+                   help=f"where {model}'s name is looked up: a folder, a 'LINEAR,GAUSSIAN' file pair or a Hugging Face Hub "
+                        "repo id (default: $GANMUT_WEIGHTS, as the app takes it, else the bundled weights/)")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="IN", help="input photo (JPEG, PNG, WebP, HEIC, ...; EXIF orientation is applied; "
                                               "over 40 megapixels it is edited at a reduced size)")
     p.add_argument("-o", "--output", metavar="OUT", required=True,
                    help="output image; the format follows the extension (CMYK is written as RGB where the format cannot store it)")
     p.add_argument("--model", default=None, help="'linear' (default; or 'GANmut'), 'gaussian' (or 'GGANmut') or a .safetensors checkpoint path")
-    p.add_argument("--weights", metavar="WHERE", default=None,
-                   help="where --model's name is looked up: a folder, a 'LINEAR,GAUSSIAN' file pair or a Hugging Face Hub "
-                        "repo id (default: the bundled weights/)")
+    _weights(p)
     p.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, mps (default: CUDA, then MPS, then CPU)")
 
 
@@ -222,11 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--polar", metavar="THETA,RHO", type=_polar, help="save: a point in polar form, THETA in degrees")
     presets.add_argument("--intensity", metavar="R", type=float, default=None, help="save, with --emotion: 0 to 1 (default 1)")
     presets.add_argument("--model", default="linear", help="save: the model the point belongs to (default linear)")
+    _weights(presets)
     presets.add_argument("--file", metavar="FILE", default=None, help="the presets file")
 
     info = sub.add_parser("info", help="describe a model: emotions, learned directions or modes, metadata",
                           formatter_class=fmt, epilog=EPILOG_INFO, description="Describe a model checkpoint.")
     info.add_argument("model", nargs="?", default="linear", metavar="MODEL", help="'linear' (default), 'gaussian' or a checkpoint path")
+    _weights(info, "MODEL")
     info.add_argument("--json", action="store_true", help="print the description as JSON")
     return parser
 
@@ -361,6 +369,9 @@ def _edit_folder(args: argparse.Namespace, src: Path, model: str, z, emotion: st
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise GanmutError(f"{shorten(out_dir.name)} is not a folder: with a folder of photos, -o names a folder")
+    if not out_dir.exists() and out_dir.suffix.lower() in IMAGE_SUFFIXES:
+        raise GanmutError(f"{shorten(out_dir.name)} names an image file: with a folder of photos, -o names a folder "
+                          "(made if missing)")
     if not out_dir.parent.is_dir():
         raise GanmutError(f"folder {out_dir.parent} does not exist")
     if out_dir.resolve() == src.resolve():
@@ -466,13 +477,13 @@ def _presets(args: argparse.Namespace) -> int:
         print(f"deleted {args.name}")
         return 0
     from .checkpoint import load_checkpoint
-    from .editor import resolve_model
+    from .editor import model_path
 
     check_name(args.name)
     z, emotion, intensity = _code(args)
     if z is None and emotion is None:
         raise CodeError("presets save needs --xy, --polar or --emotion")
-    space = load_checkpoint(resolve_model(args.model)).space
+    space = load_checkpoint(model_path(args.model, args.weights)).space
     if emotion is not None:
         z = tuple(float(v) for v in space.code(emotion, intensity).tolist())
     elif not space.contains(z):
@@ -495,12 +506,13 @@ def _grid(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(model: str) -> dict:
-    """A JSON-friendly description of a checkpoint (no face detector is loaded)."""
+def describe(model: str, weights: str | None = None) -> dict:
+    """A JSON-friendly description of a checkpoint (no face detector is loaded); ``weights`` as in
+    :func:`ganmut.editor.model_path`."""
     from .checkpoint import load_checkpoint
-    from .editor import resolve_model
+    from .editor import model_path
 
-    path = resolve_model(model)
+    path = model_path(model, weights)
     m = load_checkpoint(path)
     return {
         "file": str(path),
@@ -515,7 +527,7 @@ def describe(model: str) -> dict:
 
 
 def _info(args: argparse.Namespace) -> int:
-    d = describe(args.model)
+    d = describe(args.model, args.weights)
     if args.json:
         print(json.dumps(d, indent=2))
         return 0

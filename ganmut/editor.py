@@ -66,10 +66,18 @@ def model_name(name: str) -> str:
     return key
 
 
-def resolve_model(model: str | os.PathLike) -> Path:
-    """Path of a bundled model name or alias ('linear' or 'GANmut', 'gaussian' or 'GGANmut') or of a checkpoint file."""
+def model_path(model: str | os.PathLike, weights: str | os.PathLike | None = None) -> Path:
+    """The checkpoint of a bundled model name or alias ('linear' or 'GANmut', 'gaussian' or 'GGANmut'),
+    looked up in ``weights`` (see :func:`find_weights`; None: the bundled :data:`WEIGHTS_DIR`), or a
+    checkpoint path (``weights`` is not used then)."""
     if isinstance(model, str) and model.strip().lower() in (*MODEL_FILES, *MODEL_ALIASES):
-        path = WEIGHTS_DIR / MODEL_FILES[model_name(model)]
+        name = model_name(model)
+        if weights is not None:
+            found = find_weights(weights)
+            if name not in found:
+                raise CheckpointError(f"the weights given hold no {name} model (they hold: {', '.join(found)})")
+            return found[name]
+        path = WEIGHTS_DIR / MODEL_FILES[name]
         if not path.is_file():
             raise CheckpointError(
                 f"no trained weights are bundled yet ({path.name} is not in {WEIGHTS_DIR}); "
@@ -139,16 +147,8 @@ def load(model: str | os.PathLike = "linear", device: str | torch.device | None 
     :func:`find_weights`: a folder, a file pair or a Hub repo id; default: the bundled weights).
     ``classifier``: the readout's classifier (``"auto"``: the bundled one if present; None: no readout)."""
     dev = pick_device(device)
-    if weights is not None and str(model).strip().lower() in (*MODEL_FILES, *MODEL_ALIASES):
-        found = find_weights(weights)
-        name = model_name(str(model))
-        if name not in found:
-            raise CheckpointError(f"the weights given hold no {name} model (they hold: {', '.join(found)})")
-        path = found[name]
-    else:
-        path = resolve_model(model)
     clf, status = load_readout(classifier, dev)
-    return Editor(load_checkpoint(path, dev), dev, classifier=clf, readout_status=status)
+    return Editor(load_checkpoint(model_path(model, weights), dev), dev, classifier=clf, readout_status=status)
 
 
 @dataclass

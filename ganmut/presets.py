@@ -1,7 +1,8 @@
 """Named points of the emotion space, saved to apply again to other photos.
 
-A preset is a model name and a code: ``{"model": "linear", "z": [x, y]}``. The CLI and the Python
-API keep presets in one JSON file, ``$GANMUT_PRESETS`` or ``~/.config/ganmut/presets.json``, through
+A preset is a model name and a code: ``{"model": "linear", "z": [x, y]}``, nothing more: a preset
+with another key, or JSON that repeats a key (a preset's or a name in the file), is refused in one
+line rather than read one way or another. The CLI and the Python API keep presets in one JSON file, ``$GANMUT_PRESETS`` or ``~/.config/ganmut/presets.json``, through
 :class:`PresetStore`; writes are atomic, so a crash never leaves a half-written file, and a damaged
 file is reported in one line rather than silently replaced. The app keeps each visitor's presets in
 their browser, in the same JSON form, checked by the same functions (:func:`parse_presets`,
@@ -19,6 +20,7 @@ from .errors import GanmutError, number, shorten
 from .files import atomic_path
 
 FORMAT_VERSION = 1
+KEYS = ("model", "z")
 MAX_PRESETS = 200
 NAME = re.compile(r"^[\w][\w .-]{0,39}$")
 """Letters, digits, spaces, ``_``, ``.`` and ``-``; 1 to 40 characters, not starting with a space or dot."""
@@ -26,6 +28,28 @@ NAME = re.compile(r"^[\w][\w .-]{0,39}$")
 
 class PresetError(GanmutError):
     """A bad preset name or value, an unknown preset, or an unreadable presets file."""
+
+
+class RepeatedKey(ValueError):
+    """JSON text that gives a key twice in one object."""
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict:
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise RepeatedKey(key)
+        seen[key] = value
+    return seen
+
+
+def loads(text: str | bytes) -> object:
+    """JSON text as Python values; RepeatedKey for a key given twice in one object, ValueError for
+    text that is not JSON or nests too deep to read."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique)
+    except RecursionError:
+        raise ValueError("nested too deep") from None
 
 
 @dataclass(frozen=True)
@@ -55,11 +79,16 @@ def parse_preset(value, name: str | None = None) -> Preset:
         if len(value) > 1000:
             raise PresetError(f"{label} is too long ({len(value)} characters)")
         try:
-            value = json.loads(value)
+            value = loads(value)
+        except RepeatedKey as e:
+            raise PresetError(f"{label} gives the key {shorten(e.args[0])} twice") from None
         except ValueError:
             raise PresetError(f"{label} is not JSON: give {{\"model\": \"linear\", \"z\": [x, y]}}") from None
     if not isinstance(value, dict) or not isinstance(value.get("model"), str) or not isinstance(value.get("z"), (list, tuple)):
         raise PresetError(f"{label} is malformed: give {{\"model\": \"linear\", \"z\": [x, y]}}")
+    unknown = [k for k in value if k not in KEYS]
+    if unknown:
+        raise PresetError(f"{label} has unknown keys {shorten(unknown)}: give only {{\"model\": ..., \"z\": [x, y]}}")
     model, raw = value["model"], value["z"]
     if not 1 <= len(model) <= 200 or not 1 <= len(raw) <= 16:
         raise PresetError(f"{label} is malformed: a model name of 1 to 200 characters and 1 to 16 numbers")
@@ -100,10 +129,12 @@ class PresetStore:
         if not self.path.exists():
             return {}
         try:
-            data = json.loads(self.path.read_text())
+            data = loads(self.path.read_text())
             items = data["presets"]
             if data.get("version") != FORMAT_VERSION or not isinstance(items, dict):
                 raise ValueError
+        except RepeatedKey as e:
+            raise PresetError(f"{self.path.name} gives the key {shorten(e.args[0])} twice; fix or remove it") from None
         except (OSError, ValueError, KeyError, TypeError):
             raise PresetError(f"{self.path.name} is not a readable presets file; fix or remove it") from None
         return parse_presets(items)
@@ -128,5 +159,8 @@ class PresetStore:
 
     def _write(self, presets: dict[str, Preset]) -> None:
         data = {"version": FORMAT_VERSION, "presets": to_json(presets)}
-        with atomic_path(self.path) as tmp:
-            tmp.write_text(json.dumps(data, indent=1) + "\n")
+        try:
+            with atomic_path(self.path) as tmp:
+                tmp.write_text(json.dumps(data, indent=1) + "\n")
+        except OSError as e:
+            raise PresetError(f"cannot write {self.path.name}: {e.strerror or type(e).__name__}") from None

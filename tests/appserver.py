@@ -41,8 +41,8 @@ def _free_port() -> int:
 def start(workdir: Path, linear: Path, gaussian: Path, classifier: Path | None = None) -> Server:
     """The session's server (started on first use): weights are copies of the given checkpoints
     under the bundled names, the readout's classifier is ``classifier`` (None: off, whatever is
-    bundled); the working directory is ``workdir``, Gradio's temp files are beside it in
-    ``gradio-<workdir name>``."""
+    bundled); the working directory is ``workdir``, and Gradio's temp files are inside it, in
+    ``gradio-tmp`` (where Gradio is strictest: it refuses an upload named with a leading dot there)."""
     global _server
     if _server is not None and _server.proc.poll() is None:
         return _server
@@ -51,7 +51,7 @@ def start(workdir: Path, linear: Path, gaussian: Path, classifier: Path | None =
     shutil.copy(linear, weights / "ganmut-linear.safetensors")
     shutil.copy(gaussian, weights / "ganmut-gaussian.safetensors")
     port = _free_port()
-    gradio_tmp = workdir.with_name("gradio-" + workdir.name)
+    gradio_tmp = workdir / "gradio-tmp"
     env = dict(os.environ, GANMUT_WEIGHTS=str(weights), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
                GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(gradio_tmp), PYTHONUNBUFFERED="1",
                GANMUT_CLASSIFIER=str(classifier) if classifier else "off")

@@ -14,12 +14,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import app as demo_app  # importing it loads no model
+import webapp  # importing it loads no model
 from conftest import DetectionCounter
 import appserver
 import ganmut
+from uiclient import UISession
 from ganmut.emotions import EMOTIONS
 from ganmut.images import load_image
+from webapp import api, edit, ui_gamut, ui_photo, ui_picker, ui_result, ui_saved
+from webapp.models import Models
 
 ROOT = appserver.ROOT
 OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
@@ -27,12 +30,13 @@ BIDEN = ROOT / "assets" / "examples" / "biden.jpg"
 MARGIN = 0.6  # pixels farther than this many face sizes from the face box must be untouched
 def make_app(weights: str, classifier: str = "off"):
     """The app (not launched) serving ``weights`` (any form GANMUT_WEIGHTS takes) with this readout classifier."""
-    return demo_app.create_app(weights, classifier)
+    return webapp.create_app(weights, classifier)
 
 
 def upload(app, path, kind: str = "linear") -> dict:
-    """app.on_image's outputs for a photo, by name."""
-    return app.on_image({"path": str(path)}, kind, False, None, demo_app.START["emotion"], demo_app.START["intensity"])
+    """The outputs of a new photo, by name."""
+    return ui_photo.on_image(app, {"path": str(path)}, kind, False, None, ui_picker.START["emotion"],
+                             ui_picker.START["intensity"])
 
 
 @pytest.fixture(scope="session")
@@ -168,7 +172,13 @@ def test_api_bad_values_get_one_short_line_without_server_paths(client, server, 
         ((photo, '{"model": "linear", "z": [0.9, 0.9]}', "0"), "/edit_preset", r"^code \(0.9, 0.9\) lies outside the linear space"),
         ((photo, '{"model": "linear", "z": ["NaN", 0]}', "0"), "/edit_preset", r"^the preset has a code that is not finite numbers$"),
         ((photo, "[" * 5000, "0"), "/edit_preset", r"^the preset is too long \(5000 characters\)$"),
+        ((photo, 0.1, 0.1, "linear", 0), "/edit_xy", r'^face must be a string, "0" \(the largest face\), "1", \.\.\. or "all"; got 0$'),
+        ((photo, 0.1, 0.1, "linear", None), "/edit_xy", r"^face must be a string, .*; got None$"),
+        ((photo, 3, 0.5, "gaussian", "0"), "/edit_emotion", r"^emotion must be a string, an emotion's name; got 3$"),
+        ((photo, None, "0"), "/edit_preset", r"^preset must be a string, JSON text .*; got None$"),
+        ((photo, 7, "0"), "/grid", r'^model must be a string, "linear" or "gaussian"; got 7$'),
     ]
+    logged = len(server.log.read_text(errors="replace"))
     for args, api_name, pattern in cases:
         with pytest.raises(Exception) as e:
             client.predict(*args, api_name=api_name)
@@ -178,15 +188,34 @@ def test_api_bad_values_get_one_short_line_without_server_paths(client, server, 
         for secret in (server.log.parent, server.gradio_tmp, ROOT, sys.prefix):
             assert str(secret) not in message
     assert Image.open(client.predict(photo, 0.1, 0.1, "linear", "0", api_name="/edit_xy")).size == Image.open(OBAMA).size
+    # the server log: one line for each user error, no traceback
+    log = server.log.read_text(errors="replace")[logged:]
+    assert "Traceback" not in log and log.count("user error: ") == len(cases), log[-2000:]
+
+
+def test_a_photo_named_with_a_leading_dot_is_edited(client, server, tmp_path):
+    from gradio_client import handle_file
+
+    assert server.gradio_tmp.parent == server.log.parent  # where Gradio refuses such uploads, unless renamed
+    dotted = tmp_path / ".obama.jpg"
+    dotted.write_bytes(OBAMA.read_bytes())
+    out = client.predict(handle_file(str(dotted)), 0.2, 0.1, "linear", "0", api_name="/edit_xy")
+    assert Image.open(out).size == Image.open(OBAMA).size
+    tab = UISession(server.url)
+    photo = {"photo": tab.upload(dotted), "model": "linear", "whole": False, "emotion": "happy", "intensity": 1.0}
+    shown = tab.run("photo", "change", photo)
+    tab.close()
+    assert shown.success and shown.named["status"].startswith("Edited face 1"), shown.error
 
 
 def test_page_reveals_no_server_paths_and_loads_plotly_from_its_own_route(server):
     with urllib.request.urlopen(server.url, timeout=30) as r:
         html = r.read().decode()
     assert "/ganmut/plotly.min.js" in html
-    for secret in (ROOT, sys.prefix, server.log.parent, "site-packages", "package_data"):
+    for secret in (ROOT, sys.prefix, "site-packages", "package_data"):
         assert str(secret) not in html
-    # Gradio's example payloads name their cached copies; nothing else is an absolute path of this machine.
+    # Gradio's example payloads name their cached copies (in the temporary folder, which lies in the
+    # working directory); nothing else is an absolute path of this machine.
     paths = re.findall(r"(?<![\w:/.])/(?:tmp|root|home|work|usr|opt|var|srv|app)/[^\s\"'\\]*", html)
     assert paths and all(p.startswith(str(server.gradio_tmp)) for p in paths)
     with urllib.request.urlopen(server.url + "ganmut/plotly.min.js", timeout=30) as r:
@@ -213,57 +242,58 @@ def test_saved_points_apply_to_another_photo_and_bring_their_model(linear_ckpt, 
     app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
     upload(app, OBAMA)
     z = [-0.35, 0.5]
-    saved = app.on_preset_save(" wistful ", "gaussian", z, {})
+    saved = ui_saved.on_save(app, " wistful ", "gaussian", z, {})
     stored = saved["presets"]
     assert stored == {"wistful": {"model": "gaussian", "z": z}} and saved["preset_json"] == f"`{json.dumps(stored['wistful'])}`"
     assert [c[0] for c in saved["preset_pick"].choices] == ["wistful"] and saved["preset_pick"].value == "wistful"
-    stored = app.on_preset_save("half happy", "linear", list(app.start_code("linear", "happy", 0.5)), stored)["presets"]
+    stored = ui_saved.on_save(app, "half happy", "linear", list(edit.start_code(app, "linear", "happy", 0.5)), stored)["presets"]
     assert list(stored) == ["half happy", "wistful"]
-    assert [c[0] for c in app.on_presets_load(stored)["preset_pick"].choices] == ["half happy", "wistful"]
+    assert [c[0] for c in ui_saved.on_load(app, stored)["preset_pick"].choices] == ["half happy", "wistful"]
     # another photo, with GANmut chosen: the preset brings GGANmut back, at its point, the controls set to it
-    key = upload(app, BIDEN)["image"]
-    out = app.on_preset_apply(key, "linear", "0", False, "wistful", stored)
+    key = upload(app, BIDEN)["photo_key"]
+    out = ui_saved.on_apply(app, key, "linear", "0", False, "wistful", stored)
     space = app.models.editor("gaussian").space
     assert out["model"] == "gaussian" and out["point"] == pytest.approx(z) and out["wheel"].props["point"] == z
     assert out["emotion"].value == EMOTIONS[space.nearest_emotion(tuple(z))] and "Edited face 1" in out["status"]
     assert out["result"][1].size == out["result"][0].size and out["grid"] is None
-    same = app.on_preset_apply(key, "gaussian", "0", False, "wistful", stored)
+    same = ui_saved.on_apply(app, key, "gaussian", "0", False, "wistful", stored)
     assert "model" not in same and same["point"] == pytest.approx(z)
     # bad names and points say why; nothing is saved
     for name, point, message in (("../etc", z, "must be 1 to 40"), ("late", None, "choose a point first")):
         with pytest.warns(UserWarning, match=message):
-            assert set(app.on_preset_save(name, "linear", point, stored)) == {"status"}
+            assert set(ui_saved.on_save(app, name, "linear", point, stored)) == {"status"}
     # a damaged or tampered browser value is reset, with a toast, never an error
     with pytest.warns(UserWarning, match="could not be read and were reset"):
-        assert app.on_presets_load({"x": {"model": "linear", "z": ["inf", 0]}})["preset_pick"].choices == []
+        assert ui_saved.on_load(app, {"x": {"model": "linear", "z": ["inf", 0]}})["preset_pick"].choices == []
     with pytest.warns(UserWarning, match="could not be read"):
-        app.on_presets_load("garbage")
-    deleted = app.on_preset_delete("wistful", stored)
+        ui_saved.on_load(app, "garbage")
+    deleted = ui_saved.on_delete(app, "wistful", stored)
     assert list(deleted["presets"]) == ["half happy"] and deleted["preset_json"] == ""
     with warnings.catch_warnings(record=True):
-        assert app.on_preset_apply(key, "linear", "0", False, "wistful", deleted["presets"]) == {}
+        assert ui_saved.on_apply(app, key, "linear", "0", False, "wistful", deleted["presets"]) == {}
     # the animation: a GIF shown and the same frames as an MP4
-    made = app.on_animate(key, "gaussian", "0", "happy", "ramp")
+    made = ui_gamut.on_animate(app, key, "gaussian", "0", "happy", "ramp")
     assert Image.open(made["anim"]).n_frames > 2 and made["anim_mp4"].value["path"].endswith(".mp4")
     # a damaged browser value is reset at page load
     with pytest.warns(UserWarning, match="could not be read"):
-        assert app.on_presets_load({"x": {"model": "linear", "z": [10 ** 400]}})["presets"] == {}
+        assert ui_saved.on_load(app, {"x": {"model": "linear", "z": [10 ** 400]}})["presets"] == {}
 
 
-def test_hostile_clicks_and_a_failed_mp4_get_one_line(linear_ckpt, gaussian_ckpt, monkeypatch):
+def test_hostile_clicks_and_a_failed_mp4_get_one_line(linear_ckpt, gaussian_ckpt, monkeypatch, capsys):
     from types import SimpleNamespace
 
     from ganmut import animate
     from ganmut.errors import GanmutError
 
     app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
-    key = upload(app, OBAMA)["image"]
+    key = upload(app, OBAMA)["photo_key"]
     for evt, message in ((SimpleNamespace(x=10 ** 400, y=0, seq=3), "x must be a number"),
                          (SimpleNamespace(x=0.1, y=0.2, seq="abc"), "the click's number must be a number"),
                          (SimpleNamespace(seq=4), "x must be a number, got None")):
         with pytest.warns(UserWarning, match=message):
-            out = app.on_click(key, "linear", "0", False, evt)
+            out = ui_picker.on_click(app, key, "linear", "0", False, evt)
         assert set(out) == {"wheel", "status"} and message in out["status"]
+        assert f"user error: {message}" in capsys.readouterr().err  # one line in the server log
     real = animate.write
 
     def no_ffmpeg(frames, path, *args):
@@ -273,14 +303,14 @@ def test_hostile_clicks_and_a_failed_mp4_get_one_line(linear_ckpt, gaussian_ckpt
 
     monkeypatch.setattr(animate, "write", no_ffmpeg)
     with pytest.warns(UserWarning, match=r"the MP4 could not be made \('imageio-ffmpeg is not installed'\); the GIF is below"):
-        made = app.on_animate(key, "linear", "0", "sad", "tour")
+        made = ui_gamut.on_animate(app, key, "linear", "0", "sad", "tour")
     assert Image.open(made["anim"]).n_frames > 2 and made["anim_mp4"].visible is False
 
 
 def test_weights_are_found_as_the_library_finds_them(tmp_path, linear_ckpt, gaussian_ckpt):
     from ganmut.editor import find_weights
 
-    models = demo_app.Models(str(tmp_path / "nothing-here"), "off")
+    models = Models(str(tmp_path / "nothing-here"), "off")
     assert models.paths == {} and models.problem == "weights not found: 'nothing-here'" and models.names == ["linear", "gaussian"]
     assert find_weights(f"{linear_ckpt},{gaussian_ckpt}") == {"linear": linear_ckpt, "gaussian": gaussian_ckpt}
     assert find_weights(f",{gaussian_ckpt}") == {"gaussian": gaussian_ckpt}
@@ -296,7 +326,7 @@ def test_weights_are_found_as_the_library_finds_them(tmp_path, linear_ckpt, gaus
     folder.mkdir()
     (folder / "ganmut-linear.safetensors").write_bytes(b"not a checkpoint at all")  # loads badly: left out
     (folder / "ganmut-gaussian.safetensors").write_bytes(gaussian_ckpt.read_bytes())
-    models = demo_app.Models(str(folder), "off")
+    models = Models(str(folder), "off")
     assert list(models.paths) == ["gaussian"] and models.names == ["gaussian"] and "ganmut-linear.safetensors" in models.problem
     assert models.banner().startswith("**Only GGANmut (Gaussian) is available**")
     # the library takes the same forms, and the paper's names
@@ -312,10 +342,10 @@ def test_without_weights_the_app_starts_and_says_so(tmp_path, monkeypatch):
     banner = next(b for b in app.blocks.blocks.values() if getattr(b, "elem_id", None) == "banner")
     assert banner.visible and "No trained weights are bundled" in banner.value
     with pytest.raises(gr.Error, match="No trained weights are bundled"):
-        app.api_edit_xy({"path": str(OBAMA)}, 0.1, 0.2, "linear", "0")
+        api.edit_xy(app, {"path": str(OBAMA)}, 0.1, 0.2, "linear", "0")
     with pytest.warns(UserWarning, match="No trained weights are bundled"):  # the toast, outside a request
         out = upload(app, OBAMA)
-    assert "No trained weights are bundled" in out["status"] and out["result"] is None and out["image"] is None
+    assert "No trained weights are bundled" in out["status"] and out["result"] is None and out["photo_key"] is None
 
 
 def test_ui_upload_of_odd_photos_shows_and_downloads_them(linear_ckpt, gaussian_ckpt, odd_photos, monkeypatch, tmp_path):
@@ -329,7 +359,7 @@ def test_ui_upload_of_odd_photos_shows_and_downloads_them(linear_ckpt, gaussian_
     }
     for kind, (mode, size, note) in expected.items():
         out = upload(app, odd_photos[kind])
-        prep, (before, after), status = app.held(out["image"]), out["result"], out["status"]
+        prep, (before, after), status = app.sessions.held(out["photo_key"]), out["result"], out["status"]
         assert prep.image.mode == mode and prep.image.size == size, kind
         assert status.startswith("Edited face 1 to") and (note is None) == ("ℹ️" not in status) and (note or "") in status
         # the views: the face, display-sized, in 8 bits (what a JPEG holds)
@@ -340,7 +370,7 @@ def test_ui_upload_of_odd_photos_shows_and_downloads_them(linear_ckpt, gaussian_
         shown["faces"].postprocess(out["faces"])
         shown["crops"].postprocess(out["crops"])
         # the full-resolution PNG, made only when asked for
-        button = app.on_save(out["image"], "linear", "0", out["point"])["download"]
+        button = ui_result.on_save(app, out["photo_key"], "linear", "0", out["point"])["download"]
         saved = Image.open(button.value["path"])
         assert saved.format == "PNG" and saved.size == size and saved.mode == ("RGB" if kind == "cmyk" else mode)
 
@@ -352,34 +382,34 @@ def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gauss
 
     app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
     out = upload(app, OBAMA)
-    key = out["image"]
-    prep = app.held(key)
-    assert out["face"].visible is False and out["point"] == pytest.approx(list(app.start_code("linear", "happy", 1.0)))
+    key = out["photo_key"]
+    prep = app.sessions.held(key)
+    assert out["face"].visible is False and out["point"] == pytest.approx(list(edit.start_code(app, "linear", "happy", 1.0)))
     detector = app.models.editor("linear").detector
     seen = DetectionCounter(monkeypatch, detector)
     space = app.models.editor("linear").space
     sad = space.directions()[1].tolist()  # a click just beyond the rim, towards sad: the rim point
-    click = app.on_click(key, "linear", "0", False, SimpleNamespace(x=1.5 * sad[0], y=1.5 * sad[1], seq=7))
+    click = ui_picker.on_click(app, key, "linear", "0", False, SimpleNamespace(x=1.5 * sad[0], y=1.5 * sad[1], seq=7))
     point, marker, status = click["point"], click["wheel"], click["status"]
     assert point == pytest.approx(sad) and marker.props["point"] == point and marker.props["seq"] == 7
     assert click["emotion"].value == "sad" and click["intensity"].value == pytest.approx(1.0) and len(click["crops"]) == 2
     assert f"({sad[0]:+.2f}, {sad[1]:+.2f})" in status and "sad 100%" in status
     # the slider moves the point along its ray; the controls are left as the user set them
-    slid = app.on_intensity(key, "linear", "0", False, point, "sad", 0.4)
+    slid = ui_picker.on_intensity(app, key, "linear", "0", False, point, "sad", 0.4)
     assert slid["point"] == pytest.approx([0.4 * v for v in sad]) and "emotion" not in slid and "intensity" not in slid
     # another emotion at the same intensity
-    chosen = app.on_emotion(key, "linear", "0", False, "fear", 0.4)
+    chosen = ui_picker.on_emotion(app, key, "linear", "0", False, "fear", 0.4)
     point3 = chosen["point"]
     assert point3 == pytest.approx(list(space.code("fear", 0.4).tolist())) and "fear 40%" in chosen["status"]
     # the whole photo, reduced and patched where the edit changed it, is the edited photo reduced
-    before_all, after_all = app.on_view(key, "linear", "0", True, point3, "fear", 0.4)["result"]
-    result = app.run_edit(prep, "linear", tuple(point3), 0)
+    before_all, after_all = ui_result.on_view(app, key, "linear", "0", True, point3, "fear", 0.4)["result"]
+    result = app.models.edit("linear", prep, tuple(point3), 0)
     k = display_factor(prep.image.size)
     assert after_all.tobytes() == display_copy(result.image, k).tobytes() and before_all.size == after_all.size
     assert seen.n == 0  # only the generator and the paste-back ran again
     # another model: the same emotion and intensity in its space, the photo's detection kept
-    switched = app.on_model("gaussian", key, "0", False, "fear", 0.4)
-    point4, prep4 = switched["point"], app.held(key)
+    switched = ui_picker.on_model(app, "gaussian", key, "0", False, "fear", 0.4)
+    point4, prep4 = switched["point"], app.sessions.held(key)
     assert point4 == pytest.approx(list(app.models.editor("gaussian").space.code("fear", 0.4).tolist()))
     assert switched["wheel"].props["point"] == point4 and prep4.faces == prep.faces and seen.n == 0
     assert switched["grid"] is None and switched["anim"] is None  # what the last model made is cleared
@@ -400,4 +430,4 @@ def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ck
         app = make_app(weights, spec)
         readout = upload(app, OBAMA)["readout"]
         assert "bar-row" not in readout and line in readout and readout.count("<p") == 1, readout
-        assert app.run_edit(app.run_prepare(str(OBAMA), "linear"), "linear", (0.1, 0.2), 0).readings == []
+        assert app.models.edit("linear", app.models.prepare("linear", str(OBAMA)), (0.1, 0.2), 0).readings == []

@@ -12,12 +12,15 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-import app as demo_app  # importing it loads no model
+import webapp  # importing it loads no model
 import appserver
 from uiclient import UISession
 
 from ganmut.editor import Prepared
-from ganmut.limits import MB, ByteLRU, DiskBudget
+from ganmut.limits import MB, ByteLRU
+from webapp import api, ui_gamut, ui_photo, ui_picker, ui_result
+from webapp.limits import API_PER_CLIENT, DiskBudget, Limits
+from webapp.server import UploadGuard
 
 ROOT = appserver.ROOT
 OBAMA = ROOT / "assets" / "examples" / "obama.jpg"
@@ -30,7 +33,7 @@ def app(linear_ckpt, gaussian_ckpt, tmp_path_factory):
     """The app (not launched), its temporary folder a fresh one."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio-tmp")))
-        yield demo_app.create_app(f"{linear_ckpt},{gaussian_ckpt}", "off")
+        yield webapp.create_app(f"{linear_ckpt},{gaussian_ckpt}", "off")
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +47,7 @@ def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, request):
 def test_a_bad_limit_setting_stops_the_app_with_one_line(value, monkeypatch):
     monkeypatch.setenv("GANMUT_TEMP_MB", value)
     with pytest.raises(SystemExit) as e:
-        demo_app.Limits.from_env()
+        Limits.from_env()
     assert str(e.value) == f"GANMUT_TEMP_MB must be a whole number of at least 1, got '{value}'"
 
 
@@ -53,45 +56,46 @@ def _session(name: str) -> SimpleNamespace:
 
 
 def _upload(app, path: Path, tab: SimpleNamespace) -> tuple:
-    """app.on_image's outputs (by name) for a photo uploaded in the session ``tab``, at the starting point."""
-    return app.on_image({"path": str(path)}, "linear", False, None, demo_app.START["emotion"], demo_app.START["intensity"], tab)
+    """The outputs (by name) of a photo uploaded in the session ``tab``, at the starting point."""
+    start = ui_picker.START
+    return ui_photo.on_image(app, {"path": str(path)}, "linear", False, None, start["emotion"], start["intensity"], tab)
 
 
 def test_a_session_holds_one_photo_and_ending_it_frees_the_photo_and_files(app):
     tab = _session("tab-1")
-    key = _upload(app, OBAMA, tab)["image"]
-    assert app.held(key).image.size == Image.open(OBAMA).size
-    held_bytes = app.photos.nbytes
-    assert _upload(app, BIDEN, tab)["image"] == key  # replaces, not adds
-    assert app.held(key).image.size == Image.open(BIDEN).size and app.photos.nbytes != held_bytes and len(app.photos) == 1
-    made = app.on_animate(key, "linear", "0", "happy", "ramp", tab)
+    key = _upload(app, OBAMA, tab)["photo_key"]
+    assert app.sessions.held(key).image.size == Image.open(OBAMA).size
+    held_bytes = app.sessions.photos.nbytes
+    assert _upload(app, BIDEN, tab)["photo_key"] == key  # replaces, not adds
+    assert app.sessions.held(key).image.size == Image.open(BIDEN).size and app.sessions.photos.nbytes != held_bytes and len(app.sessions.photos) == 1
+    made = ui_gamut.on_animate(app, key, "linear", "0", "happy", "ramp", tab)
     gif, mp4 = made["anim"], made["anim_mp4"].value["path"]
-    folder = app.sessions_dir / key
+    folder = app.sessions.sessions_dir / key
     assert Image.open(gif).n_frames > 2 and sorted(p.name for p in folder.iterdir()) == sorted(Path(f).name for f in (gif, mp4))
-    assert app.on_animate(key, "linear", "0", "sad", "tour", tab)["anim"] != gif and len(list(folder.iterdir())) == 2
-    app.end_session(tab)
-    assert key not in app.photos and app.photos.nbytes == 0 and not folder.exists()
+    assert ui_gamut.on_animate(app, key, "linear", "0", "sad", "tour", tab)["anim"] != gif and len(list(folder.iterdir())) == 2
+    app.sessions.end(tab)
+    assert key not in app.sessions.photos and app.sessions.photos.nbytes == 0 and not folder.exists()
     with pytest.warns(UserWarning, match="Your photo was released"):  # the toast, outside a request
-        status = app.on_view(key, "linear", "0", False, None, demo_app.START["emotion"], demo_app.START["intensity"])["status"]
+        status = ui_result.on_view(app, key, "linear", "0", False, None, ui_picker.START["emotion"], ui_picker.START["intensity"])["status"]
     assert status.startswith("Upload a photo to edit it")
 
 
 def test_session_photos_are_bounded_by_bytes_least_recently_used_first(app, monkeypatch):
-    monkeypatch.setattr(app, "photos", ByteLRU(app.limits.session_memory, Prepared.nbytes))
+    monkeypatch.setattr(app.sessions, "photos", ByteLRU(app.limits.session_memory, Prepared.nbytes))
     _upload(app, OBAMA, _session("s"))
-    size = app.photos.nbytes  # one photo, read and aligned: its pixels, the image and the aligned crops
+    size = app.sessions.photos.nbytes  # one photo, read and aligned: its pixels, the image and the aligned crops
     one = Image.open(OBAMA)
     # RGB pixels and the RGBX image, plus a face's crop and paste plan (32 bytes a pixel of its region)
     assert 7 * one.width * one.height < size < 7 * one.width * one.height + 2 * MB
-    monkeypatch.setattr(app, "photos", ByteLRU(2 * size + 1, Prepared.nbytes))  # room for two such photos
-    keys = [_upload(app, OBAMA, _session(f"s{i}"))["image"] for i in range(3)]
-    assert app.photos.nbytes == 2 * size and keys[0] not in app.photos and keys[1] in app.photos and keys[2] in app.photos
-    monkeypatch.setattr(app, "photos", ByteLRU(size // 2, Prepared.nbytes))  # no room for even one
+    monkeypatch.setattr(app.sessions, "photos", ByteLRU(2 * size + 1, Prepared.nbytes))  # room for two such photos
+    keys = [_upload(app, OBAMA, _session(f"s{i}"))["photo_key"] for i in range(3)]
+    assert app.sessions.photos.nbytes == 2 * size and keys[0] not in app.sessions.photos and keys[1] in app.sessions.photos and keys[2] in app.sessions.photos
+    monkeypatch.setattr(app.sessions, "photos", ByteLRU(size // 2, Prepared.nbytes))  # no room for even one
     message = (f"this photo needs {size / MB:.1f} MB of memory, more than the {size // 2 / MB:.1f} MB "
                "this server holds for photos: use a smaller one")
     with pytest.warns(UserWarning, match=message):
         status = _upload(app, OBAMA, _session("s9"))["status"]
-    assert status == f"⚠️ {message}" and len(app.photos) == 0
+    assert status == f"⚠️ {message}" and len(app.sessions.photos) == 0
 
 
 def test_an_api_client_past_its_limit_gets_a_one_line_429(app):
@@ -101,15 +105,15 @@ def test_an_api_client_past_its_limit_gets_a_one_line_429(app):
         return Image.new("RGB", (8, 8), "red")
 
     with ExitStack() as calls:
-        for _ in range(demo_app.API_PER_CLIENT):  # calls of client-a under way
+        for _ in range(API_PER_CLIENT):  # calls of client-a under way
             calls.enter_context(app.api_clients.hold("client-a"))
         with pytest.raises(gr.Error) as e:
-            app.api_call(work, _session("client-a"))
+            api.api_call(app, work, _session("client-a"))
         assert e.value.message == ("429 Too Many Requests: this client already has 2 API calls queued or running; "
                                    "wait for one to finish, then call again")
-        assert Image.open(app.api_call(work, _session("client-b"))).getpixel((0, 0)) == (255, 0, 0)  # others go on
-    path = app.api_call(work, _session("client-a"))  # its calls ended: room again
-    assert Path(path).parent == app.temp_dir and Path(path).suffix == ".png"
+        assert Image.open(api.api_call(app, work, _session("client-b"))).getpixel((0, 0)) == (255, 0, 0)  # others go on
+    path = api.api_call(app, work, _session("client-a"))  # its calls ended: room again
+    assert Path(path).parent == app.sessions.temp_dir and Path(path).suffix == ".png"
 
 
 def test_upload_guard_refuses_what_does_not_fit(app, tmp_path):
@@ -123,7 +127,7 @@ def test_upload_guard_refuses_what_does_not_fit(app, tmp_path):
         return PlainTextResponse("stored")
 
     budget = DiskBudget([tmp_path], max_bytes=100_000, max_age_s=3600)
-    site = demo_app.UploadGuard(Starlette(routes=[Route("/gradio_api/upload", upload, methods=["POST"])]), budget)
+    site = UploadGuard(Starlette(routes=[Route("/gradio_api/upload", upload, methods=["POST"])]), budget)
     with TestClient(site) as http:
         assert http.post("/gradio_api/upload", content=b"x" * 60_000).text == "stored"
         assert budget.admit(70_000)  # another upload under way
@@ -135,16 +139,47 @@ def test_upload_guard_refuses_what_does_not_fit(app, tmp_path):
         assert http.post("/gradio_api/upload", content=b"x" * 100_001).status_code == 503
 
 
+def test_upload_guard_renames_dot_named_files_in_part_headers_only():
+    import asyncio
+
+    from webapp.server import DotNames
+
+    def part(name: str, data: bytes) -> bytes:
+        return (b"--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + name.encode()
+                + b"\"\r\nContent-Type: image/jpeg\r\n\r\n" + data + b"\r\n")
+
+    inside = b'\xff\xd8 filename=".x" stays as it is \xff\xd9'  # in a file's bytes, not a header
+    body = part(".a.jpg", inside) + part("b.png", b"png") + part("..c.gif", b"gif") + b"--XyZ--\r\n"
+    renamed = part("_a.jpg", inside) + part("b.png", b"png") + part("_.c.gif", b"gif") + b"--XyZ--\r\n"
+
+    async def through(size: int) -> bytes:
+        chunks = [body[i:i + size] for i in range(0, len(body), size)]
+        messages = iter([{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+                         for i, c in enumerate(chunks)])
+
+        async def receive() -> dict:
+            return next(messages)
+
+        channel = DotNames(receive, b"XyZ")
+        return b"".join([(await channel())["body"] for _ in chunks])
+
+    for size in (1, 2, 5, 13, 40, len(body)):  # the pattern split across chunks at every place
+        assert asyncio.run(through(size)) == renamed, size
+
+
 def test_closing_the_tab_frees_the_session_on_the_server(server):
     tab = UISession(server.url)
     tab.open()
-    shown = tab.run("photo", "change", [tab.upload(OBAMA), "linear", False, None, "happy", 1.0])
-    assert shown.success and shown.outputs[0] is None  # the State's value stays on the server
-    gif = tab.run("anim-btn", "click", [None, "linear", "0", "happy", "ramp"])
+    photo = {"photo": tab.upload(OBAMA), "model": "linear", "whole": False, "emotion": "happy", "intensity": 1.0}
+    shown = tab.run("photo", "change", photo)
+    assert shown.success and "Edited face 1" in shown.named["status"]
+    assert len(shown.states) == 2 and not any(shown.states)  # the values of photo_key and point stay on the server
+    gif = tab.run("anim-btn", "click", {"model": "linear", "face": "0", "emotion": "happy", "anim-path": "ramp"})
     folder = server.gradio_tmp / "ganmut-sessions" / hashlib.sha256(tab.session.encode()).hexdigest()[:32]
-    assert gif.success and gif.outputs[0]["path"].startswith(str(folder)) and any(folder.glob("*.gif"))
-    clicked = tab.run("wheel", "click", [None, "linear", "0", False], {"x": 0.3, "y": 0.4, "seq": 1})
-    assert clicked.success and "Edited face 1" in clicked.outputs[demo_app.EDIT.index("status")]
+    assert gif.success and gif.named["anim"]["path"].startswith(str(folder)) and any(folder.glob("*.gif"))
+    view = {"model": "linear", "face": "0", "whole": False}
+    clicked = tab.run("wheel", "click", view, {"x": 0.3, "y": 0.4, "seq": 1})
+    assert clicked.success and "Edited face 1" in clicked.named["status"]
     tab.close()
     deadline = time.monotonic() + WAIT_S
     while folder.exists() and time.monotonic() < deadline:  # the unload event runs once the heartbeat ends
@@ -152,9 +187,9 @@ def test_closing_the_tab_frees_the_session_on_the_server(server):
     assert not folder.exists()
     again = UISession(server.url)
     again.session = tab.session  # the same page, back: Gradio still has its State, the photo is gone
-    clicked = again.run("wheel", "click", [None, "linear", "0", False], {"x": 0.3, "y": 0.4, "seq": 2})
+    clicked = again.run("wheel", "click", view, {"x": 0.3, "y": 0.4, "seq": 2})
     again.close()
-    assert clicked.success and clicked.outputs[demo_app.EDIT.index("status")].startswith("Upload a photo to edit it")
+    assert clicked.success and clicked.named["status"].startswith("Upload a photo to edit it")
     assert ("warning", "Your photo was released to make room for other visitors: please upload it again.") in clicked.toasts
 
 

@@ -196,6 +196,7 @@ def test_bundled_model_missing_is_one_line(capsys, tmp_path, face_png, monkeypat
     import ganmut.editor
 
     monkeypatch.setattr(ganmut.editor, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.delenv("GANMUT_WEIGHTS", raising=False)
     rc, _, err = _run(capsys, "edit", face_png, "-o", tmp_path / "o.png", "--emotion", "happy")
     assert rc == 2 and "no trained weights are bundled yet" in _one_error_line(err)
 
@@ -258,3 +259,7 @@ def test_a_folder_is_edited_photo_by_photo_and_failures_go_on(capsys, tmp_path, 
     assert rc == 2 and "another folder" in err
     rc, _, err = _run(capsys, "edit", src, "-o", out, "--model", linear_ckpt, "--xy", "2,2")
     assert rc == 2 and "outside the linear space" in err  # checked before any photo
+    rc, _, err = _run(capsys, "edit", src, "-o", tmp_path / "o.png", "--model", linear_ckpt, "--emotion", "sad")
+    assert rc == 2 and _one_error_line(err) == ("error: 'o.png' names an image file: with a folder of photos, "
+                                                "-o names a folder (made if missing)")
+    assert not (tmp_path / "o.png").exists()

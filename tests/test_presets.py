@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -72,6 +73,8 @@ def test_cli_saves_lists_applies_and_deletes(capsys, tmp_path, face_png, linear_
     ([0.1, 0.2], "malformed"),
     ('{"model": "linear", "z": [1e999, 0]}', "not finite numbers"),
     ("[" * 900, "not JSON"),
+    ({"model": "linear", "z": [0.1, 0.2], "weight": 2}, r"unknown keys \['weight'\]"),
+    ('{"model": "linear", "z": [0.1, 0.2], "model": "gaussian"}', "gives the key 'model' twice"),
 ])
 def test_hostile_preset_values_get_one_line(value, message):
     from ganmut.presets import parse_preset, parse_presets
@@ -80,3 +83,37 @@ def test_hostile_preset_values_get_one_line(value, message):
         parse_preset(value)
     with pytest.raises(PresetError):
         parse_presets({"x": value} if not isinstance(value, str) else value)
+
+
+def test_hostile_presets_files_get_one_line(capsys, tmp_path, linear_ckpt):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"a": ' * 100_000 + "1" + "}" * 100_000)
+    twice = tmp_path / "twice.json"
+    point = '{"model": "linear", "z": [0, 0]}'
+    twice.write_text(f'{{"version": 1, "presets": {{"a": {point}, "a": {point}}}}}')
+    for file, message in ((deep, "deep.json is not a readable presets file; fix or remove it"),
+                          (twice, "twice.json gives the key 'a' twice; fix or remove it")):
+        assert main(["presets", "list", "--file", str(file)]) == 2
+        assert capsys.readouterr().err == f"error: {message}\n"
+    assert main(["presets", "save", "x", "--xy", "0,0", "--model", str(linear_ckpt), "--file", "/proc/p.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write p.json: ") and err.count("\n") == 1, err
+
+
+def test_the_cli_finds_weights_as_the_app_does(capsys, tmp_path, linear_ckpt, monkeypatch):
+    import ganmut.editor
+
+    monkeypatch.setattr(ganmut.editor, "WEIGHTS_DIR", tmp_path / "bundled")  # nothing bundled
+    monkeypatch.delenv("GANMUT_WEIGHTS", raising=False)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    shutil.copy(linear_ckpt, folder / "ganmut-linear.safetensors")
+    file = tmp_path / "presets.json"
+    assert main(["presets", "save", "a", "--xy", "0.1,0.2", "--file", str(file)]) == 2
+    assert "no trained weights are bundled yet" in capsys.readouterr().err
+    assert main(["presets", "save", "a", "--xy", "0.1,0.2", "--weights", str(folder), "--file", str(file)]) == 0
+    monkeypatch.setenv("GANMUT_WEIGHTS", str(folder))  # as the app takes it
+    assert main(["presets", "save", "b", "--emotion", "sad", "--file", str(file)]) == 0
+    assert main(["info", "linear", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.split("\n", 2)[-1])["file"] == str(folder / "ganmut-linear.safetensors")
+    assert list(PresetStore(file).list()) == ["a", "b"]

@@ -1,7 +1,9 @@
 """A browser session without a browser: Gradio's HTTP protocol as the page speaks it (upload, queue
 join, the event stream, queue=False calls, ``.then`` chains, the heartbeat whose end is the tab
-closing). Events are found by the ``elem_id`` of their component and their trigger, so a client
-follows the app's layout. Shared by test_app.py and benchmarks/bench_load.py; loopback only.
+closing). Events are found by the ``elem_id`` of their component and their trigger, and their
+inputs and outputs are named by the ``elem_id`` of theirs, so a client follows the app's layout and
+wiring (an input left out is an error here, not a silent short call). Shared by test_app.py,
+test_app_limits.py and benchmarks/bench_load.py; loopback only.
 """
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ API = "gradio_api"
 
 @dataclass
 class Reply:
-    """What one event (and the events chained after it) answered: the outputs of the last one,
-    every toast (level, text) on the way, and whether all succeeded."""
+    """What one event answered: its outputs by the elem_id of their components (``named``; those
+    without one are left out), what the page got for its State outputs (``states``: Gradio keeps
+    their values on the server), every toast (level, text), and whether it succeeded."""
 
-    outputs: list[Any]
+    named: dict[str, Any] = field(default_factory=dict)
+    states: list[Any] = field(default_factory=list)
     toasts: list[tuple[str, str]] = field(default_factory=list)
     success: bool = True
     error: str | None = None
@@ -40,6 +44,7 @@ class UISession:
         self.http = httpx.Client(timeout=timeout_s)
         config = self.http.get(self.url + "config").raise_for_status().json()
         self._elem = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+        self._state = {c["id"] for c in config["components"] if c.get("type") == "state"}
         self._deps = config["dependencies"]
         self._beat: threading.Thread | None = None
         self._beat_response: httpx.Response | None = None
@@ -58,32 +63,22 @@ class UISession:
         server_path = r.raise_for_status().json()[0]
         return {"path": server_path, "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
 
-    def run(self, elem_id: str, trigger: str, data: list[Any], event_data: Any = None,
-            then: list[Any] | None = None) -> Reply:
-        """Fire an event as the page does (State inputs are sent as None, as the page does), and
-        with ``then`` the event chained after it, with those inputs; the reply of the last one."""
+    def run(self, elem_id: str, trigger: str, inputs: dict[str, Any], event_data: Any = None) -> Reply:
+        """Fire an event as the page does: ``inputs`` by the elem_id of their components, every one
+        of them (LookupError for one left out or unknown); State inputs are sent as None, as the page does."""
         dep = self.dependency(elem_id, trigger)
-        reply = self._fire(dep, data, event_data)
-        if then is None or not reply.success:
-            return reply
-        chained = next(d for d in self._deps if d.get("trigger_after") == dep["id"])
-        more = self._fire(chained, then, event_data)
-        return Reply(more.outputs, reply.toasts + more.toasts, more.success, more.error)
-
-    def _fire(self, dep: dict, data: list[Any], event_data: Any) -> Reply:
+        names = [self._elem.get(i) for i in dep["inputs"] if i not in self._state]
+        if set(inputs) != set(names):
+            raise LookupError(f"#{elem_id} {trigger} takes {sorted(map(str, names))}, got {sorted(inputs)}")
+        data = [None if i in self._state else inputs[self._elem.get(i)] for i in dep["inputs"]]
         body = {"data": data, "fn_index": dep["id"], "trigger_id": dep["targets"][0][0] if dep["targets"] else None,
                 "session_hash": self.session, "event_data": event_data}
-        if not dep.get("queue", True):
-            out = self.http.post(self.url + f"{API}/run/predict", json=body)
-            if out.status_code != 200:
-                return Reply([], [], False, out.text[:300])
-            return Reply(out.json()["data"])
         joined = self.http.post(self.url + f"{API}/queue/join", json=body)
         if joined.status_code != 200:
-            return Reply([], [], False, joined.text[:300])
-        return self._await(joined.json()["event_id"])
+            return Reply(success=False, error=joined.text[:300])
+        return self._await(joined.json()["event_id"], dep["outputs"])
 
-    def _await(self, event_id: str) -> Reply:
+    def _await(self, event_id: str, outputs: list[int]) -> Reply:
         toasts: list[tuple[str, str]] = []
         with self.http.stream("GET", self.url + f"{API}/queue/data", params={"session_hash": self.session}) as r:
             for line in r.iter_lines():
@@ -96,8 +91,10 @@ class UISession:
                     toasts.append((msg.get("level", ""), msg.get("log", "")))
                 elif msg.get("msg") == "process_completed":
                     out = msg.get("output") or {}
-                    return Reply(out.get("data", []), toasts, bool(msg.get("success")), out.get("error"))
-        return Reply([], toasts, False, "the event stream ended without a result")
+                    data = list(zip(outputs, out.get("data", [])))
+                    return Reply({self._elem[o]: v for o, v in data if self._elem.get(o)},
+                                 [v for o, v in data if o in self._state], toasts, bool(msg.get("success")), out.get("error"))
+        return Reply(toasts=toasts, success=False, error="the event stream ended without a result")
 
     def open(self) -> None:
         """Open the heartbeat, as a loaded page does."""

@@ -1,0 +1,20 @@
+"""The GANmut web app: a Gradio page over :class:`ganmut.Editor` and :mod:`ganmut.wheel`.
+
+``create_app(weights=..., classifier=..., limits=...)`` builds it (importing this package loads no
+model); its ``blocks`` are the Gradio Blocks and ``launch()`` serves them. The modules, each named
+for what it holds (see docs/architecture.md):
+
+- ``context``: :class:`GanmutApp`, what the handlers share, and :func:`create_app`;
+- ``models``: the served models and the GPU-bound calls (ZeroGPU);
+- ``sessions``: the store of the sessions' photos and files;
+- ``limits``: what the app may hold and run, and the machinery that bounds it;
+- ``server``: the launch, the routes, the upload guard;
+- ``page``: the layout of the parts and their wiring; ``events``: how handlers answer (by name);
+- ``ui_photo``, ``ui_result``, ``ui_picker``, ``ui_saved``, ``ui_gamut``: the parts of the page,
+  each with its components, handlers and events; ``edit``: an edit at a point, which they share;
+- ``views``: pure renderers (HTML and images); ``api``: the four API endpoints;
+- ``static/``: the wheel's script and the stylesheet.
+"""
+from .context import GanmutApp, create_app
+
+__all__ = ["GanmutApp", "create_app"]

@@ -1,0 +1,149 @@
+"""The API: ``/edit_xy``, ``/edit_emotion``, ``/edit_preset`` and ``/grid`` (for ``gradio_client``),
+on components of their own, hidden from the page.
+
+Each call takes its payloads raw (``preprocess=False``: the errors stay ours) and runs on an API
+worker at lower CPU priority, within its client's :data:`~webapp.limits.API_PER_CLIENT` places
+(:func:`api_call`). Every argument has one type: numbers for x, y and intensity, strings for
+model, emotion, face and preset; anything else is refused in one line, as is every user error.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+import ganmut
+from ganmut.editor import model_name
+from ganmut.errors import shorten
+from ganmut.images import read_image, storable
+from ganmut.presets import parse_preset
+
+from .events import bind, inform, log_user_error
+from .limits import API_CONCURRENCY, API_PER_CLIENT, TooMany
+from .ui_gamut import sheet_face
+from .ui_photo import payload_path
+
+TOO_MANY = (f"429 Too Many Requests: this client already has {API_PER_CLIENT} API calls queued or running; "
+            "wait for one to finish, then call again")
+TEXT_FORMS = {"model": '"linear" or "gaussian"', "emotion": "an emotion's name",
+              "face": '"0" (the largest face), "1", ... or "all"', "preset": 'JSON text {"model": ..., "z": [x, y]}'}
+DOC = """
+Four endpoints, callable with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
+`/edit_xy` (a point of the space), `/edit_emotion` (an emotion and an intensity in [0, 1]), `/edit_preset`
+(a saved point, as the JSON the "Saved points" panel shows) and `/grid` (the gamut grid of one face).
+`model` is `"linear"` (GANmut) or `"gaussian"` (GGANmut); `face` is `"0"` (the largest face), `"1"`, ...
+or `"all"` (for `/grid`, which shows one face, the largest). `x`, `y` and `intensity` are numbers, the
+other arguments strings. Errors (no face, unreadable image, a point outside the space, a value of the
+wrong type) come back as a one-line message.
+
+```python
+from gradio_client import Client, handle_file
+
+client = Client("http://localhost:7860/")
+edited = client.predict(handle_file("face.jpg"), 0.6, 0.4, "linear", "0", api_name="/edit_xy")
+happy = client.predict(handle_file("face.jpg"), "happy", 0.8, "gaussian", "all", api_name="/edit_emotion")
+saved = client.predict(handle_file("face.jpg"), '{"model": "gaussian", "z": [-0.35, 0.5]}', "0",
+                       api_name="/edit_preset")
+grid = client.predict(handle_file("face.jpg"), "linear", "0", api_name="/grid")
+print(edited, happy, saved, grid)  # paths of PNG files
+```
+"""
+
+
+def text(value: Any, name: str) -> str:
+    """A string argument of an API call; GanmutError, saying what it takes, for anything else."""
+    if not isinstance(value, str):
+        raise ganmut.GanmutError(f"{name} must be a string, {TEXT_FORMS[name]}; got {shorten(value)}")
+    return value
+
+
+def api_image(payload: Any) -> Image.Image:
+    """The photo of an API call, read as the UI reads it (its notes go to the caller's log and the server's)."""
+    path = payload_path(payload)
+    if path is None:
+        raise ganmut.ImageError("no image given")
+    loaded = read_image(path)
+    inform(loaded.notes)
+    return loaded.image
+
+
+def api_call(app: Any, work: Callable[[], Image.Image], request: gr.Request | None) -> str:
+    """An API call: ``work``, and the PNG it makes, on an API worker (low priority), within one of its
+    client's places; the path of the PNG. Past the places, and for a user error, a one-line gr.Error
+    (and one line in the server log, no traceback)."""
+    try:
+        with app.api_clients.hold(getattr(request, "session_hash", None) or "anonymous"):
+            return app.api_pool.run(lambda: save_png(app, work()))
+    except TooMany:
+        log_user_error(TOO_MANY)
+        raise gr.Error(TOO_MANY, print_exception=False) from None
+    except ganmut.GanmutError as e:
+        log_user_error(str(e))
+        raise gr.Error(str(e), print_exception=False) from None
+
+
+def save_png(app: Any, img: Image.Image) -> str:
+    """Write an API result in the temporary folder (where Gradio serves it from, and its sweep deletes it)."""
+    app.sessions.temp_dir.mkdir(parents=True, exist_ok=True)
+    path = app.sessions.temp_dir / f"ganmut-api-{uuid.uuid4().hex}.png"
+    storable(img, "PNG").save(path)
+    return str(path)
+
+
+def edited(app: Any, image: Any, model: Any, face: Any,
+           code: Callable[[ganmut.Editor], tuple[float, ...]]) -> Image.Image:
+    """The photo ``image`` edited by ``model`` at the code ``code`` gives for its editor."""
+    kind = model_name(text(model, "model"))
+    return app.models.edit(kind, api_image(image), code(app.models.editor(kind)), text(face, "face")).image
+
+
+def edit_xy(app: Any, image: Any, x: float, y: float, model: str, face: str, client: gr.Request | None = None) -> str:
+    """Edit to the code (x, y) of the model's space (linear: unit disc; Gaussian: [-1, 1]^2)."""
+    return api_call(app, lambda: edited(app, image, model, face, lambda ed: ed.code(z=(x, y))), client)
+
+
+def edit_emotion(app: Any, image: Any, emotion: str, intensity: float, model: str, face: str,
+                 client: gr.Request | None = None) -> str:
+    """Edit to a basic emotion at an intensity in [0, 1]."""
+    def code(ed: ganmut.Editor) -> tuple[float, ...]:
+        return ed.code(emotion=text(emotion, "emotion"), intensity=intensity)
+
+    return api_call(app, lambda: edited(app, image, model, face, code), client)
+
+
+def edit_preset(app: Any, image: Any, preset: str, face: str, client: gr.Request | None = None) -> str:
+    """Edit to a saved point: ``{"model": "linear", "z": [x, y]}`` as JSON (what the page shows for a
+    saved point, and what `python -m ganmut presets` keeps)."""
+    def edit() -> Image.Image:
+        p = parse_preset(text(preset, "preset"))
+        return edited(app, image, p.model, face, lambda ed: ed.code(z=p.z))
+
+    return api_call(app, edit, client)
+
+
+def grid(app: Any, image: Any, model: str, face: str, client: gr.Request | None = None) -> str:
+    """The gamut-of-emotions grid of one face."""
+    def sheet() -> Image.Image:
+        kind = model_name(text(model, "model"))
+        return app.models.grid(kind, api_image(image), sheet_face(text(face, "face")))
+
+    return api_call(app, sheet, client)
+
+
+def layout_and_wire(app: Any, default: str) -> None:
+    """The endpoints, on hidden components (their labels name the arguments in the API's description)."""
+    with gr.Column(visible=False):
+        image = gr.Image(type="filepath", image_mode=None, label="image")
+        x, y = gr.Number(label="x"), gr.Number(label="y")
+        emotion, intensity = gr.Textbox(label="emotion"), gr.Number(label="intensity")
+        model, face = gr.Textbox(value=default, label="model"), gr.Textbox(value="0", label="face")
+        preset = gr.Textbox(label="preset")
+        out = gr.Image(type="pil", format="png", label="edited")
+    # raw payloads; API_CONCURRENCY calls pass at once to api_call, which bounds them
+    lane = dict(preprocess=False, concurrency_id="api", concurrency_limit=API_CONCURRENCY)
+    for fn, inputs in ((edit_xy, [image, x, y, model, face]), (edit_emotion, [image, emotion, intensity, model, face]),
+                       (edit_preset, [image, preset, face]), (grid, [image, model, face])):
+        gr.on([], bind(app, fn), inputs, [out], api_name=fn.__name__, **lane)

@@ -1,0 +1,88 @@
+"""An edit at a point of the space, as the page shows it: the outputs every part of the page that
+moves the point (the photo, the wheel, the controls, the view, a saved point) answers with."""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+import ganmut
+from ganmut.editor import Prepared
+from ganmut.emotions import EMOTIONS, NEUTRAL
+from ganmut.face import face_choice
+
+from . import views
+from .events import warn
+
+EMOTION_CHOICES = [e for e in EMOTIONS if e != EMOTIONS[NEUTRAL]]
+EDIT = ("point", "wheel", "emotion", "intensity", "result", "crops", "mix", "readout", "status", "download")
+"""The outputs of an edit at a point (:func:`show`)."""
+MODEL_SWITCH = (*EDIT, "model", "model_note", "grid", "anim", "anim_mp4")
+"""The outputs of a change of model (:func:`switch_model`): the edit, the model's note, and what the
+last model made, cleared."""
+
+
+def hidden_download() -> gr.DownloadButton:
+    """A download button emptied and hidden (what was made from the last photo, point or model)."""
+    return gr.DownloadButton(value=None, visible=False)
+
+
+def as_code(z: Any) -> tuple[float, ...]:
+    """A code as a tuple of floats (the spaces answer tensors)."""
+    return tuple(float(v) for v in (z.tolist() if hasattr(z, "tolist") else z))
+
+
+def start_code(app: Any, kind: str, emotion: str, intensity: float) -> tuple[float, ...]:
+    """The point of an emotion at an intensity in a model's space (CodeError for bad values)."""
+    return app.models.editor(kind).code(emotion=emotion, intensity=float(intensity))
+
+
+def readout(app: Any, kind: str, code: tuple[float, ...], result: ganmut.EditResult | None = None,
+            who: str = "face 1") -> str:
+    """The readout's HTML of an edit of model ``kind`` at ``code`` (or only its status line)."""
+    target = EMOTIONS[app.models.editor(kind).space.dominant(code)[0]]
+    return views.readout_html(app.models.readout_status(kind), result, target, who)
+
+
+def show(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...],
+         controls: bool = False, seq: int | None = None) -> dict[str, Any]:
+    """The outputs of an edit at ``code`` (:data:`EDIT`). ``controls``: also set the emotion to the
+    nearest one and the intensity to the point's; ``seq``: the number of the wheel click being answered."""
+    space = app.models.editor(kind).space
+    marker = gr.HTML(point=list(code), **({} if seq is None else {"seq": seq}))
+    out: dict[str, Any] = {"point": list(code), "wheel": marker, "mix": views.mix_html(space, code),
+                           "download": hidden_download()}
+    if controls:
+        e = space.nearest_emotion(code)
+        out["emotion"] = gr.Dropdown(choices=EMOTION_CHOICES, value=EMOTIONS[e])
+        out["intensity"] = gr.Slider(value=round(space.intensity_of(code, e), 3))
+    if prep is None:
+        return {**out, "readout": readout(app, kind, code),
+                "status": f"Upload a photo to edit it to {views.describe(space, code)}."}
+    try:
+        result = app.models.edit(kind, prep, code, face)
+    except ganmut.GanmutError as e:
+        return {**out, "status": warn(e)}
+    f = face_choice(face)
+    who = "every face" if f == "all" else f"face {f + 1}"
+    return {**out, "result": views.before_after(prep, result, whole), "crops": views.crops_gallery(result),
+            "readout": readout(app, kind, code, result, "the largest face" if f == "all" else who),
+            "status": f"Edited {who} to **{views.describe(space, code)}**."}
+
+
+def switch_model(app: Any, kind: str, key: str | None, face: str, whole: bool, code: tuple[float, ...],
+                 controls: bool = False) -> dict[str, Any]:
+    """Model ``kind`` at ``code`` (:data:`MODEL_SWITCH`): its wheel and note, the photo aligned for it
+    (when its crop differs), the edit, and what the previous model made (grid, animation, download) cleared."""
+    out = {"model": kind, "model_note": views.model_note(kind), "grid": None, "anim": None,
+           "anim_mp4": hidden_download(), "download": hidden_download()}
+    try:
+        prep = app.sessions.held(key)
+        if prep is not None:
+            prep = app.models.prepare(kind, prep)
+            app.sessions.photos.put(key, prep)
+    except ganmut.GanmutError as e:
+        return {**out, "wheel": gr.HTML(value=app.models.wheel(kind)), "result": None, "crops": [], "readout": "",
+                "status": warn(e)}
+    edit = show(app, prep, kind, face, whole, code, controls=controls)
+    return {**out, **edit, "wheel": gr.HTML(value=app.models.wheel(kind), point=list(code))}

@@ -1,0 +1,100 @@
+"""The picker: the clickable emotion wheel (drawn in the page by ``static/wheel.js``), the emotion and
+intensity controls and the model. One state, the point of the space (``point``), drives them all:
+a wheel click sets it (and the controls to the nearest emotion and its intensity), the intensity
+slider moves it along its ray (GGANmut: along the emotion's path), the marker follows."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+import ganmut
+from ganmut.errors import number
+
+from . import views
+from .edit import EDIT, EMOTION_CHOICES, MODEL_SWITCH, as_code, show, start_code, switch_model
+from .events import Wiring, warn
+from .models import MODEL_LABELS
+
+WHEEL_JS = Path(__file__).with_name("static") / "wheel.js"
+PLOTLY_URL = "/ganmut/plotly.min.js"
+"""Where the page loads plotly.js from: a route of the app's own, so that no server path is in the page."""
+WHEEL_HTML = ('<div class="ganmut-stage"><div class="ganmut-wheel"></div><div class="ganmut-marker"></div></div>'
+              '<div class="ganmut-wheel-empty">The emotion wheel appears here once trained weights are available.'
+              '</div>')
+START = {"emotion": "happy", "intensity": 1.0}
+"""The first edit of a new photo: full happiness."""
+
+
+def layout(app: Any, default: str) -> dict[str, Any]:
+    """The wheel, the emotion and intensity controls, the legend, the model picker and its note."""
+    wheel = gr.HTML(value=app.models.wheel(default if app.models.paths else None), html_template=WHEEL_HTML,
+                    js_on_load=WHEEL_JS.read_text(), head=f'<script src="{PLOTLY_URL}"></script>',
+                    elem_id="wheel", point=None, seq=0)
+    with gr.Row():
+        emotion = gr.Dropdown(EMOTION_CHOICES, value=START["emotion"], label="Emotion", scale=1, min_width=110,
+                              elem_id="emotion")
+        intensity = gr.Slider(0, 1, value=START["intensity"], step=0.01, label="Intensity", scale=2, min_width=160,
+                              elem_id="intensity")
+    gr.Markdown(f"<small>{views.LEGEND}. The centre is neutral. Hover to read the mix; click to edit.</small>")
+    model = gr.Radio([(MODEL_LABELS[k], k) for k in app.models.names], value=default, label="Model", elem_id="model")
+    note = gr.Markdown(views.model_note(default))
+    return {"wheel": wheel, "emotion": emotion, "intensity": intensity, "model": model, "model_note": note,
+            "point": gr.State(None)}
+
+
+def on_click(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
+    """A click on the wheel: the exact point clicked (projected into the space), the controls set to it, the edit."""
+    seq = 0
+    try:
+        seq = int(number(getattr(evt, "seq", 0) or 0, "the click's number"))
+        xy = (number(getattr(evt, "x", None), "x"), number(getattr(evt, "y", None), "y"))
+        code = as_code(app.models.editor(kind).space.project(xy))
+    except (ganmut.GanmutError, ValueError) as e:
+        return {"wheel": gr.HTML(seq=seq), "status": warn(e)}
+    return show(app, app.sessions.held(key), kind, face, whole, code, controls=True, seq=seq)
+
+
+def on_intensity(app: Any, key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
+                 intensity: float) -> dict[str, Any]:
+    """The intensity slider moved: the point moves along its ray (GGANmut: along the emotion's path)."""
+    try:
+        space = app.models.editor(kind).space
+        moved = space.at_intensity(point, emotion, float(intensity)) if point else space.code(emotion, float(intensity))
+        code = as_code(moved)
+    except (ganmut.GanmutError, ValueError) as e:
+        return {"status": warn(e)}
+    return show(app, app.sessions.held(key), kind, face, whole, code)
+
+
+def on_emotion(app: Any, key: str | None, kind: str, face: str, whole: bool, emotion: str,
+               intensity: float) -> dict[str, Any]:
+    """Another emotion chosen: its point at the current intensity."""
+    try:
+        code = start_code(app, kind, emotion, intensity)
+    except (ganmut.GanmutError, ValueError) as e:
+        return {"status": warn(e)}
+    return show(app, app.sessions.held(key), kind, face, whole, code)
+
+
+def on_model(app: Any, kind: str, key: str | None, face: str, whole: bool, emotion: str,
+             intensity: float) -> dict[str, Any]:
+    """Another model: the same emotion and intensity in its space."""
+    try:
+        code = start_code(app, kind, emotion, intensity)
+    except ganmut.GanmutError as e:
+        return {"status": warn(e)}
+    return switch_model(app, kind, key, face, whole, code)
+
+
+def wire(w: Wiring) -> None:
+    # Wheel clicks are sent one at a time by the page, the last one kept (see static/wheel.js).
+    w.on(w["wheel"].click, on_click, ("photo_key", "model", "face", "whole"), EDIT, live=True, trigger_mode="multiple")
+    for trigger in (w["intensity"].input, w["intensity"].release):
+        w.on(trigger, on_intensity, ("photo_key", "model", "face", "whole", "point", "emotion", "intensity"), EDIT,
+             live=True)
+    w.on(w["emotion"].input, on_emotion, ("photo_key", "model", "face", "whole", "emotion", "intensity"), EDIT,
+         live=True)
+    w.on(w["model"].input, on_model, ("model", "photo_key", "face", "whole", "emotion", "intensity"), MODEL_SWITCH,
+         live=True)
