@@ -415,6 +415,26 @@ def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gauss
     assert switched["grid"] is None and switched["anim"] is None  # what the last model made is cleared
 
 
+def test_neutral_sends_the_point_to_the_neutral_anchor(linear_ckpt, gaussian_ckpt, monkeypatch):
+    app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
+    key = upload(app, OBAMA)["photo_key"]
+    seen = DetectionCounter(monkeypatch, app.models.editor("linear").detector)
+    for kind in ("linear", "gaussian"):
+        out = ui_picker.on_neutral(app, key, kind, "0", False)
+        anchor = app.models.editor(kind).space.anchors()[EMOTIONS.index("neutral")].tolist()
+        assert out["point"] == pytest.approx(anchor) and out["wheel"].props["point"] == out["point"]
+        assert out["intensity"].value == 0 and "emotion" not in out and len(out["crops"]) == 2
+        assert "neutral" in out["status"]
+    assert seen.n == 0  # identity kept: the same detection and alignment, only the generator ran
+
+
+def test_neutral_through_the_api_is_edit_emotion_neutral(client, face_boxes):
+    from gradio_client import handle_file
+
+    out = client.predict(handle_file(str(OBAMA)), "neutral", 1.0, "linear", "0", api_name="/edit_emotion")
+    assert_edited_only_around(OBAMA, out, face_boxes[OBAMA])
+
+
 def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ckpt, tiny_classifier, tmp_path, monkeypatch):
     import ganmut.editor
 

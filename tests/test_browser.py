@@ -516,3 +516,18 @@ def test_phone(browser, server):
     assert shown["width"] / natural * SHEET_FONT_PX >= 12
     assert pg.locator("#grid label").count() == 0 or not pg.locator("#grid label").first.is_visible()
     assert not pg.errors, f"JavaScript errors: {pg.errors}"
+
+
+def test_neutral_button(browser, server):
+    pg = open_page(browser, DESKTOP)
+    pg.goto(server.url)
+    pg.wait_for_selector(f"{WHEEL} .main-svg")
+    upload(pg, PHOTO)  # the first edit: full happiness
+    first = after_src(pg)
+    pg.click("#neutral")
+    wait_for(pg, lambda: "neutral" in pg.inner_text("#status") and after_src(pg) != first, "the neutral edit")
+    settled(pg)
+    assert math.dist(point(wheel_state(pg)), (0.0, 0.0)) < 1e-3  # linear: the neutral anchor is the centre
+    assert math.dist(status_point(pg), (0.0, 0.0)) < 0.006
+    assert control_values(pg) == ("happy", 0.0)  # the slider at 0 leads back to the emotion
+    assert not pg.errors, f"JavaScript errors: {pg.errors}"

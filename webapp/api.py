@@ -37,7 +37,7 @@ Four endpoints, callable with [`gradio_client`](https://www.gradio.app/guides/ge
 `model` is `"linear"` (GANmut) or `"gaussian"` (GGANmut); `face` is `"0"` (the largest face), `"1"`, ...
 or `"all"` (for `/grid`, which shows one face, the largest). `x`, `y` and `intensity` are numbers, the
 other arguments strings. Errors (no face, unreadable image, a point outside the space, a value of the
-wrong type) come back as a one-line message.
+wrong type) come back as a one-line message. Back to neutral: `/edit_emotion` with `"neutral"`.
 
 ```python
 from gradio_client import Client, handle_file
