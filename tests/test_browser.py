@@ -531,3 +531,19 @@ def test_neutral_button(browser, server):
     assert math.dist(status_point(pg), (0.0, 0.0)) < 0.006
     assert control_values(pg) == ("happy", 0.0)  # the slider at 0 leads back to the emotion
     assert not pg.errors, f"JavaScript errors: {pg.errors}"
+
+
+def test_reference_photo_moves_the_marker(browser, server):
+    pg = open_page(browser, DESKTOP)
+    pg.goto(server.url)
+    pg.wait_for_selector(f"{WHEEL} .main-svg")
+    upload(pg, PHOTO)
+    start, first = point(wheel_state(pg)), after_src(pg)
+    pg.set_input_files("#reference input[type=file]", str(ROOT / "assets" / "examples" / "biden.jpg"))
+    wait_for(pg, lambda: "The reference reads" in pg.inner_text("#status") and after_src(pg) != first,
+             "the edit at the reference's point")
+    settled(pg)
+    moved = point(wheel_state(pg))
+    assert math.dist(moved, start) > 0.01 and math.dist(status_point(pg), moved) < 0.006
+    assert control_values(pg)[0] in pg.inner_text("#status")  # the controls at the nearest emotion
+    assert not pg.errors, f"JavaScript errors: {pg.errors}"
