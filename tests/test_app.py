@@ -21,7 +21,7 @@ import ganmut
 from uiclient import UISession
 from ganmut.emotions import EMOTIONS
 from ganmut.images import load_image
-from webapp import api, edit, ui_gamut, ui_photo, ui_picker, ui_result, ui_saved
+from webapp import api, edit, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved
 from webapp.models import Models
 
 ROOT = appserver.ROOT
@@ -222,9 +222,9 @@ def test_page_reveals_no_server_paths_and_loads_plotly_from_its_own_route(server
         assert r.headers["content-type"].startswith("text/javascript") and b"plotly.js v" in r.read(4000)
 
 
-def test_api_lists_the_four_named_endpoints(client):
+def test_api_lists_the_five_named_endpoints(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/edit_xy", "/edit_emotion", "/edit_preset", "/grid"} <= names
+    assert {"/edit_xy", "/edit_emotion", "/edit_preset", "/match", "/grid"} <= names
 
 
 def test_a_preset_through_the_api_is_its_point(client):
@@ -413,6 +413,64 @@ def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gauss
     assert point4 == pytest.approx(list(app.models.editor("gaussian").space.code("fear", 0.4).tolist()))
     assert switched["wheel"].props["point"] == point4 and prep4.faces == prep.faces and seen.n == 0
     assert switched["grid"] is None and switched["anim"] is None  # what the last model made is cleared
+
+
+def test_neutral_sends_the_point_to_the_neutral_anchor(linear_ckpt, gaussian_ckpt, monkeypatch):
+    app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
+    key = upload(app, OBAMA)["photo_key"]
+    seen = DetectionCounter(monkeypatch, app.models.editor("linear").detector)
+    for kind in ("linear", "gaussian"):
+        out = ui_picker.on_neutral(app, key, kind, "0", False)
+        anchor = app.models.editor(kind).space.anchors()[EMOTIONS.index("neutral")].tolist()
+        assert out["point"] == pytest.approx(anchor) and out["wheel"].props["point"] == out["point"]
+        assert out["intensity"].value == 0 and "emotion" not in out and len(out["crops"]) == 2
+        assert "neutral" in out["status"]
+    assert seen.n == 0  # identity kept: the same detection and alignment, only the generator ran
+
+
+def test_neutral_through_the_api_is_edit_emotion_neutral(client, face_boxes):
+    from gradio_client import handle_file
+
+    out = client.predict(handle_file(str(OBAMA)), "neutral", 1.0, "linear", "0", api_name="/edit_emotion")
+    assert_edited_only_around(OBAMA, out, face_boxes[OBAMA])
+
+
+def test_match_through_the_api_and_a_reference_without_a_face(client, server, face_boxes, tmp_path):
+    import skimage.data
+    from gradio_client import handle_file
+
+    out = client.predict(handle_file(str(BIDEN)), handle_file(str(OBAMA)), "linear", "0", "0", api_name="/match")
+    assert_edited_only_around(BIDEN, out, face_boxes[BIDEN])
+    cat = tmp_path / "cat.png"
+    Image.fromarray(skimage.data.chelsea()).save(cat)
+    with pytest.raises(Exception) as e:
+        client.predict(handle_file(str(BIDEN)), handle_file(str(cat)), "linear", "0", "0", api_name="/match")
+    assert str(e.value).strip() == "reference photo: no face found in the image"
+    with pytest.raises(Exception, match="^reference_face must be"):
+        client.predict(handle_file(str(BIDEN)), handle_file(str(OBAMA)), "linear", "0", "all", api_name="/match")
+
+
+def test_a_smiling_reference_moves_the_point_into_the_happy_sector(linear_ckpt, gaussian_ckpt, monkeypatch, tmp_path):
+    import skimage.data
+
+    from ganmut.editor import CLASSIFIER_FILE
+
+    # the bundled classifier (by its path: "auto" would share the editor that another test loads without it)
+    app = make_app(f"{linear_ckpt},{gaussian_ckpt}", str(CLASSIFIER_FILE))  # it reads obama.jpg as happy 83 %
+    key = upload(app, BIDEN)["photo_key"]
+    ui_picker.on_emotion(app, key, "linear", "0", False, "sad", 1.0)
+    out = ui_match.on_reference(app, key, "linear", "0", False, {"path": str(OBAMA)})
+    space = app.models.editor("linear").space
+    assert space.nearest_emotion(out["point"]) == EMOTIONS.index("happy") and out["emotion"].value == "happy"
+    assert out["wheel"].props["point"] == out["point"] and len(out["crops"]) == 2
+    assert out["status"].startswith("The reference reads happy 8") and "Edited face 1" in out["status"]
+    path = api.match(app, {"path": str(BIDEN)}, {"path": str(OBAMA)}, "linear", "0", "0")
+    assert Image.open(path).size == Image.open(BIDEN).size
+    cat = tmp_path / "cat.png"
+    Image.fromarray(skimage.data.chelsea()).save(cat)
+    warned = ui_match.on_reference(app, key, "linear", "0", False, {"path": str(cat)})
+    assert warned == {"status": "⚠️ reference photo: no face found in the image"}
+    assert ui_match.on_reference(app, key, "linear", "0", False, None) == {}  # a cleared reference changes nothing
 
 
 def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ckpt, tiny_classifier, tmp_path, monkeypatch):

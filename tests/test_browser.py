@@ -516,3 +516,34 @@ def test_phone(browser, server):
     assert shown["width"] / natural * SHEET_FONT_PX >= 12
     assert pg.locator("#grid label").count() == 0 or not pg.locator("#grid label").first.is_visible()
     assert not pg.errors, f"JavaScript errors: {pg.errors}"
+
+
+def test_neutral_button(browser, server):
+    pg = open_page(browser, DESKTOP)
+    pg.goto(server.url)
+    pg.wait_for_selector(f"{WHEEL} .main-svg")
+    upload(pg, PHOTO)  # the first edit: full happiness
+    first = after_src(pg)
+    pg.click("#neutral")
+    wait_for(pg, lambda: "neutral" in pg.inner_text("#status") and after_src(pg) != first, "the neutral edit")
+    settled(pg)
+    assert math.dist(point(wheel_state(pg)), (0.0, 0.0)) < 1e-3  # linear: the neutral anchor is the centre
+    assert math.dist(status_point(pg), (0.0, 0.0)) < 0.006
+    assert control_values(pg) == ("happy", 0.0)  # the slider at 0 leads back to the emotion
+    assert not pg.errors, f"JavaScript errors: {pg.errors}"
+
+
+def test_reference_photo_moves_the_marker(browser, server):
+    pg = open_page(browser, DESKTOP)
+    pg.goto(server.url)
+    pg.wait_for_selector(f"{WHEEL} .main-svg")
+    upload(pg, PHOTO)
+    start, first = point(wheel_state(pg)), after_src(pg)
+    pg.set_input_files("#reference input[type=file]", str(ROOT / "assets" / "examples" / "biden.jpg"))
+    wait_for(pg, lambda: "The reference reads" in pg.inner_text("#status") and after_src(pg) != first,
+             "the edit at the reference's point")
+    settled(pg)
+    moved = point(wheel_state(pg))
+    assert math.dist(moved, start) > 0.01 and math.dist(status_point(pg), moved) < 0.006
+    assert control_values(pg)[0] in pg.inner_text("#status")  # the controls at the nearest emotion
+    assert not pg.errors, f"JavaScript errors: {pg.errors}"

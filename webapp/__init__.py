@@ -10,9 +10,9 @@ for what it holds (see docs/architecture.md):
 - ``limits``: what the app may hold and run, and the machinery that bounds it;
 - ``server``: the launch, the routes, the upload guard;
 - ``page``: the layout of the parts and their wiring; ``events``: how handlers answer (by name);
-- ``ui_photo``, ``ui_result``, ``ui_picker``, ``ui_saved``, ``ui_gamut``: the parts of the page,
+- ``ui_photo``, ``ui_match``, ``ui_result``, ``ui_picker``, ``ui_saved``, ``ui_gamut``: the parts of the page,
   each with its components, handlers and events; ``edit``: an edit at a point, which they share;
-- ``views``: pure renderers (HTML and images); ``api``: the four API endpoints;
+- ``views``: pure renderers (HTML and images); ``api``: the API endpoints;
 - ``static/``: the wheel's script and the stylesheet.
 """
 from .context import GanmutApp, create_app

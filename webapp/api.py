@@ -1,4 +1,4 @@
-"""The API: ``/edit_xy``, ``/edit_emotion``, ``/edit_preset`` and ``/grid`` (for ``gradio_client``),
+"""The API: ``/edit_xy``, ``/edit_emotion``, ``/edit_preset``, ``/match`` and ``/grid`` (for ``gradio_client``),
 on components of their own, hidden from the page.
 
 Each call takes its payloads raw (``preprocess=False``: the errors stay ours) and runs on an API
@@ -18,6 +18,7 @@ from PIL import Image
 import ganmut
 from ganmut.editor import model_name
 from ganmut.errors import shorten
+from ganmut.face import face_choice
 from ganmut.images import read_image, storable
 from ganmut.presets import parse_preset
 
@@ -29,15 +30,17 @@ from .ui_photo import payload_path
 TOO_MANY = (f"429 Too Many Requests: this client already has {API_PER_CLIENT} API calls queued or running; "
             "wait for one to finish, then call again")
 TEXT_FORMS = {"model": '"linear" or "gaussian"', "emotion": "an emotion's name",
-              "face": '"0" (the largest face), "1", ... or "all"', "preset": 'JSON text {"model": ..., "z": [x, y]}'}
+              "face": '"0" (the largest face), "1", ... or "all"',
+              "reference_face": '"0" (the largest face of the reference), "1", ...', "preset": 'JSON text {"model": ..., "z": [x, y]}'}
 DOC = """
-Four endpoints, callable with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
+Five endpoints, callable with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
 `/edit_xy` (a point of the space), `/edit_emotion` (an emotion and an intensity in [0, 1]), `/edit_preset`
-(a saved point, as the JSON the "Saved points" panel shows) and `/grid` (the gamut grid of one face).
+(a saved point, as the JSON the "Saved points" panel shows), `/match` (the expression of a reference
+photo, as the emotion classifier reads it) and `/grid` (the gamut grid of one face).
 `model` is `"linear"` (GANmut) or `"gaussian"` (GGANmut); `face` is `"0"` (the largest face), `"1"`, ...
 or `"all"` (for `/grid`, which shows one face, the largest). `x`, `y` and `intensity` are numbers, the
 other arguments strings. Errors (no face, unreadable image, a point outside the space, a value of the
-wrong type) come back as a one-line message.
+wrong type) come back as a one-line message. Back to neutral: `/edit_emotion` with `"neutral"`.
 
 ```python
 from gradio_client import Client, handle_file
@@ -47,8 +50,9 @@ edited = client.predict(handle_file("face.jpg"), 0.6, 0.4, "linear", "0", api_na
 happy = client.predict(handle_file("face.jpg"), "happy", 0.8, "gaussian", "all", api_name="/edit_emotion")
 saved = client.predict(handle_file("face.jpg"), '{"model": "gaussian", "z": [-0.35, 0.5]}', "0",
                        api_name="/edit_preset")
+matched = client.predict(handle_file("face.jpg"), handle_file("smile.jpg"), "linear", "0", "0", api_name="/match")
 grid = client.predict(handle_file("face.jpg"), "linear", "0", api_name="/grid")
-print(edited, happy, saved, grid)  # paths of PNG files
+print(edited, happy, saved, matched, grid)  # paths of PNG files
 ```
 """
 
@@ -124,6 +128,23 @@ def edit_preset(app: Any, image: Any, preset: str, face: str, client: gr.Request
     return api_call(app, edit, client)
 
 
+def match(app: Any, image: Any, reference: Any, model: str, face: str, reference_face: str,
+          client: gr.Request | None = None) -> str:
+    """Edit to the expression of a reference photo: the point its face ``reference_face`` reads as."""
+    def edit() -> Image.Image:
+        kind = model_name(text(model, "model"))
+        which = face_choice(text(reference_face, "reference_face"))
+        if which == "all":
+            raise ganmut.NoFaceError(f"reference_face must be {TEXT_FORMS['reference_face']}, not all")
+        path = payload_path(reference)
+        if path is None:
+            raise ganmut.ImageError("reference photo: no image given")
+        point = app.models.reference_point(kind, path, which)[0]
+        return edited(app, image, kind, face, lambda ed: point)
+
+    return api_call(app, edit, client)
+
+
 def grid(app: Any, image: Any, model: str, face: str, client: gr.Request | None = None) -> str:
     """The gamut-of-emotions grid of one face."""
     def sheet() -> Image.Image:
@@ -137,13 +158,15 @@ def layout_and_wire(app: Any, default: str) -> None:
     """The endpoints, on hidden components (their labels name the arguments in the API's description)."""
     with gr.Column(visible=False):
         image = gr.Image(type="filepath", image_mode=None, label="image")
+        reference = gr.Image(type="filepath", image_mode=None, label="reference")
         x, y = gr.Number(label="x"), gr.Number(label="y")
         emotion, intensity = gr.Textbox(label="emotion"), gr.Number(label="intensity")
         model, face = gr.Textbox(value=default, label="model"), gr.Textbox(value="0", label="face")
-        preset = gr.Textbox(label="preset")
+        preset, reference_face = gr.Textbox(label="preset"), gr.Textbox(value="0", label="reference_face")
         out = gr.Image(type="pil", format="png", label="edited")
     # raw payloads; API_CONCURRENCY calls pass at once to api_call, which bounds them
     lane = dict(preprocess=False, concurrency_id="api", concurrency_limit=API_CONCURRENCY)
     for fn, inputs in ((edit_xy, [image, x, y, model, face]), (edit_emotion, [image, emotion, intensity, model, face]),
-                       (edit_preset, [image, preset, face]), (grid, [image, model, face])):
+                       (edit_preset, [image, preset, face]), (match, [image, reference, model, face, reference_face]),
+                       (grid, [image, model, face])):
         gr.on([], bind(app, fn), inputs, [out], api_name=fn.__name__, **lane)

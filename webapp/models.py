@@ -60,6 +60,11 @@ def gpu_edit(model: Key, image: Any, code: tuple[float, ...], face: int | str) -
     return loaded_editor(*model).edit(image, z=code, face=face)
 
 
+@zerogpu.GPU(duration=30)
+def gpu_reference_point(model: Key, reference: Any, face: int) -> tuple[tuple[float, ...], dict[str, float]]:
+    return loaded_editor(*model).reference_point(reference, face)
+
+
 @zerogpu.GPU(duration=60)
 def gpu_frames(model: Key, image: Any, codes: list[tuple[float, ...]], face: int | str) -> list[Image.Image]:
     return animate.frames(loaded_editor(*model), image, codes, face)
@@ -75,7 +80,7 @@ class Models:
     each loaded now (on ZeroGPU the weights must reach CUDA at start-up), with the readout's classifier
     (``classifier``: a file, ``"auto"`` or ``"off"``). A checkpoint that fails to load is left out, and
     the banner says why. The GPU-bound work of a model runs through :meth:`prepare`, :meth:`edit`,
-    :meth:`frames` and :meth:`grid`."""
+    :meth:`reference_point`, :meth:`frames` and :meth:`grid`."""
 
     def __init__(self, weights: str | None = None, classifier: str | None = None) -> None:
         try:
@@ -111,6 +116,10 @@ class Models:
 
     def edit(self, kind: str, image: Any, code: tuple[float, ...], face: int | str) -> ganmut.EditResult:
         return gpu_edit(self.key(kind), image, code, face)
+
+    def reference_point(self, kind: str, reference: Any, face: int = 0) -> tuple[tuple[float, ...], dict[str, float]]:
+        """The point a reference photo's face reads as, and that reading (:meth:`ganmut.Editor.reference_point`)."""
+        return gpu_reference_point(self.key(kind), reference, face)
 
     def frames(self, kind: str, image: Any, codes: list[tuple[float, ...]], face: int | str) -> list[Image.Image]:
         return gpu_frames(self.key(kind), image, codes, face)

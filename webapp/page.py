@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from . import api, ui_gamut, ui_photo, ui_picker, ui_result, ui_saved
+from . import api, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved
 from .events import Wiring, bind
 from .views import PAPER
 
@@ -19,12 +19,12 @@ INTRO = """
 # GANmut · edit a face to any point of a gamut of emotions
 
 1. **Bring a face**: upload, webcam, paste or pick an example.
-2. **Click the wheel**, or pick an emotion and its intensity.
+2. **Click the wheel**, pick an emotion and its intensity, or match a reference photo.
 3. **Compare**; save the PNG, a GIF, an MP4 or the point.
 """
 ABOUT = (f"Based on *GANmut: Learning Interpretable Conditional Space for Gamut of Emotions* (CVPR 2021): "
          f"[paper]({PAPER}) · [official code]({OFFICIAL_CODE}). Trained on FER2013 (48×48 grayscale faces).")
-PARTS = (ui_photo, ui_result, ui_picker, ui_saved, ui_gamut)
+PARTS = (ui_photo, ui_match, ui_result, ui_picker, ui_saved, ui_gamut)
 
 
 def on_unload(app: Any, request: gr.Request) -> None:
@@ -42,6 +42,7 @@ def build(app: Any) -> gr.Blocks:
         with gr.Row(equal_height=False, elem_id="stage"):
             with gr.Column(scale=3, min_width=220, elem_id="source"):
                 c |= ui_photo.layout()
+                c |= ui_match.layout()
             with gr.Column(scale=5, min_width=200, elem_id="view"):
                 c |= ui_result.layout()
             with gr.Column(scale=5, min_width=280, elem_id="picker"):

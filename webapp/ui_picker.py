@@ -1,7 +1,8 @@
 """The picker: the clickable emotion wheel (drawn in the page by ``static/wheel.js``), the emotion and
 intensity controls and the model. One state, the point of the space (``point``), drives them all:
 a wheel click sets it (and the controls to the nearest emotion and its intensity), the intensity
-slider moves it along its ray (GGANmut: along the emotion's path), the marker follows."""
+slider moves it along its ray (GGANmut: along the emotion's path), **Neutral** sends it to the neutral
+anchor; the marker follows."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,11 +38,12 @@ def layout(app: Any, default: str) -> dict[str, Any]:
                               elem_id="emotion")
         intensity = gr.Slider(0, 1, value=START["intensity"], step=0.01, label="Intensity", scale=2, min_width=160,
                               elem_id="intensity")
+        neutral = gr.Button("Neutral", size="sm", scale=0, min_width=80, elem_id="neutral")
     gr.Markdown(f"<small>{views.LEGEND}. The centre is neutral. Hover to read the mix; click to edit.</small>")
     model = gr.Radio([(MODEL_LABELS[k], k) for k in app.models.names], value=default, label="Model", elem_id="model")
     note = gr.Markdown(views.model_note(default))
-    return {"wheel": wheel, "emotion": emotion, "intensity": intensity, "model": model, "model_note": note,
-            "point": gr.State(None)}
+    return {"wheel": wheel, "emotion": emotion, "intensity": intensity, "neutral": neutral, "model": model,
+            "model_note": note, "point": gr.State(None)}
 
 
 def on_click(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
@@ -78,6 +80,16 @@ def on_emotion(app: Any, key: str | None, kind: str, face: str, whole: bool, emo
     return show(app, app.sessions.held(key), kind, face, whole, code)
 
 
+def on_neutral(app: Any, key: str | None, kind: str, face: str, whole: bool) -> dict[str, Any]:
+    """Back to neutral: the point at the space's neutral anchor (the intensity at 0, the emotion kept, so
+    that the slider leads back to it), identity and the rest of the photo kept."""
+    try:
+        code = start_code(app, kind, "neutral", 1.0)
+    except ganmut.GanmutError as e:
+        return {"status": warn(e)}
+    return {**show(app, app.sessions.held(key), kind, face, whole, code), "intensity": gr.Slider(value=0)}
+
+
 def on_model(app: Any, kind: str, key: str | None, face: str, whole: bool, emotion: str,
              intensity: float) -> dict[str, Any]:
     """Another model: the same emotion and intensity in its space."""
@@ -96,5 +108,6 @@ def wire(w: Wiring) -> None:
              live=True)
     w.on(w["emotion"].input, on_emotion, ("photo_key", "model", "face", "whole", "emotion", "intensity"), EDIT,
          live=True)
+    w.on(w["neutral"].click, on_neutral, ("photo_key", "model", "face", "whole"), EDIT, live=True)
     w.on(w["model"].input, on_model, ("model", "photo_key", "face", "whole", "emotion", "intensity"), MODEL_SWITCH,
          live=True)
