@@ -212,8 +212,9 @@ def train_all(cfg: SessionConfig) -> bool:
 
 
 # --------------------------------------------------------------------------- finishing
-def judge(cfg: SessionConfig, path: Path) -> dict:
-    """The floor's figures (:mod:`training.floor`) of a served-format file, on ``--eval-faces`` test faces."""
+def judge(cfg: SessionConfig):
+    """A function of a served-format file's path that returns the floor's figures (:mod:`training.floor`) on
+    ``--eval-faces`` test faces; the test pack and the judge are loaded once, here."""
     from ganmut.checkpoint import load_checkpoint
     from ganmut.classifier import load_classifier
     from ganmut.devices import pick_device
@@ -225,8 +226,12 @@ def judge(cfg: SessionConfig, path: Path) -> dict:
     device = pick_device(cfg.device)
     pack = load_pack(cfg.test)
     keep = balanced_subset(pack.labels, cfg.eval_faces, seed=0)
-    fig = floor_figures(load_checkpoint(path, device), load_classifier(cfg.judge, device), pack.images[keep], pack.labels[keep])
-    return fig | verdict(fig)
+    images, labels, classifier = pack.images[keep], pack.labels[keep], load_classifier(cfg.judge, device)
+
+    def figures(path: Path) -> dict:
+        fig = floor_figures(load_checkpoint(path, device), classifier, images, labels)
+        return fig | verdict(fig)
+    return figures
 
 
 def better(new: dict, old: dict | None) -> bool:
@@ -234,9 +239,9 @@ def better(new: dict, old: dict | None) -> bool:
     return old is None or (new["passes"], new["mean6"]) > (old["passes"], old["mean6"])
 
 
-def finish_kind(cfg: SessionConfig, kind: str) -> dict:
+def finish_kind(cfg: SessionConfig, kind: str, figures=None) -> dict:
     """Export the run's checkpoint, judge it (and the served file), advance the training state, and write the
-    served file when the new model passes the floor and beats it. Returns the kind's report."""
+    served file when the new model passes the floor and beats it (``figures``: a :func:`judge`); the kind's report."""
     from ganmut.checkpoint import load_checkpoint
     from ganmut.files import atomic_path
 
@@ -246,8 +251,9 @@ def finish_kind(cfg: SessionConfig, kind: str) -> dict:
     if not (run / CKPT_NAME).is_file():
         raise SessionError(f"{kind}: no checkpoint in {run} to finish")
     candidate, _ = export(run / CKPT_NAME, run / "candidate" / f"ganmut-{kind}.safetensors")
-    new = judge(cfg, candidate)
-    old = judge(cfg, cfg.served(kind)) if cfg.served(kind).is_file() else None
+    figures = figures or judge(cfg)
+    new = figures(candidate)
+    old = figures(cfg.served(kind)) if cfg.served(kind).is_file() else None
     state, new_digest = cfg.state(kind), digest(candidate)
     origin = _read_json(run / "origin.json")
     _write_json(run / "origin.json", origin | {"publishing": new_digest})
@@ -306,9 +312,9 @@ def finish(cfg: SessionConfig) -> list[dict]:
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)  # training is over: judging may use every core
-    reports = []
+    reports, figures = [], judge(cfg)
     for kind in cfg.kinds:
-        r = finish_kind(cfg, kind)
+        r = finish_kind(cfg, kind, figures)
         n = r["new"]
         log(f"{kind}: mean of 6 {n['mean6']:.1%}, identity {n['identity']:.3f}; "
             + ("passes the floor" if n["passes"] else "below the floor (" + "; ".join(n["misses"]) + ")")
