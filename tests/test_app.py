@@ -222,9 +222,9 @@ def test_page_reveals_no_server_paths_and_loads_plotly_from_its_own_route(server
         assert r.headers["content-type"].startswith("text/javascript") and b"plotly.js v" in r.read(4000)
 
 
-def test_api_lists_the_five_named_endpoints(client):
+def test_api_lists_the_six_named_endpoints(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/edit_xy", "/edit_emotion", "/edit_preset", "/match", "/grid"} <= names
+    assert {"/edit_xy", "/edit_emotion", "/edit_preset", "/match", "/grid", "/video"} <= names
 
 
 def test_a_preset_through_the_api_is_its_point(client):

@@ -101,8 +101,7 @@ def test_session_photos_are_bounded_by_bytes_least_recently_used_first(app, monk
 def test_an_api_client_past_its_limit_gets_a_one_line_429(app):
     import gradio as gr
 
-    def work() -> Image.Image:
-        return Image.new("RGB", (8, 8), "red")
+    work = api.png(app, lambda: Image.new("RGB", (8, 8), "red"))
 
     with ExitStack() as calls:
         for _ in range(API_PER_CLIENT):  # calls of client-a under way

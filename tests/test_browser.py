@@ -24,6 +24,7 @@ import pytest
 from PIL import Image
 
 import appserver
+from clips import PHOTOS_OBAMA, decode, face_frames, write_clip
 from ganmut.canvas import SHEET_FONT_PX
 from ganmut.wheel import MIN_CONTRAST, contrast
 
@@ -530,6 +531,33 @@ def test_neutral_button(browser, server):
     assert math.dist(point(wheel_state(pg)), (0.0, 0.0)) < 1e-3  # linear: the neutral anchor is the centre
     assert math.dist(status_point(pg), (0.0, 0.0)) < 0.006
     assert control_values(pg) == ("happy", 0.0)  # the slider at 0 leads back to the emotion
+    assert not pg.errors, f"JavaScript errors: {pg.errors}"
+
+
+def test_video_clip_upload_progress_and_download(browser, server, tmp_path):
+    """A clip uploaded in its part of the page is checked, edited with a progress bar, shown and downloaded."""
+    clip = write_clip(tmp_path / "moving.mp4", face_frames(PHOTOS_OBAMA, 36))
+    pg = open_page(browser, DESKTOP)
+    pg.goto(server.url)
+    pg.wait_for_selector(f"{WHEEL} .main-svg")
+    pg.click("#video > button")  # open the part
+    pg.set_input_files("#clip input[type=file]", str(clip))
+    wait_for(pg, lambda: "Clip: 3.0 s, 320×240 px, 12 fps, with sound" in pg.inner_text("#clip-status"), "the clip's check")
+    pg.click("#clip-btn")
+    seen: set[str] = set()
+    deadline = time.monotonic() + 120
+    while "Edited" not in pg.inner_text("#clip-status") and time.monotonic() < deadline:
+        seen.add(pg.evaluate("() => [...document.querySelectorAll('#clip-out .progress-text, #clip-out .progress-level')]"
+                             ".map(e => e.innerText).join(' ')"))
+        pg.wait_for_timeout(40)
+    assert "Edited 36 of 36 frames (3.0 s, 320×240 px at 12 fps), the sound kept" in pg.inner_text("#clip-status")
+    assert any("Editing the frames" in t or "Following the face" in t for t in seen), seen  # the progress bar ran
+    pg.wait_for_selector("#clip-out video[src]")
+    pg.hover("#clip-out video")
+    with pg.expect_download() as dl:
+        pg.click("#clip-out a[data-testid=download-link]")
+    frames, meta = decode(dl.value.path())
+    assert len(frames) == 36 and meta["audio_codec"] is not None
     assert not pg.errors, f"JavaScript errors: {pg.errors}"
 
 

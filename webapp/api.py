@@ -1,15 +1,17 @@
-"""The API: ``/edit_xy``, ``/edit_emotion``, ``/edit_preset``, ``/match`` and ``/grid`` (for ``gradio_client``),
-on components of their own, hidden from the page.
+"""The API: ``/edit_xy``, ``/edit_emotion``, ``/edit_preset``, ``/match``, ``/grid`` and ``/video`` (for
+``gradio_client``), on components of their own, hidden from the page.
 
 Each call takes its payloads raw (``preprocess=False``: the errors stay ours) and runs on an API
 worker at lower CPU priority, within its client's :data:`~webapp.limits.API_PER_CLIENT` places
 (:func:`api_call`). Every argument has one type: numbers for x, y and intensity, strings for
-model, emotion, face and preset; anything else is refused in one line, as is every user error.
+model, emotion, face, preset and target; anything else is refused in one line, as is every user
+error. ``/video`` runs in the "video" lane, one clip at a time on the server, as the page's clips do.
 """
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -24,6 +26,7 @@ from ganmut.presets import parse_preset
 
 from .events import bind, inform, log_user_error
 from .limits import API_CONCURRENCY, API_PER_CLIENT, TooMany
+from . import ui_video
 from .ui_gamut import sheet_face
 from .ui_photo import payload_path
 
@@ -31,12 +34,14 @@ TOO_MANY = (f"429 Too Many Requests: this client already has {API_PER_CLIENT} AP
             "wait for one to finish, then call again")
 TEXT_FORMS = {"model": '"linear" or "gaussian"', "emotion": "an emotion's name",
               "face": '"0" (the largest face), "1", ... or "all"',
-              "reference_face": '"0" (the largest face of the reference), "1", ...', "preset": 'JSON text {"model": ..., "z": [x, y]}'}
+              "reference_face": '"0" (the largest face of the reference), "1", ...', "preset": 'JSON text {"model": ..., "z": [x, y]}',
+              "target": 'an emotion\'s name, "neutral-to:EMOTION" or "tour"'}
 DOC = """
-Five endpoints, callable with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
+Six endpoints, callable with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
 `/edit_xy` (a point of the space), `/edit_emotion` (an emotion and an intensity in [0, 1]), `/edit_preset`
 (a saved point, as the JSON the "Saved points" panel shows), `/match` (the expression of a reference
-photo, as the emotion classifier reads it) and `/grid` (the gamut grid of one face).
+photo, as the emotion classifier reads it), `/grid` (the gamut grid of one face) and `/video` (every
+frame of a clip to an emotion, `"neutral-to:EMOTION"` or `"tour"`; an MP4 with the clip's sound).
 `model` is `"linear"` (GANmut) or `"gaussian"` (GGANmut); `face` is `"0"` (the largest face), `"1"`, ...
 or `"all"` (for `/grid`, which shows one face, the largest). `x`, `y` and `intensity` are numbers, the
 other arguments strings. Errors (no face, unreadable image, a point outside the space, a value of the
@@ -53,7 +58,11 @@ saved = client.predict(handle_file("face.jpg"), '{"model": "gaussian", "z": [-0.
 matched = client.predict(handle_file("face.jpg"), handle_file("smile.jpg"), "linear", "0", "0", api_name="/match")
 grid = client.predict(handle_file("face.jpg"), "linear", "0", api_name="/grid")
 print(edited, happy, saved, matched, grid)  # paths of PNG files
+clip = client.predict(handle_file("clip.mp4"), "neutral-to:happy", 1.0, "linear", api_name="/video")
+print(clip)  # the path of an MP4
 ```
+
+A clip may be 20 s long, 1920 px on its longest side and 30 MB; one clip is edited at a time on the server.
 """
 
 
@@ -74,13 +83,13 @@ def api_image(payload: Any) -> Image.Image:
     return loaded.image
 
 
-def api_call(app: Any, work: Callable[[], Image.Image], request: gr.Request | None) -> str:
-    """An API call: ``work``, and the PNG it makes, on an API worker (low priority), within one of its
-    client's places; the path of the PNG. Past the places, and for a user error, a one-line gr.Error
-    (and one line in the server log, no traceback)."""
+def api_call(app: Any, work: Callable[[], str], request: gr.Request | None) -> str:
+    """An API call: ``work``, which writes the call's file and answers its path, on an API worker (low
+    priority), within one of its client's places. Past the places, and for a user error, a one-line
+    gr.Error (and one line in the server log, no traceback)."""
     try:
         with app.api_clients.hold(getattr(request, "session_hash", None) or "anonymous"):
-            return app.api_pool.run(lambda: save_png(app, work()))
+            return app.api_pool.run(work)
     except TooMany:
         log_user_error(TOO_MANY)
         raise gr.Error(TOO_MANY, print_exception=False) from None
@@ -89,12 +98,20 @@ def api_call(app: Any, work: Callable[[], Image.Image], request: gr.Request | No
         raise gr.Error(str(e), print_exception=False) from None
 
 
-def save_png(app: Any, img: Image.Image) -> str:
-    """Write an API result in the temporary folder (where Gradio serves it from, and its sweep deletes it)."""
+def api_file(app: Any, suffix: str) -> Path:
+    """A new file for an API result in the temporary folder (where Gradio serves it from, and its sweep deletes it)."""
     app.sessions.temp_dir.mkdir(parents=True, exist_ok=True)
-    path = app.sessions.temp_dir / f"ganmut-api-{uuid.uuid4().hex}.png"
-    storable(img, "PNG").save(path)
-    return str(path)
+    return app.sessions.temp_dir / f"ganmut-api-{uuid.uuid4().hex}{suffix}"
+
+
+def png(app: Any, work: Callable[[], Image.Image]) -> Callable[[], str]:
+    """``work`` with its image written as a PNG API result: the path."""
+    def write() -> str:
+        path = api_file(app, ".png")
+        storable(work(), "PNG").save(path)
+        return str(path)
+
+    return write
 
 
 def edited(app: Any, image: Any, model: Any, face: Any,
@@ -106,7 +123,7 @@ def edited(app: Any, image: Any, model: Any, face: Any,
 
 def edit_xy(app: Any, image: Any, x: float, y: float, model: str, face: str, client: gr.Request | None = None) -> str:
     """Edit to the code (x, y) of the model's space (linear: unit disc; Gaussian: [-1, 1]^2)."""
-    return api_call(app, lambda: edited(app, image, model, face, lambda ed: ed.code(z=(x, y))), client)
+    return api_call(app, png(app, lambda: edited(app, image, model, face, lambda ed: ed.code(z=(x, y)))), client)
 
 
 def edit_emotion(app: Any, image: Any, emotion: str, intensity: float, model: str, face: str,
@@ -115,7 +132,7 @@ def edit_emotion(app: Any, image: Any, emotion: str, intensity: float, model: st
     def code(ed: ganmut.Editor) -> tuple[float, ...]:
         return ed.code(emotion=text(emotion, "emotion"), intensity=intensity)
 
-    return api_call(app, lambda: edited(app, image, model, face, code), client)
+    return api_call(app, png(app, lambda: edited(app, image, model, face, code)), client)
 
 
 def edit_preset(app: Any, image: Any, preset: str, face: str, client: gr.Request | None = None) -> str:
@@ -125,7 +142,7 @@ def edit_preset(app: Any, image: Any, preset: str, face: str, client: gr.Request
         p = parse_preset(text(preset, "preset"))
         return edited(app, image, p.model, face, lambda ed: ed.code(z=p.z))
 
-    return api_call(app, edit, client)
+    return api_call(app, png(app, edit), client)
 
 
 def match(app: Any, image: Any, reference: Any, model: str, face: str, reference_face: str,
@@ -142,7 +159,7 @@ def match(app: Any, image: Any, reference: Any, model: str, face: str, reference
         point = app.models.reference_point(kind, path, which)[0]
         return edited(app, image, kind, face, lambda ed: point)
 
-    return api_call(app, edit, client)
+    return api_call(app, png(app, edit), client)
 
 
 def grid(app: Any, image: Any, model: str, face: str, client: gr.Request | None = None) -> str:
@@ -151,7 +168,22 @@ def grid(app: Any, image: Any, model: str, face: str, client: gr.Request | None 
         kind = model_name(text(model, "model"))
         return app.models.grid(kind, api_image(image), sheet_face(text(face, "face")))
 
-    return api_call(app, sheet, client)
+    return api_call(app, png(app, sheet), client)
+
+
+def video(app: Any, clip: Any, target: str, intensity: float, model: str, client: gr.Request | None = None) -> str:
+    """Edit the largest face of every frame of a clip to a target (an emotion at an intensity, a path
+    from neutral to one, or a tour of every emotion); the path of the MP4, with the clip's sound."""
+    def edit() -> str:
+        kind = model_name(text(model, "model"))
+        src = payload_path(clip)
+        if src is None:
+            raise ganmut.GanmutError("no video given")
+        out = api_file(app, ".mp4")  # written whole or not at all (ganmut.files.atomic_path)
+        inform(ui_video.edit_clip(app, kind, src, out, ui_video.clip_target(text(target, "target"), intensity)).notes)
+        return str(out)
+
+    return api_call(app, edit, client)
 
 
 def layout_and_wire(app: Any, default: str) -> None:
@@ -163,10 +195,14 @@ def layout_and_wire(app: Any, default: str) -> None:
         emotion, intensity = gr.Textbox(label="emotion"), gr.Number(label="intensity")
         model, face = gr.Textbox(value=default, label="model"), gr.Textbox(value="0", label="face")
         preset, reference_face = gr.Textbox(label="preset"), gr.Textbox(value="0", label="reference_face")
+        clip, target = gr.Video(label="clip"), gr.Textbox(label="target")
         out = gr.Image(type="pil", format="png", label="edited")
+        clip_out = gr.File(label="edited clip")
     # raw payloads; API_CONCURRENCY calls pass at once to api_call, which bounds them
     lane = dict(preprocess=False, concurrency_id="api", concurrency_limit=API_CONCURRENCY)
     for fn, inputs in ((edit_xy, [image, x, y, model, face]), (edit_emotion, [image, emotion, intensity, model, face]),
                        (edit_preset, [image, preset, face]), (match, [image, reference, model, face, reference_face]),
                        (grid, [image, model, face])):
         gr.on([], bind(app, fn), inputs, [out], api_name=fn.__name__, **lane)
+    gr.on([], bind(app, video), [clip, target, intensity, model], [clip_out], api_name="video",
+          **{**lane, "concurrency_id": "video", "concurrency_limit": 1})

@@ -38,6 +38,8 @@ QUEUE_SIZE = 64
 """Events that may wait in Gradio's queue; past that, Gradio answers "Queue is full"."""
 MAX_SESSIONS = 1000
 """Sessions whose Gradio state (about 90 kB each, the photo not included) is kept, least recently used first out."""
+STORAGE_FULL = "the server's temporary storage is full: try again in a minute"
+"""What an upload or a clip that does not fit under the temporary folder's cap is told."""
 SWEEP_S = 5.0
 """How often the temporary folder is swept."""
 EMPTY_FOLDER_S = 60.0

@@ -3,7 +3,8 @@
 On ZeroGPU hardware (Hugging Face Spaces) the functions decorated with ``zerogpu.GPU`` run in a
 worker that holds a GPU, so they take picklable arguments: the model's :data:`Key` (its checkpoint
 and readout classifier), the photo and the code; the worker finds the editor by that key
-(:func:`loaded_editor`). Elsewhere the decorator does nothing.
+(:func:`loaded_editor`). Elsewhere the decorator does nothing. A clip's progress callback cannot
+cross to that worker, so on ZeroGPU a clip is edited without a progress bar.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import spaces as zerogpu  # Hugging Face ZeroGPU; ganmut.spaces are the emotion 
 from PIL import Image
 
 import ganmut
-from ganmut import animate, wheel
+from ganmut import animate, video, wheel
 from ganmut.editor import MODEL_FILES, Prepared, find_weights, load_readout
 
 MODEL_LABELS = {"linear": "GANmut (linear)", "gaussian": "GGANmut (Gaussian)"}
@@ -75,12 +76,18 @@ def gpu_grid(model: Key, image: Any, face: int, layout: str = "wheel", title: st
     return loaded_editor(*model).grid(image, face=face, layout=layout, title=title)
 
 
+@zerogpu.GPU(duration=120)
+def gpu_video(model: Key, src: str, out: str, target: dict[str, Any],
+              progress: video.Progress | None = None) -> video.VideoReport:
+    return video.edit_video(loaded_editor(*model), src, out, progress=progress, **target)
+
+
 class Models:
     """The models an app serves: the checkpoints ``weights`` holds (see :func:`ganmut.editor.find_weights`),
     each loaded now (on ZeroGPU the weights must reach CUDA at start-up), with the readout's classifier
     (``classifier``: a file, ``"auto"`` or ``"off"``). A checkpoint that fails to load is left out, and
     the banner says why. The GPU-bound work of a model runs through :meth:`prepare`, :meth:`edit`,
-    :meth:`reference_point`, :meth:`frames` and :meth:`grid`."""
+    :meth:`reference_point`, :meth:`frames`, :meth:`grid` and :meth:`video`."""
 
     def __init__(self, weights: str | None = None, classifier: str | None = None) -> None:
         try:
@@ -126,6 +133,11 @@ class Models:
 
     def grid(self, kind: str, image: Any, face: int, layout: str = "wheel", title: str = "") -> Image.Image:
         return gpu_grid(self.key(kind), image, face, layout, title)
+
+    def video(self, kind: str, src: str, out: str, target: dict[str, Any],
+              progress: video.Progress | None = None) -> video.VideoReport:
+        """Edit a clip (:func:`ganmut.video.edit_video`; ``target``: its z, emotion, intensity or path)."""
+        return gpu_video(self.key(kind), src, out, target, None if zerogpu.config.Config.zero_gpu else progress)
 
     def readout_status(self, kind: str) -> str:
         """One line: which classifier reads the edits, or why the readout is off."""

@@ -1,7 +1,7 @@
 """The page: the parts of the UI laid out and wired, and the API beside them.
 
 On a desktop the stage is three columns (the photo; the result; the wheel and its controls) with
-the readings under them, then the gamut sheet and the animation; on a phone the stylesheet
+the readings under them, then the gamut sheet and the animation, and the video clip; on a phone the stylesheet
 (``static/app.css``) puts the photo and the result side by side above the wheel.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from . import api, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved
+from . import api, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved, ui_video
 from .events import Wiring, bind
 from .views import PAPER
 
@@ -20,11 +20,11 @@ INTRO = """
 
 1. **Bring a face**: upload, webcam, paste or pick an example.
 2. **Click the wheel**, pick an emotion and its intensity, or match a reference photo.
-3. **Compare**; save the PNG, a GIF, an MP4 or the point.
+3. **Compare**; save the PNG, a GIF, an MP4 or the point; or edit a video clip the same way.
 """
 ABOUT = (f"Based on *GANmut: Learning Interpretable Conditional Space for Gamut of Emotions* (CVPR 2021): "
          f"[paper]({PAPER}) · [official code]({OFFICIAL_CODE}). Trained on FER2013 (48×48 grayscale faces).")
-PARTS = (ui_photo, ui_match, ui_result, ui_picker, ui_saved, ui_gamut)
+PARTS = (ui_photo, ui_match, ui_result, ui_picker, ui_saved, ui_gamut, ui_video)
 
 
 def on_unload(app: Any, request: gr.Request) -> None:
@@ -52,6 +52,8 @@ def build(app: Any) -> gr.Blocks:
             c |= ui_result.readings_layout(app, default)
         with gr.Accordion("Gamut of emotions and animation", open=True):
             c |= ui_gamut.layout()
+        with gr.Accordion("Edit a video clip", open=False, elem_id="video"):
+            c |= ui_video.layout()
         gr.Markdown(ABOUT)
         with gr.Accordion("Use the API", open=False):
             gr.Markdown(api.DOC)

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .limits import MAX_SESSIONS, QUEUE_SIZE, SWEEP_S, UI_CONCURRENCY, DiskBudget
+from .limits import MAX_SESSIONS, QUEUE_SIZE, STORAGE_FULL, SWEEP_S, UI_CONCURRENCY, DiskBudget
 from .ui_picker import PLOTLY_URL
 
 STYLESHEET = Path(__file__).with_name("static") / "app.css"
@@ -85,7 +85,7 @@ class UploadGuard:
             length = dict(scope["headers"]).get(b"content-length", b"")
             size = int(length) if length.isdigit() else MAX_UPLOAD_BYTES
             if not await anyio.to_thread.run_sync(self.budget.admit, size):
-                refusal = JSONResponse({"detail": "the server's temporary storage is full: try again in a minute"},
+                refusal = JSONResponse({"detail": STORAGE_FULL},
                                        status_code=503, headers={"Retry-After": "60"})
                 await refusal(scope, receive, send)
                 return

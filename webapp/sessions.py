@@ -2,16 +2,18 @@
 
 A session (a browser tab, or a gradio_client client) holds one photo, read, detected and aligned
 (:class:`ganmut.editor.Prepared`), under its session key, in a map bounded by bytes; the session's
-``photo_key`` State holds only that key. Its files (the PNG download, the GIF and MP4) live in a
+``photo_key`` State holds only that key. Its files (the PNG download, the animation's GIF and MP4, the edited clip) live in a
 folder of its own under Gradio's temporary folder. Both go when the tab closes (:meth:`Sessions.end`).
 The temporary folder as a whole is kept within ``Limits.temp_bytes`` and 30 minutes (``temp``).
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import gradio as gr
@@ -20,7 +22,7 @@ import ganmut
 from ganmut.editor import Prepared
 from ganmut.limits import MB, ByteLRU
 
-from .limits import DiskBudget, Limits, trim_heap
+from .limits import STORAGE_FULL, DiskBudget, Limits, trim_heap
 
 RELEASED = "Your photo was released to make room for other visitors: please upload it again."
 
@@ -70,12 +72,24 @@ class Sessions:
         return self.held(key)
 
     def session_file(self, request: gr.Request | None, prefix: str, suffix: str) -> Path:
-        """A new file in the session's folder (deleted when the tab closes), after deleting the
-        session's older files with that suffix (one download and one animation at a time)."""
+        """A new file named ``prefix...suffix`` in the session's folder (deleted when the tab closes),
+        after deleting the session's older files of that prefix and suffix: one PNG, one animation
+        and one clip at a time, each with a prefix of its own."""
         folder = self.sessions_dir / session_key(request)
         folder.mkdir(parents=True, exist_ok=True)
-        self.discard(folder.glob(f"*{suffix}"))
+        self.discard(folder.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"))
         return Path(tempfile.mkstemp(suffix=suffix, prefix=prefix, dir=folder)[1])
+
+    @contextmanager
+    def room(self, nbytes: int) -> Iterator[None]:
+        """Reserve ``nbytes`` of the temporary folder for files about to be written (a clip); GanmutError,
+        in one line, when they do not fit even after a sweep."""
+        if not self.temp.admit(nbytes):
+            raise ganmut.GanmutError(STORAGE_FULL)
+        try:
+            yield
+        finally:
+            self.temp.done(nbytes)
 
     def kept_files(self) -> set[str]:
         """Temporary files Gradio must keep (the examples' copies)."""

@@ -71,12 +71,12 @@ def on_animate(app: Any, key: str | None, kind: str, face: str, emotion: str, pa
         warn(e)
         return none
     try:
-        gif = animate.write(frames, app.sessions.session_file(session, f"ganmut-{path_kind}-", ".gif"))
+        gif = animate.write(frames, app.sessions.session_file(session, "ganmut-animation-", ".gif"))
     except OSError as e:
         warn(ganmut.GanmutError(f"the animation could not be written ({e.strerror or type(e).__name__})"))
         return none
     try:
-        mp4 = animate.write(frames, app.sessions.session_file(session, f"ganmut-{path_kind}-", ".mp4"))
+        mp4 = animate.write(frames, app.sessions.session_file(session, "ganmut-animation-", ".mp4"))
     except (ganmut.GanmutError, RuntimeError, OSError) as e:  # no ffmpeg, a full disk: the GIF still shows
         warn(ganmut.GanmutError(f"the MP4 could not be made ({shorten(str(e))}); the GIF is below"))
         return {**none, "anim": str(gif)}

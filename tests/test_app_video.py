@@ -1,0 +1,149 @@
+"""Video in the app: the page's clip part in process (its handlers, as Gradio calls them) and the
+``/video`` endpoint over HTTP with gradio_client; real clips made from a real photo (tests/clips.py),
+real MTCNN, tiny untrained checkpoints; the outputs read back by imageio-ffmpeg's own reader."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import appserver
+from clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
+from test_app import make_app, upload
+from webapp import ui_gamut, ui_video
+from webapp.sessions import session_key
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """1 s at 12 fps of photos/obama.jpg panned a little, with a sine tone."""
+    return write_clip(tmp_path_factory.mktemp("clips") / "moving.mp4", face_frames(PHOTOS_OBAMA, 12))
+
+
+@pytest.fixture(scope="module")
+def app(linear_ckpt, gaussian_ckpt):
+    return make_app(f"{linear_ckpt},{gaussian_ckpt}")
+
+
+class Request:
+    """What a handler reads of gr.Request: the session's hash."""
+
+    def __init__(self, session_hash: str) -> None:
+        self.session_hash = session_hash
+
+
+def edit(app, clip, path="point", point=None, emotion="happy", intensity=1.0, session=None):
+    return ui_video.on_edit_clip(app, {"path": str(clip)}, "linear", point, emotion, intensity, path, session,
+                                 progress=lambda *a, **k: None)
+
+
+def test_a_clip_is_checked_when_it_arrives(app, clip, tmp_path):
+    out = ui_video.on_clip(app, {"path": str(clip)})
+    assert out["clip_out"] is None
+    assert out["clip_status"].startswith("Clip: 1.0 s, 320×240 px, 12 fps, with sound")
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    status = ui_video.on_clip(app, {"path": str(bad)})["clip_status"]
+    assert status.startswith("⚠️ notes.mp4 is not a video ffmpeg can read") and "\n" not in status
+    assert ui_video.on_clip(app, None) == {"clip_out": None, "clip_status": ""}
+
+
+@pytest.mark.parametrize("path", ["point", "neutral-to", "tour"])
+def test_the_page_edits_every_frame_and_keeps_the_sound(app, clip, path):
+    out = edit(app, clip, path, point=[0.5, 0.2], session=Request(f"video-{path}"))
+    assert out["clip_status"].startswith("Edited 12 of 12 frames (1.0 s, 320×240 px at 12 fps), the sound kept")
+    frames, meta = decode(out["clip_out"])
+    original, _ = decode(clip)
+    assert len(frames) == 12 and meta["audio_codec"] is not None
+    assert all(np.abs(a.astype(int) - b).mean() > 0.2 for a, b in zip(frames, original))
+
+
+def test_a_webcam_recording_is_edited(app, clip, tmp_path):
+    """What a browser's webcam recorder makes: WebM (VP8 and Opus) muxed live, with no length in its header."""
+    webm = tmp_path / "webcam.webm"
+    run_ffmpeg("-i", str(clip), "-c:v", "libvpx", "-c:a", "libopus", "-live", "1", "-f", "webm", str(webm))
+    assert ui_video.on_clip(app, {"path": str(webm)})["clip_status"].startswith("Clip: length not in its header")
+    out = edit(app, webm, session=Request("video-webcam"))
+    assert out["clip_status"].startswith("Edited 12 of 12 frames"), out
+    frames, meta = decode(out["clip_out"])
+    assert len(frames) == 12 and meta["audio_codec"] is not None
+
+
+def test_the_page_s_clip_and_animation_are_kept_side_by_side(app, clip):
+    """A session keeps one file of each kind: a new clip replaces its last clip, never its animation."""
+    who = Request("video-and-animation")
+    key = upload(app, PHOTOS_OBAMA)["photo_key"]
+    anim = ui_gamut.on_animate(app, key, "linear", "0", "happy", "ramp", who)
+    first = edit(app, clip, session=who)["clip_out"]
+    second = edit(app, clip, "tour", session=who)["clip_out"]
+    mp4 = anim["anim_mp4"].value["path"] if isinstance(anim["anim_mp4"].value, dict) else anim["anim_mp4"].value
+    assert all(p.endswith(".mp4") for p in (first, second, mp4))
+    assert not os.path.exists(first)  # the session's last clip, replaced
+    for kept in (second, mp4, anim["anim"]):
+        assert os.path.getsize(kept) > 0
+
+
+def test_bad_clips_and_values_get_one_line_and_leave_no_file(app, clip, tmp_path):
+    who = Request("video-bad")
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(clip.read_bytes()[:2000])
+    cases = [({"path": str(bad)}, "point", 1.0, "broken.mp4"), (None, "point", 1.0, "upload or record a clip first"),
+             ({"path": str(clip)}, "sideways", 1.0, "unknown path 'sideways'"),
+             ({"path": str(clip)}, "neutral-to", "lots", "intensity must be a number"),
+             ({"path": str(clip)}, "neutral-to", 1.5, "intensity")]
+    for payload, path, intensity, says in cases:
+        out = ui_video.on_edit_clip(app, payload, "linear", None, "happy", intensity, path, who,
+                                    progress=lambda *a, **k: None)
+        assert out["clip_out"] is None and out["clip_status"].startswith("⚠️") and says in out["clip_status"], out
+        assert "\n" not in out["clip_status"] and "Traceback" not in out["clip_status"]
+    assert not list((app.sessions.sessions_dir / session_key(who)).glob("ganmut-clip-*")), "a failed clip left a file"
+
+
+def test_a_clip_that_does_not_fit_in_the_temporary_folder_is_refused(app, clip, monkeypatch):
+    monkeypatch.setattr(app.sessions.temp, "admit", lambda size: False)
+    out = edit(app, clip, session=Request("video-full"))
+    assert out["clip_out"] is None and "temporary storage is full" in out["clip_status"]
+
+
+# --------------------------------------------------------------------------- the API
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, linear_ckpt, gaussian_ckpt, tiny_classifier, request):
+    from gradio_client import Client
+
+    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt, tiny_classifier)
+    request.addfinalizer(appserver.stop)
+    return Client(srv.url, verbose=False), srv
+
+
+def test_video_endpoint_edits_a_clip(client, clip):
+    from gradio_client import handle_file
+
+    c, _ = client
+    out = c.predict(handle_file(str(clip)), "neutral-to:happy", 1.0, "gaussian", api_name="/video")
+    frames, meta = decode(out)
+    assert len(frames) == 12 and meta["audio_codec"] is not None and meta["size"] == (320, 240)
+    first, _ = decode(clip)
+    # the path starts at the neutral anchor and ends at full happiness: the last frame moved more
+    assert np.abs(frames[-1].astype(int) - first[-1]).mean() > np.abs(frames[0].astype(int) - first[0]).mean()
+
+
+def test_video_endpoint_errors_are_one_line_and_the_server_survives(client, clip, tmp_path):
+    from gradio_client import handle_file
+
+    c, srv = client
+    bad = tmp_path / "cut.mp4"
+    bad.write_bytes(clip.read_bytes()[:3000])
+    cases = [((handle_file(str(bad)), "happy", 1.0, "linear"), "cut.mp4"),
+             ((handle_file(str(clip)), "sideways", 1.0, "linear"), "sideways"),
+             ((handle_file(str(clip)), 3, 1.0, "linear"), "target must be a string"),
+             ((handle_file(str(clip)), "tour", 1.0, "cubic"), "cubic")]
+    for args, says in cases:
+        with pytest.raises(Exception) as e:
+            c.predict(*args, api_name="/video")
+        message = str(e.value)
+        assert says in message and "\n" not in message.strip() and "Traceback" not in message, message
+    assert c.predict(handle_file(str(clip)), "tour", 1.0, "linear", api_name="/video").endswith(".mp4")
+    assert srv.proc.poll() is None, "the server died"
+    log = srv.log_tail(100_000)
+    assert "user error: cut.mp4" in log and "Traceback" not in log
