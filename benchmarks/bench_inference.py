@@ -46,15 +46,16 @@ from ganmut.spaces import make_space  # noqa: E402
 PHOTO = ROOT / "tests" / "data" / "photos" / "obama.jpg"
 
 
-def random_model(path: Path, kind: str = "linear") -> Path:
-    """A default-architecture model with random weights (for timing only)."""
+def random_model(path: Path, kind: str = "linear", generator: dict | None = None) -> Path:
+    """A model with random weights (for timing only): the default architecture, or the
+    ``generator`` table of a training config (``training.config.load_config(...).generator``)."""
     torch.manual_seed(0)
     space = make_space(kind)
     if kind == "linear":
         with torch.no_grad():
             t = torch.arange(6) * (2 * torch.pi / 6)
             space.weight.copy_(torch.stack([t.cos(), t.sin()], -1))
-    gen = Generator(GeneratorConfig(image_size=64, channels=1, conv_dim=64, n_res=6))
+    gen = Generator(GeneratorConfig(**(generator or {"image_size": 64, "channels": 1, "conv_dim": 64, "n_res": 6})))
     return save_checkpoint(path, gen, space, FER2013_TEMPLATE.tolist(), training={"note": "random weights, benchmark only"})
 
 

@@ -31,7 +31,7 @@ from .emotions import EMOTIONS
 from .errors import CheckpointError, CodeError, ImageError, NoFaceError, number, shorten
 from .devices import pick_device
 from .face import Face, FaceDetector, face_choice
-from .images import ImageSource, Photo, detection_rgb, from_photo, match_channels, pixels_key, read_image, to_model_input, to_photo, to_pil
+from .images import ImageSource, Photo, detection_rgb, display_copy, from_photo, match_channels, pixels_key, read_image, to_model_input, to_photo, to_pil
 from .limits import MB, ByteLRU, nbytes
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -159,7 +159,7 @@ class EditResult:
     of several), one line each; ``readings``: what the emotion classifier reads on each face before
     and after (empty when the editor has no classifier); ``boxes``: the pixel box (x0, y0, x1, y1)
     of the photo each face's edit may change (every pixel outside them is the input's).
-    ``window(box)`` is a part of ``image``."""
+    ``window(box)`` is a part of ``image``; ``display_window(box, factor)`` a quick reduced copy of one."""
 
     faces: list[Face]
     crops: list[tuple[Image.Image, Image.Image]]
@@ -168,6 +168,7 @@ class EditResult:
     readings: list[Reading] = field(default_factory=list)
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     paste: Callable[[tuple[int, int, int, int] | None], Image.Image] | None = field(default=None, repr=False, compare=False)
+    glance: Callable[[tuple[int, int, int, int], int], Image.Image] | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
     def image(self) -> Image.Image:
@@ -177,6 +178,13 @@ class EditResult:
         """``image.crop(box)`` for a pixel box inside the photo, pasting only that box (cheap for a
         face on a large photo)."""
         return self.paste(box)
+
+    def display_window(self, box: tuple[int, int, int, int], factor: int) -> Image.Image:
+        """Nearly ``display_copy(window(box), factor)`` at a fraction of the cost on a large photo: the
+        edit pasted onto the display copy of the box, sampled once per displayed pixel (at the
+        centre of the pixels it stands for), without the conversion back to the photo's mode. A quick
+        look while a point moves; :meth:`window` is the exact edit."""
+        return self.glance(box, factor)
 
 
 @dataclass
@@ -230,6 +238,23 @@ def paste_residuals(prep: Prepared, idx: list[int], res: np.ndarray, mask: np.nd
         pixels = apply_paste(pixels, r, mask, plan)
         boxes.append(plan.box)
     return from_photo(photo, pixels, boxes)
+
+
+def paste_display(prep: Prepared, idx: list[int], res: np.ndarray, mask: np.ndarray, size: int,
+                  box: tuple[int, int, int, int], factor: int) -> Image.Image:
+    """Residuals ``res`` of faces ``idx`` (in the photo's units) pasted onto the display copy of the part
+    of the photo inside ``box`` reduced by ``factor`` (:func:`~ganmut.images.display_copy`): each face's
+    crop is sampled at the centre of the block of photo pixels a displayed pixel stands for. A module
+    function, as :func:`paste_residuals`."""
+    view = display_copy(prep.image.crop(box), factor)
+    pixels = np.asarray(view)
+    pixels = pixels[..., None] if pixels.ndim == 2 else pixels
+    to_box = np.array([[factor, 0, box[0]], [0, factor, box[1]], [0, 0, 1]], dtype=np.float64)
+    for r, i in zip(res, idx):
+        r = r if r.shape[2] in (1, pixels.shape[2]) else r.mean(axis=2, keepdims=True)
+        m = np.asarray(prep.matrices[i], dtype=np.float64) @ to_box  # display pixel -> crop
+        pixels = apply_paste(pixels, r * (255.0 / prep.photo.max_value), mask, paste_plan(pixels.shape, m, size))
+    return Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
 
 
 class Editor:
@@ -432,8 +457,9 @@ class Editor:
         boxes = [paste_region(prep.photo.pixels.shape, prep.matrices[i], self.size) for i in idx]
         crops = [(to_pil(b), to_pil(a)) for b, a in zip(inputs, edited)]
         readings = self._readings(prep, idx, edited) if read else []
-        paste = functools.partial(paste_residuals, prep, idx, self._residuals(prep, edited - inputs), self._mask, self.size)
-        return EditResult([prep.faces[i] for i in idx], crops, code, notes, readings, boxes, paste)
+        args = (prep, idx, self._residuals(prep, edited - inputs), self._mask, self.size)
+        return EditResult([prep.faces[i] for i in idx], crops, code, notes, readings, boxes,
+                          functools.partial(paste_residuals, *args), functools.partial(paste_display, *args))
 
     def edit(self, image: ImageSource | Prepared, z: Sequence[float] | None = None, emotion: str | int | None = None,
              intensity: float = 1.0, face: FaceSelector = 0) -> EditResult:

@@ -288,7 +288,7 @@ def test_hostile_clicks_and_a_failed_mp4_get_one_line(linear_ckpt, gaussian_ckpt
     app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
     key = upload(app, OBAMA)["photo_key"]
     for evt, message in ((SimpleNamespace(x=10 ** 400, y=0, seq=3), "x must be a number"),
-                         (SimpleNamespace(x=0.1, y=0.2, seq="abc"), "the click's number must be a number"),
+                         (SimpleNamespace(x=0.1, y=0.2, seq="abc"), "the wheel event's number must be a number"),
                          (SimpleNamespace(seq=4), "x must be a number, got None")):
         with pytest.warns(UserWarning, match=message):
             out = ui_picker.on_click(app, key, "linear", "0", False, evt)
@@ -413,6 +413,29 @@ def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gauss
     assert point4 == pytest.approx(list(app.models.editor("gaussian").space.code("fear", 0.4).tolist()))
     assert switched["wheel"].props["point"] == point4 and prep4.faces == prep.faces and seen.n == 0
     assert switched["grid"] is None and switched["anim"] is None  # what the last model made is cleared
+
+
+def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussian_ckpt, tiny_classifier, monkeypatch):
+    from types import SimpleNamespace
+
+    app = make_app(f"{linear_ckpt},{gaussian_ckpt}", str(tiny_classifier))
+    key = upload(app, OBAMA)["photo_key"]
+    seen = DetectionCounter(monkeypatch, app.models.editor("linear").detector)
+    space = app.models.editor("linear").space
+    anger = space.directions()[EMOTIONS.index("anger") - 1].tolist()
+    at = (0.6 * anger[0], 0.6 * anger[1])
+    look = ui_picker.on_drag(app, key, "linear", "0", False, SimpleNamespace(x=at[0], y=at[1], seq=12))
+    assert set(look) <= set(edit.DRAG) and "point" not in look and "readout" not in look  # the release commits
+    assert look["wheel"].props["seq"] == 12 and "point" not in look["wheel"].props  # the page keeps its marker
+    assert look["emotion"].value == "anger" and look["intensity"].value == pytest.approx(0.6, abs=1e-3)
+    assert 'data-emotion="anger"' in look["mix"] and "status" not in look
+    before, after = look["result"]
+    assert max(after.size) <= edit.PREVIEW_SIDE and before.size == after.size and before.tobytes() != after.tobytes()
+    release = ui_picker.on_click(app, key, "linear", "0", False, SimpleNamespace(x=at[0], y=at[1], seq=13))
+    assert release["point"] == pytest.approx(list(at)) and release["wheel"].props["seq"] == 13
+    assert seen.n == 0  # a drag runs the generator and the paste, never the detector
+    bad = ui_picker.on_drag(app, key, "linear", "0", False, SimpleNamespace(x="left", y=0.1, seq=14))
+    assert bad["status"].startswith("⚠️ x must be a number") and bad["wheel"].props["seq"] == 14
 
 
 def test_neutral_sends_the_point_to_the_neutral_anchor(linear_ckpt, gaussian_ckpt, monkeypatch):

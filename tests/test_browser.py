@@ -61,7 +61,7 @@ ARM_PENDING_WATCH = """() => {
   const svg = document.querySelector('#wheel .ganmut-wheel svg');
   const opacity = e => { let o = 1; for (; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity); return o; };
   window.__pending = new Promise(done => {
-    document.querySelector('#wheel .ganmut-wheel').addEventListener('mousedown', () => {
+    document.querySelector('#wheel .ganmut-wheel').addEventListener('pointerdown', () => {
       const out = {minOpacity: 1, resultProgress: false};
       const t0 = performance.now();
       (function tick() {
@@ -79,7 +79,7 @@ ARM_TIMER = """() => {
   const old = after() ? after().src : '';
   performance.clearResourceTimings();  // the buffer holds 250 entries; a full one records nothing more
   window.__clickToResult = new Promise(done => {
-    document.querySelector('#wheel .ganmut-wheel').addEventListener('mousedown', () => {
+    document.querySelector('#wheel .ganmut-wheel').addEventListener('pointerdown', () => {
       const t0 = performance.now();
       (function tick() {
         const a = after();
@@ -91,6 +91,18 @@ ARM_TIMER = """() => {
       })();
     }, {once: true, capture: true});
   });
+}"""
+
+ARM_VIEW_COUNT = """() => {
+  // from now on, the time of every new 'after' image decoded on screen (window.__views)
+  const after = () => { const imgs = document.querySelectorAll('#result img'); return imgs[imgs.length - 1]; };
+  const views = window.__views = [];
+  let last = after() ? after().src : '';
+  (function tick() {
+    const a = after();
+    if (a && a.src !== last && a.complete && a.naturalWidth) { last = a.src; views.push(performance.now()); }
+    if (window.__views === views) requestAnimationFrame(tick);
+  })();
 }"""
 
 
@@ -531,6 +543,89 @@ def test_neutral_button(browser, server):
     assert math.dist(point(wheel_state(pg)), (0.0, 0.0)) < 1e-3  # linear: the neutral anchor is the centre
     assert math.dist(status_point(pg), (0.0, 0.0)) < 0.006
     assert control_values(pg) == ("happy", 0.0)  # the slider at 0 leads back to the emotion
+    assert not pg.errors, f"JavaScript errors: {pg.errors}"
+
+
+def drag_path(state: dict, start: tuple[float, float], end: tuple[float, float], n: int) -> list[tuple[float, float]]:
+    """``n`` page pixels from the data point ``start`` to ``end``, along a gentle arc (not a straight ray)."""
+    pts = []
+    for i in range(n):
+        t = i / (n - 1)
+        x, y = start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1])
+        bend = 0.15 * math.sin(math.pi * t)
+        pts.append(to_pixel(state, x - bend * (end[1] - start[1]), y + bend * (end[0] - start[0])))
+    return pts
+
+
+def test_dragging_on_the_wheel_follows_and_the_release_wins(browser, server):
+    pg = open_page(browser, DESKTOP)
+    pg.goto(server.url)
+    pg.wait_for_selector(f"{WHEEL} .main-svg")
+    upload(pg, PHOTO)
+    state = wheel_state(pg)
+    happy, sad = trace(state, "happy"), trace(state, "sad")
+    start, end = (0.3 * happy["x"][1], 0.3 * happy["y"][1]), (0.9 * sad["x"][1], 0.9 * sad["y"][1])
+    pg.evaluate(ARM_VIEW_COUNT)
+    path = drag_path(state, start, end, 40)
+    pg.mouse.move(*path[0])
+    pg.mouse.down()
+    emotions, markers = set(), []
+    for xy in path[1:]:
+        pg.mouse.move(*xy)
+        pg.wait_for_timeout(40)
+        emotions.add(control_values(pg)[0])
+        markers.append((to_pixel(state, *point(wheel_state(pg))), xy))
+    views = pg.evaluate("() => window.__views.length")
+    assert views >= 5, f"only {views} views during a drag of {len(path)} moves"  # the face follows the drag
+    assert {"happy", "sad"} <= emotions  # so do the controls
+    # the marker follows at once, once the pointer has moved DRAG_PX (4 px) from the press
+    assert all(math.dist(shown, at) < 1.5 for shown, at in markers[2:]), [round(math.dist(s, a), 1) for s, a in markers]
+    pg.mouse.up()
+    settled(pg)
+    released = point(wheel_state(pg))
+    assert math.dist(released, end) < one_px(state) * 2
+    assert math.dist(status_point(pg), end) < 0.006 + one_px(state) * 2 and "Edited face 1" in pg.inner_text("#status")
+    assert control_values(pg)[0] == "sad"
+    # the last point wins: a fast drag (no pause between moves) released at once ends at its release
+    final = (0.7 * happy["x"][1], 0.7 * happy["y"][1])
+    fast = drag_path(state, end, final, 25)
+    pg.mouse.move(*fast[0])
+    pg.mouse.down()
+    for xy in fast[1:]:
+        pg.mouse.move(*xy)
+    pg.mouse.up()
+    settled(pg)
+    pg.wait_for_timeout(1000)
+    settled(pg)
+    assert math.dist(point(wheel_state(pg)), final) < one_px(state) * 2
+    assert math.dist(status_point(pg), final) < 0.006 + one_px(state) * 2 and control_values(pg)[0] == "happy"
+    assert "you asked for happy" in pg.inner_text("#readout")  # the release's full edit, readout and all
+    assert not pg.errors, f"JavaScript errors: {pg.errors}"
+
+
+def test_a_finger_drags_the_marker_on_the_phone(browser, server):
+    pg = open_page(browser, PHONE, phone=True)
+    pg.goto(server.url)
+    pg.wait_for_selector(f"{WHEEL} .main-svg")
+    upload(pg, PHOTO)
+    state = wheel_state(pg)
+    scrolled = pg.evaluate("() => window.scrollY")
+    fear, surprise = trace(state, "fear"), trace(state, "surprise")
+    start, end = (0.4 * fear["x"][1], 0.4 * fear["y"][1]), (0.8 * surprise["x"][1], 0.8 * surprise["y"][1])
+    pg.evaluate(ARM_VIEW_COUNT)
+    cdp = pg.context.new_cdp_session(pg)
+    path = drag_path(state, start, end, 30)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": path[0][0], "y": path[0][1]}]})
+    for x, y in path[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        pg.wait_for_timeout(40)
+    views = pg.evaluate("() => window.__views.length")
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    settled(pg)
+    assert views >= 3, f"only {views} views during a touch drag"
+    assert pg.evaluate("() => window.scrollY") == scrolled  # the finger moved the marker, not the page
+    assert math.dist(point(wheel_state(pg)), end) < one_px(state) * 2
+    assert math.dist(status_point(pg), end) < 0.006 + one_px(state) * 2 and control_values(pg)[0] == "surprise"
     assert not pg.errors, f"JavaScript errors: {pg.errors}"
 
 

@@ -23,7 +23,7 @@ from ganmut.editor import Editor, load_readout
 from ganmut.emotions import EMOTIONS
 from ganmut.errors import CheckpointError, CodeError, ImageError, NoFaceError
 from ganmut.generator import GeneratorConfig
-from ganmut.images import load_image
+from ganmut.images import display_copy, load_image
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +216,28 @@ def test_a_window_of_the_result_is_that_part_of_the_image(editor, portrait, mode
     for box in ((x0, y0, x1, y1), (0, 0, img.width, img.height), (x0 + 7, 0, x1 + 20, y0 + 30), (0, 0, 10, 10)):
         np.testing.assert_array_equal(np.asarray(res.window(box)), np.asarray(res.image.crop(box)))
         assert res.window(box).mode == res.image.mode
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "I;16"])
+def test_a_quick_display_window_is_the_reduced_window(editor, portrait, mode):
+    """display_window(box, k) pastes the edit on the display copy: at k = 1 it is the display copy of
+    the exact window, and reduced it stays much nearer the reduced edit than the unedited photo is
+    (the crop is sampled at the centre of each displayed pixel's block instead of averaged over it)."""
+    img = portrait.convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(portrait.convert("L")).astype(np.uint16) * 257)
+    res = editor.edit(img, z=(-0.5, 0.6))
+    x0, y0, x1, y1 = res.boxes[0]
+    box = (max(0, x0 - 30), max(0, y0 - 20), min(img.width, x1 + 25), min(img.height, y1 + 10))
+    before = np.asarray(display_copy(img.crop(box), 1), dtype=int)
+    exact = np.asarray(display_copy(res.window(box), 1), dtype=int)
+    assert np.abs(exact - before).mean() > 0.5  # the face was edited
+    if mode != "I;16":  # 16-bit values are rounded to 8 bits before the quick paste, after the exact one
+        np.testing.assert_array_equal(np.asarray(res.display_window(box, 1)), exact)
+    for k in (1, 2, 3):
+        quick = np.asarray(res.display_window(box, k), dtype=int)
+        reduced = np.asarray(display_copy(res.window(box), k), dtype=int)
+        unedited = np.asarray(display_copy(img.crop(box), k), dtype=int)
+        assert quick.shape == reduced.shape
+        assert np.abs(quick - reduced).mean() < 0.15 * np.abs(unedited - reduced).mean()
 
 
 def test_sheet_shows_every_edit_with_a_readable_caption(editor, portrait):

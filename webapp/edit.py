@@ -17,6 +17,10 @@ from .events import warn
 EMOTION_CHOICES = [e for e in EMOTIONS if e != EMOTIONS[NEUTRAL]]
 EDIT = ("point", "wheel", "emotion", "intensity", "result", "crops", "mix", "readout", "status", "download")
 """The outputs of an edit at a point (:func:`show`)."""
+DRAG = ("wheel", "emotion", "intensity", "result", "mix", "status")
+"""The outputs of a look at a point while the wheel is dragged (:func:`preview`)."""
+PREVIEW_SIDE = 800
+"""The long side, in pixels, of the view while the wheel is dragged (the release shows it at full display size)."""
 MODEL_SWITCH = (*EDIT, "model", "model_note", "grid", "anim", "anim_mp4")
 """The outputs of a change of model (:func:`switch_model`): the edit, the model's note, and what the
 last model made, cleared."""
@@ -44,6 +48,13 @@ def readout(app: Any, kind: str, code: tuple[float, ...], result: ganmut.EditRes
     return views.readout_html(app.models.readout_status(kind), result, target, who)
 
 
+def controls_at(space: Any, code: tuple[float, ...]) -> dict[str, Any]:
+    """The emotion control at the point's nearest emotion, the intensity at the point's."""
+    e = space.nearest_emotion(code)
+    return {"emotion": gr.Dropdown(choices=EMOTION_CHOICES, value=EMOTIONS[e]),
+            "intensity": gr.Slider(value=round(space.intensity_of(code, e), 3))}
+
+
 def show(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...],
          controls: bool = False, seq: int | None = None) -> dict[str, Any]:
     """The outputs of an edit at ``code`` (:data:`EDIT`). ``controls``: also set the emotion to the
@@ -53,9 +64,7 @@ def show(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, cod
     out: dict[str, Any] = {"point": list(code), "wheel": marker, "mix": views.mix_html(space, code),
                            "download": hidden_download()}
     if controls:
-        e = space.nearest_emotion(code)
-        out["emotion"] = gr.Dropdown(choices=EMOTION_CHOICES, value=EMOTIONS[e])
-        out["intensity"] = gr.Slider(value=round(space.intensity_of(code, e), 3))
+        out |= controls_at(space, code)
     if prep is None:
         return {**out, "readout": readout(app, kind, code),
                 "status": f"Upload a photo to edit it to {views.describe(space, code)}."}
@@ -68,6 +77,23 @@ def show(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, cod
     return {**out, "result": views.before_after(prep, result, whole), "crops": views.crops_gallery(result),
             "readout": readout(app, kind, code, result, "the largest face" if f == "all" else who),
             "status": f"Edited {who} to **{views.describe(space, code)}**."}
+
+
+def preview(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...],
+            seq: int) -> dict[str, Any]:
+    """The outputs of a look at ``code`` while the wheel is dragged (:data:`DRAG`): the controls and the
+    mix follow, and the view is the quick edit (``views.before_after(quick=True)``) at :data:`PREVIEW_SIDE`, without the readout; the point, the
+    status, the crops and the readout wait for the release (a click at the last point); the status
+    changes only to say what went wrong. ``seq``: the drag's number."""
+    space = app.models.editor(kind).space
+    out = {"wheel": gr.HTML(seq=seq), "mix": views.mix_html(space, code), **controls_at(space, code)}
+    if prep is None:
+        return out
+    try:
+        result = app.models.edit(kind, prep, code, face, read=False)
+    except ganmut.GanmutError as e:
+        return {**out, "status": warn(e)}
+    return {**out, "result": views.before_after(prep, result, whole, PREVIEW_SIDE, quick=True)}
 
 
 def switch_model(app: Any, kind: str, key: str | None, face: str, whole: bool, code: tuple[float, ...],

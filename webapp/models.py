@@ -57,8 +57,8 @@ def gpu_prepare(model: Key, image: Any) -> Prepared:
 
 
 @zerogpu.GPU(duration=30)
-def gpu_edit(model: Key, image: Any, code: tuple[float, ...], face: int | str) -> ganmut.EditResult:
-    return loaded_editor(*model).edit(image, z=code, face=face)
+def gpu_edit(model: Key, image: Any, code: tuple[float, ...], face: int | str, read: bool = True) -> ganmut.EditResult:
+    return loaded_editor(*model).edit_many(image, [code], face, read=read)[0]
 
 
 @zerogpu.GPU(duration=30)
@@ -121,8 +121,9 @@ class Models:
     def prepare(self, kind: str, image: Any) -> Prepared:
         return gpu_prepare(self.key(kind), image)
 
-    def edit(self, kind: str, image: Any, code: tuple[float, ...], face: int | str) -> ganmut.EditResult:
-        return gpu_edit(self.key(kind), image, code, face)
+    def edit(self, kind: str, image: Any, code: tuple[float, ...], face: int | str, read: bool = True) -> ganmut.EditResult:
+        """An edit at ``code``; ``read``: with the classifier's readout (:meth:`ganmut.Editor.edit_many`)."""
+        return gpu_edit(self.key(kind), image, code, face, read)
 
     def reference_point(self, kind: str, reference: Any, face: int = 0) -> tuple[tuple[float, ...], dict[str, float]]:
         """The point a reference photo's face reads as, and that reading (:meth:`ganmut.Editor.reference_point`)."""

@@ -20,7 +20,7 @@ INTRO = """
 
 1. **Bring a face**: upload, webcam, paste or pick an example.
 2. **Click the wheel**, pick an emotion and its intensity, or match a reference photo.
-3. **Compare**; save the PNG, a GIF, an MP4 or the point; or edit a video clip the same way.
+3. **Compare**; save the PNG, a GIF, an MP4 or the point.
 """
 ABOUT = (f"Based on *GANmut: Learning Interpretable Conditional Space for Gamut of Emotions* (CVPR 2021): "
          f"[paper]({PAPER}) · [official code]({OFFICIAL_CODE}). Trained on FER2013 (48×48 grayscale faces).")

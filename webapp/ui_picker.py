@@ -1,6 +1,7 @@
 """The picker: the clickable emotion wheel (drawn in the page by ``static/wheel.js``), the emotion and
 intensity controls and the model. One state, the point of the space (``point``), drives them all:
-a wheel click sets it (and the controls to the nearest emotion and its intensity), the intensity
+a wheel click sets it (and the controls to the nearest emotion and its intensity); a press dragged
+over the wheel previews the points it passes (the controls follow) and its release sets it; the intensity
 slider moves it along its ray (GGANmut: along the emotion's path), **Neutral** sends it to the neutral
 anchor; the marker follows."""
 from __future__ import annotations
@@ -14,7 +15,7 @@ import ganmut
 from ganmut.errors import number
 
 from . import views
-from .edit import EDIT, EMOTION_CHOICES, MODEL_SWITCH, as_code, show, start_code, switch_model
+from .edit import DRAG, EDIT, EMOTION_CHOICES, MODEL_SWITCH, as_code, preview, show, start_code, switch_model
 from .events import Wiring, warn
 from .models import MODEL_LABELS
 
@@ -39,23 +40,45 @@ def layout(app: Any, default: str) -> dict[str, Any]:
         intensity = gr.Slider(0, 1, value=START["intensity"], step=0.01, label="Intensity", scale=2, min_width=160,
                               elem_id="intensity")
         neutral = gr.Button("Neutral", size="sm", scale=0, min_width=80, elem_id="neutral")
-    gr.Markdown(f"<small>{views.LEGEND}. The centre is neutral. Hover to read the mix; click to edit.</small>")
+    gr.Markdown(f"<small>{views.LEGEND}. The centre is neutral. Hover to read the mix; click, or drag, to edit.</small>")
     model = gr.Radio([(MODEL_LABELS[k], k) for k in app.models.names], value=default, label="Model", elem_id="model")
     note = gr.Markdown(views.model_note(default))
     return {"wheel": wheel, "emotion": emotion, "intensity": intensity, "neutral": neutral, "model": model,
             "model_note": note, "point": gr.State(None)}
 
 
-def on_click(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
-    """A click on the wheel: the exact point clicked (projected into the space), the controls set to it, the edit."""
-    seq = 0
+def wheel_point(app: Any, kind: str, evt: gr.EventData) -> tuple[int, tuple[float, ...]]:
+    """The number of a wheel event and its exact point, projected into the space (ValueError or
+    GanmutError for a bad one; the number is 0 then)."""
+    seq = int(number(getattr(evt, "seq", 0) or 0, "the wheel event's number"))
+    xy = (number(getattr(evt, "x", None), "x"), number(getattr(evt, "y", None), "y"))
+    return seq, as_code(app.models.editor(kind).space.project(xy))
+
+
+def event_number(evt: gr.EventData) -> int:
+    """The number of a wheel event, 0 for a bad one (so that the page's next event is not held back)."""
     try:
-        seq = int(number(getattr(evt, "seq", 0) or 0, "the click's number"))
-        xy = (number(getattr(evt, "x", None), "x"), number(getattr(evt, "y", None), "y"))
-        code = as_code(app.models.editor(kind).space.project(xy))
+        return int(number(getattr(evt, "seq", 0) or 0, "seq"))
+    except ValueError:
+        return 0
+
+
+def on_click(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
+    """A click on the wheel, or the release of a drag: the exact point, the controls set to it, the edit."""
+    try:
+        seq, code = wheel_point(app, kind, evt)
     except (ganmut.GanmutError, ValueError) as e:
-        return {"wheel": gr.HTML(seq=seq), "status": warn(e)}
+        return {"wheel": gr.HTML(seq=event_number(evt)), "status": warn(e)}
     return show(app, app.sessions.held(key), kind, face, whole, code, controls=True, seq=seq)
+
+
+def on_drag(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
+    """A point of a drag on the wheel (the press held and moved): a quick look there (:func:`preview`)."""
+    try:
+        seq, code = wheel_point(app, kind, evt)
+    except (ganmut.GanmutError, ValueError) as e:
+        return {"wheel": gr.HTML(seq=event_number(evt)), "status": warn(e)}
+    return preview(app, app.sessions.held(key), kind, face, whole, code, seq)
 
 
 def on_intensity(app: Any, key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
@@ -101,8 +124,10 @@ def on_model(app: Any, kind: str, key: str | None, face: str, whole: bool, emoti
 
 
 def wire(w: Wiring) -> None:
-    # Wheel clicks are sent one at a time by the page, the last one kept (see static/wheel.js).
+    # Wheel clicks and drags are sent one at a time by the page, the last one kept (see static/wheel.js).
     w.on(w["wheel"].click, on_click, ("photo_key", "model", "face", "whole"), EDIT, live=True, trigger_mode="multiple")
+    w.on(w["wheel"].input, on_drag, ("photo_key", "model", "face", "whole"), DRAG, trigger_mode="multiple",
+         show_progress="hidden")
     for trigger in (w["intensity"].input, w["intensity"].release):
         w.on(trigger, on_intensity, ("photo_key", "model", "face", "whole", "point", "emotion", "intensity"), EDIT,
              live=True)

@@ -11,7 +11,7 @@ from ganmut import wheel
 from ganmut.editor import Prepared
 from ganmut.emotions import COLORS, EMOTIONS
 from ganmut.face import face_window
-from ganmut.images import aligned_box, display_copy, display_factor, display_patch
+from ganmut.images import DISPLAY_MAX_SIDE, aligned_box, display_copy, display_factor, display_patch
 from ganmut.presets import Preset
 from ganmut.spaces import Space
 
@@ -61,21 +61,27 @@ def crops_gallery(result: ganmut.EditResult, side: int = 192) -> list[tuple[Imag
     return items
 
 
-def before_after(prep: Prepared, result: ganmut.EditResult, whole: bool) -> tuple[Image.Image, Image.Image]:
-    """Display-sized before and after: the edited faces with a margin, or the whole photo (only
-    the part the edit changed is pasted and reduced again)."""
+def before_after(prep: Prepared, result: ganmut.EditResult, whole: bool, max_side: int = DISPLAY_MAX_SIDE,
+                 quick: bool = False) -> tuple[Image.Image, Image.Image]:
+    """Display-sized before and after (at most ``max_side`` px long): the edited faces with a margin,
+    or the whole photo (only the part the edit changed is pasted and reduced again). ``quick``: the
+    edit pasted on the display copy (:meth:`ganmut.EditResult.display_window`), a look while the point moves."""
     photo = prep.image
     if not whole:
         box = face_window(result.faces, photo.size, FACE_MARGIN)
-        k = display_factor((box[2] - box[0], box[3] - box[1]))
-        return display_copy(photo.crop(box), k), display_copy(result.window(box), k)
-    k = display_factor(photo.size)
+        k = display_factor((box[2] - box[0], box[3] - box[1]), max_side)
+        after = result.display_window(box, k) if quick else display_copy(result.window(box), k)
+        return display_copy(photo.crop(box), k), after
+    k = display_factor(photo.size, max_side)
     before = display_copy(photo, k)
-    after = before
+    after = before.copy()
     for box in result.boxes:
         box = aligned_box(box, k, photo.size)
         if box[2] > box[0] and box[3] > box[1]:
-            after = display_patch(after, result.window(box), box, k)
+            if quick:
+                after.paste(result.display_window(box, k), (box[0] // k, box[1] // k))
+            else:
+                after = display_patch(after, result.window(box), box, k)
     return before, after
 
 

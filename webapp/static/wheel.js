@@ -1,29 +1,43 @@
 // The emotion wheel: the body of the wheel's gr.HTML js_on_load (webapp/ui_picker.py), which Gradio
 // runs with `element` (the component's root), `props` (value: the figure JSON; point: the marker;
-// seq: the last click the server answered), `trigger` (sends an event) and `watch` (calls back when
-// props change). A click sends its exact point to the server as the 'click' event {x, y, seq}.
+// seq: the last event the server answered), `trigger` (sends an event) and `watch` (calls back when
+// props change).
+//
+// A press on the plot (mouse, pen or touch) moves the marker there. Released in place, it is a click:
+// its exact point goes to the server as the 'click' event {x, y, seq}, which edits there. Moved more
+// than DRAG_PX first, it is a drag: the marker follows the pointer, and the points it passes go as
+// 'input' events (a quick look: the view, the emotion and the intensity follow); the release sends
+// its point as a 'click', which commits it, so the face shown after a drag is the edit at the release.
 const host = element.querySelector('.ganmut-wheel');
 const mark = element.querySelector('.ganmut-marker');  // drawn over the plot: moving it redraws nothing
 const empty = element.querySelector('.ganmut-wheel-empty');
 const PAD = 8;
+const DRAG_PX = 4;
 let P = null;  // plotly.js 4 as served by this app (a gr.Plot would put Gradio's own, older Plotly at window.Plotly)
 let shown = null;
 let fig = null;
 let width = 0;
 let point = null;
-// The last click wins: one click at a time goes to the server (numbered); a click made while it
-// works waits, replacing any click waiting before it, and goes when the server answers (echoing
-// the number as props.seq). Gradio's trigger_mode='always_last' would re-send the first click's data.
+let press = null;  // the press under way: {id, x, y (client px), dragging}
+// The last event wins: one event at a time goes to the server (numbered); an event made while it
+// works waits, replacing the one waiting before it (a drag's point never replaces a waiting release),
+// and goes when the server answers (echoing the number as props.seq). Gradio's
+// trigger_mode='always_last' would re-send the first event's data.
 let sent = 0, answered = 0, waiting = null, timer = null;
-const PATIENCE_MS = 15000;  // a click unanswered for this long (a server error) no longer holds the next
-function send(p) {
+const PATIENCE_MS = 15000;  // an event unanswered for this long (a server error) no longer holds the next
+function send(ev) {
   sent += 1;
   clearTimeout(timer);
   timer = setTimeout(() => { answered = Math.max(answered, sent); flush(); }, PATIENCE_MS);
-  trigger('click', {x: p[0], y: p[1], seq: sent});
+  host.dataset.sent = String(sent);
+  trigger(ev.name, {x: ev.p[0], y: ev.p[1], seq: sent});
 }
 function flush() {
-  if (waiting && answered >= sent) { const p = waiting; waiting = null; send(p); }
+  if (waiting && answered >= sent) { const ev = waiting; waiting = null; send(ev); }
+}
+function post(name, p) {
+  if (answered >= sent) send({name: name, p: p});
+  else if (!(waiting && waiting.name === 'click' && name === 'input')) waiting = {name: name, p: p};
 }
 function placeMarker() {
   const L = host._fullLayout;
@@ -50,16 +64,41 @@ function fit() {
   return {width: width, height: height, 'xaxis.range': [-xr, xr], 'yaxis.range': [-yr, yr],
           annotations: fig.layout.annotations};
 }
-function onClick(d) {
-  // the point under the pointer, from the click's own pixel position (not the last hover's)
-  const e = d && d.event;
-  if (!e || !host._fullLayout) return;
+function pointAt(e, inside) {
+  // the point under the pointer, in the space's coordinates; with `inside`, null off the plot's area
   const r = host.querySelector('.nsewdrag').getBoundingClientRect();
-  const x = host._fullLayout.xaxis.p2d(e.clientX - r.left);
-  const y = host._fullLayout.yaxis.p2d(e.clientY - r.top);
-  if (answered < sent) waiting = [x, y]; else send([x, y]);
-  moveMarker([x, y]);
+  const x = e.clientX - r.left, y = e.clientY - r.top;
+  if (inside && (x < 0 || y < 0 || x > r.width || y > r.height)) return null;
+  return [host._fullLayout.xaxis.p2d(x), host._fullLayout.yaxis.p2d(y)];
 }
+function onPress(e) {
+  if (press || !fig || !host._fullLayout || (e.pointerType === 'mouse' && e.button !== 0)) return;
+  const p = pointAt(e, true);
+  if (!p) return;
+  e.preventDefault();  // no text selection, and no Plotly click or drag of its own
+  host.setPointerCapture(e.pointerId);
+  press = {id: e.pointerId, x: e.clientX, y: e.clientY, dragging: false};
+  moveMarker(p);
+}
+function onMove(e) {
+  if (!press || e.pointerId !== press.id) return;
+  if (!press.dragging && Math.hypot(e.clientX - press.x, e.clientY - press.y) < DRAG_PX) return;
+  press.dragging = true;
+  host.dataset.dragging = '1';
+  const p = pointAt(e, false);
+  moveMarker(p);
+  post('input', p);
+}
+function onRelease(e) {
+  if (!press || e.pointerId !== press.id) return;
+  press = null;
+  delete host.dataset.dragging;
+  post('click', point);  // the marker's point: where the press ended
+}
+host.addEventListener('pointerdown', onPress);
+host.addEventListener('pointermove', onMove);
+host.addEventListener('pointerup', onRelease);
+host.addEventListener('pointercancel', onRelease);
 function render() {
   if (!window.GanmutPlotly) { setTimeout(render, 50); return; }
   P = window.GanmutPlotly;
@@ -68,15 +107,15 @@ function render() {
   if (answered >= sent) clearTimeout(timer);
   if (spec === shown) {
     if (waiting) flush();
-    else if (spec && fig && answered >= sent) moveMarker(props.point);
+    else if (spec && fig && answered >= sent && !press) moveMarker(props.point);
     return;
   }
   shown = spec;
+  press = null;
   if (!spec) {
     P.purge(host);
     fig = null;
     placeMarker();
-    delete host.dataset.bound;
     host.dataset.kind = '';
     host.style.display = 'none';
     empty.style.display = '';
@@ -93,7 +132,6 @@ function render() {
   fig.layout.yaxis.range = size['yaxis.range'];
   fig.config.responsive = false;
   P.react(host, fig.data, fig.layout, fig.config).then(() => {
-    if (!host.dataset.bound) { host.on('plotly_click', onClick); host.dataset.bound = '1'; }
     host.dataset.kind = fig.layout.meta.kind;
     host.dataset.revision = String(Number(host.dataset.revision || 0) + 1);
     moveMarker(answered >= sent && !waiting ? props.point : null);
