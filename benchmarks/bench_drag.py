@@ -1,4 +1,4 @@
-"""Live dragging on the wheel, in the browser: ``python benchmarks/bench_drag.py [--drags 3] [--seconds 5]``.
+"""Live dragging on the wheel, in the browser: ``python benchmarks/bench_drag.py [--drags 5] [--seconds 5]``.
 
 Starts the real app (``app.py``, through tests/appserver.py) with generators of the SERVED
 architecture (the ``[generator]`` tables of configs/ganmut-linear.toml and ganmut-gaussian.toml:
@@ -57,7 +57,7 @@ def drag(pg, seconds: float, radius: float = 0.7, turn: float = 0.0) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    ap.add_argument("--drags", type=int, default=3, help="drags to time (default 3)")
+    ap.add_argument("--drags", type=int, default=5, help="drags to time (default 5)")
     ap.add_argument("--seconds", type=float, default=5.0, help="length of each drag (default 5 s)")
     ap.add_argument("--arch", choices=("served", "default"), default="served",
                     help="generator architecture: the served configs' (default) or the library's default")

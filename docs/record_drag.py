@@ -2,14 +2,15 @@
 
 Starts the real app (``app.py``, through tests/appserver.py) on the two checkpoints given, opens it
 in headless Chromium at 1280x900 (Debian's chromium and Playwright, as the browser tests), uploads
-assets/examples/obama.jpg, moves the before/after handle to the left (the edited face whole), presses the mouse on the wheel and drags it round the emotions, and
-screenshots the edited face and the wheel every few hundredths of a second; the frames, with
-``--label`` under them, become a looping GIF (``-o``, docs/screenshots/drag.gif by default).
+assets/examples/obama.jpg, moves the before/after handle to the left (the edited face whole),
+presses the mouse on the wheel and drags it round the emotions, and screenshots the edited face and
+the wheel as often as it can (a screenshot takes about a quarter of a second here); the frames,
+with ``--label`` under them, become a looping GIF that plays at the speed they were taken (``-o``,
+docs/screenshots/drag.gif by default).
 """
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 import time
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     frames: list[Image.Image] = []
+    taken: list[float] = []  # when each frame of the drag was taken
     with tempfile.TemporaryDirectory() as tmp:
         srv = appserver.start(Path(tmp), args.linear.resolve(), args.gaussian.resolve(), ROOT / "weights" / "fer-classifier.safetensors")
         try:
@@ -95,14 +97,17 @@ def main(argv: list[str] | None = None) -> int:
                     (x0, y0), (x1, y1) = points[leg], points[leg + 1]
                     pg.mouse.move(*tb.to_pixel(state, x0 + f * (x1 - x0), y0 + f * (y1 - y0)))
                     frames.append(frame(pg, clip, args.label, args.width))
+                    taken.append(time.perf_counter())
                 pg.mouse.up()
                 tb.settled(pg)
-                frames += [frame(pg, clip, args.label + " · released", args.width)] * 8
+                frames.append(frame(pg, clip, args.label + " · released", args.width))
                 browser.close()
         finally:
             appserver.stop()
     palette = [f.quantize(colors=192, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) for f in frames]
-    palette[0].save(args.output, save_all=True, append_images=palette[1:], duration=110, loop=0, optimize=True)
+    steps = [round(1000 * (b - a)) for a, b in zip(taken, taken[1:])]
+    durations = steps + [steps[-1], 1500]  # the released face stays 1.5 s before the loop starts again
+    palette[0].save(args.output, save_all=True, append_images=palette[1:], duration=durations, loop=0, optimize=True)
     print(f"wrote {args.output}: {len(frames)} frames, {args.output.stat().st_size / 1e6:.1f} MB")
     return 0
 

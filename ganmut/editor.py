@@ -182,8 +182,10 @@ class EditResult:
     def display_window(self, box: tuple[int, int, int, int], factor: int) -> Image.Image:
         """Nearly ``display_copy(window(box), factor)`` at a fraction of the cost on a large photo: the
         edit pasted onto the display copy of the box, sampled once per displayed pixel (at the
-        centre of the pixels it stands for), without the conversion back to the photo's mode. A quick
-        look while a point moves; :meth:`window` is the exact edit."""
+        centre of the pixels it stands for), without the conversion back to the photo's mode. Where a
+        photo is partly transparent, the edit is added after the display flattens it onto white, so
+        it shows at full strength there. A quick look while a point moves; :meth:`window` is the
+        exact edit."""
         return self.glance(box, factor)
 
 

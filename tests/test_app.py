@@ -438,6 +438,32 @@ def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussia
     assert bad["status"].startswith("⚠️ x must be a number") and bad["wheel"].props["seq"] == 14
 
 
+def test_a_drag_on_a_big_photo_previews_a_reduced_view_near_the_exact_one(linear_ckpt, gaussian_ckpt, tmp_path):
+    """On 12 megapixels the look is reduced (a whole factor, at most PREVIEW_SIDE), of the face and of
+    the whole photo, and shows the same edit as the exact view reduced alike."""
+    from types import SimpleNamespace
+
+    from webapp import views
+
+    canvas = Image.new("RGB", (4000, 3000), (120, 130, 140))
+    with Image.open(OBAMA) as src:
+        canvas.paste(src.convert("RGB").resize((1920, 2400)), (1040, 300))
+    big = tmp_path / "big.jpg"
+    canvas.save(big, quality=90)
+    app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
+    key = upload(app, big)["photo_key"]
+    prep = app.sessions.held(key)
+    code = (0.3, -0.5)
+    result = app.models.edit("linear", prep, code, 0, read=False)
+    for whole in (False, True):
+        before, after = ui_picker.on_drag(app, key, "linear", "0", whole, SimpleNamespace(x=code[0], y=code[1], seq=3))["result"]
+        exact = views.before_after(prep, result, whole, edit.PREVIEW_SIDE)[1]
+        assert after.size == exact.size == before.size and max(after.size) <= edit.PREVIEW_SIDE
+        assert max(after.size) < max(views.before_after(prep, result, whole)[1].size)  # reduced more than a click's view
+        quick, exact, unedited = (np.asarray(i, dtype=int) for i in (after, exact, before))
+        assert np.abs(quick - exact).mean() < 0.15 * np.abs(exact - unedited).mean()
+
+
 def test_neutral_sends_the_point_to_the_neutral_anchor(linear_ckpt, gaussian_ckpt, monkeypatch):
     app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
     key = upload(app, OBAMA)["photo_key"]

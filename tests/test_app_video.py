@@ -101,9 +101,48 @@ def test_bad_clips_and_values_get_one_line_and_leave_no_file(app, clip, tmp_path
 
 
 def test_a_clip_that_does_not_fit_in_the_temporary_folder_is_refused(app, clip, monkeypatch):
-    monkeypatch.setattr(app.sessions.temp, "admit", lambda size: False)
+    asked = []
+    monkeypatch.setattr(app.sessions.temp, "admit", lambda size: asked.append(size) and False)
     out = edit(app, clip, session=Request("video-full"))
     assert out["clip_out"] is None and "temporary storage is full" in out["clip_status"]
+    # the room asked for: the MP4 at 0.25 bits a pixel of 12 frames of 320x240 (under 2x the clip) + 5 MB
+    assert asked == [2 * clip.stat().st_size + 5_000_000]
+    assert ui_video.room_for(str(clip)) == asked[0]
+
+
+def test_one_clip_at_a_time_and_the_clip_read_is_kept(app, clip, monkeypatch):
+    """While a clip is edited, another API call is refused at once in one line (the page's waits its
+    turn); the clip being read is kept from the temporary folder's sweeps until the edit ends."""
+    import gradio as gr
+
+    from webapp import api
+
+    with app.clips:  # a clip being edited
+        with pytest.raises(gr.Error) as e:
+            api.video(app, {"path": str(clip)}, "happy", 1.0, "linear", Request("video-busy"))
+        assert e.value.message == ui_video.BUSY
+    seen = []
+    real = app.models.video
+
+    def video(*args, **kwargs):
+        seen.append(str(clip) in app.sessions.kept_files())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app.models, "video", video)
+    out = api.video(app, {"path": str(clip)}, "happy", 1.0, "linear", Request("video-busy"))
+    assert out.endswith(".mp4") and len(decode(out)[0]) == 12
+    assert seen == [True] and str(clip) not in app.sessions.kept_files()
+
+
+def test_a_tab_closed_while_its_clip_is_made_gets_one_line(app, clip, monkeypatch):
+    """The session's folder deleted under the edit (its tab closed): one line, no traceback."""
+    def gone(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(app.models, "video", gone)
+    out = edit(app, clip, session=Request("video-closed"))
+    assert out["clip_out"] is None
+    assert out["clip_status"] == "⚠️ the clip could not be edited (No such file or directory)"
 
 
 # --------------------------------------------------------------------------- the API

@@ -5,7 +5,8 @@ Each call takes its payloads raw (``preprocess=False``: the errors stay ours) an
 worker at lower CPU priority, within its client's :data:`~webapp.limits.API_PER_CLIENT` places
 (:func:`api_call`). Every argument has one type: numbers for x, y and intensity, strings for
 model, emotion, face, preset and target; anything else is refused in one line, as is every user
-error. ``/video`` runs in the "video" lane, one clip at a time on the server, as the page's clips do.
+error. ``/video`` edits one clip at a time on the server, as the page does (:func:`webapp.ui_video.edit_clip`):
+a call made while another clip is edited is refused at once, in one line.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from PIL import Image
 
 import ganmut
 from ganmut.editor import model_name
-from ganmut.errors import shorten
+from ganmut.errors import VideoError, shorten
 from ganmut.face import face_choice
 from ganmut.images import read_image, storable
 from ganmut.presets import parse_preset
@@ -61,9 +62,10 @@ print(edited, happy, saved, matched, grid)  # paths of PNG files
 clip = client.predict(handle_file("clip.mp4"), "neutral-to:happy", 1.0, "linear", api_name="/video")
 print(clip)  # the path of an MP4
 ```
-
-A clip may be 20 s long, 1920 px on its longest side and 30 MB; one clip is edited at a time on the server.
 """
+DOC += (f"\nA clip may be {ui_video.LIMITS.max_seconds:g} s long, {ui_video.LIMITS.max_side} px on its longest side "
+        f"and {ui_video.LIMITS.max_bytes / 1e6:g} MB; one clip is edited at a time on the server (a call made while "
+        "another is edited is refused at once).\n")
 
 
 def text(value: Any, name: str) -> str:
@@ -178,9 +180,10 @@ def video(app: Any, clip: Any, target: str, intensity: float, model: str, client
         kind = model_name(text(model, "model"))
         src = payload_path(clip)
         if src is None:
-            raise ganmut.GanmutError("no video given")
+            raise VideoError("no video given")
         out = api_file(app, ".mp4")  # written whole or not at all (ganmut.files.atomic_path)
-        inform(ui_video.edit_clip(app, kind, src, out, ui_video.clip_target(text(target, "target"), intensity)).notes)
+        inform(ui_video.edit_clip(app, kind, src, out, ui_video.clip_target(text(target, "target"), intensity),
+                                  wait=False).notes)
         return str(out)
 
     return api_call(app, edit, client)
@@ -204,5 +207,4 @@ def layout_and_wire(app: Any, default: str) -> None:
                        (edit_preset, [image, preset, face]), (match, [image, reference, model, face, reference_face]),
                        (grid, [image, model, face])):
         gr.on([], bind(app, fn), inputs, [out], api_name=fn.__name__, **lane)
-    gr.on([], bind(app, video), [clip, target, intensity, model], [clip_out], api_name="video",
-          **{**lane, "concurrency_id": "video", "concurrency_limit": 1})
+    gr.on([], bind(app, video), [clip, target, intensity, model], [clip_out], api_name="video", **lane)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from . import page, server
@@ -12,14 +13,16 @@ from .sessions import Sessions
 
 class GanmutApp:
     """What the handlers share: the models (``models``), the limits (``limits``), the sessions' photos
-    and files (``sessions``), the API workers (``api_pool``) and their per-client places
-    (``api_clients``); ``blocks`` are the Gradio Blocks and :meth:`launch` serves them."""
+    and files (``sessions``), the API workers (``api_pool``, which also edit the page's clips) and
+    their per-client places (``api_clients``), and the one clip edited at a time (``clips``);
+    ``blocks`` are the Gradio Blocks and :meth:`launch` serves them."""
 
     def __init__(self, models: Models, limits: Limits | None = None) -> None:
         self.models = models
         self.limits = limits or Limits()
         self.api_pool = LowPriorityPool(self.limits.api_workers, nice=10, name="ganmut-api")
         self.api_clients = PerClient(API_PER_CLIENT)
+        self.clips = threading.Lock()
         self.blocks = page.build(self)
         self.sessions = Sessions(self.limits, self.blocks)
 

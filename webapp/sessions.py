@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import shutil
 import tempfile
+import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +47,8 @@ class Sessions:
         self.sessions_dir = self.temp_dir / "ganmut-sessions"
         self.temp = DiskBudget([self.temp_dir], limits.temp_bytes, limits.temp_bytes // 2, max_age_s=1800,
                                keep=self.kept_files, forget=self.forget_files)
+        self._reading: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
     def keep(self, prep: Prepared, request: gr.Request | None) -> str:
         """Hold a session's new photo, read and aligned (replacing its last one); the key for its
@@ -81,19 +86,29 @@ class Sessions:
         return Path(tempfile.mkstemp(suffix=suffix, prefix=prefix, dir=folder)[1])
 
     @contextmanager
-    def room(self, nbytes: int) -> Iterator[None]:
-        """Reserve ``nbytes`` of the temporary folder for files about to be written (a clip); GanmutError,
-        in one line, when they do not fit even after a sweep."""
+    def room(self, nbytes: int, reading: Iterable[str | os.PathLike] = ()) -> Iterator[None]:
+        """While files are made (a clip): ``nbytes`` of the temporary folder reserved for them
+        (GanmutError, in one line, when they do not fit even after a sweep), and the files they are
+        made from (``reading``) kept from the sweeps."""
         if not self.temp.admit(nbytes):
             raise ganmut.GanmutError(STORAGE_FULL)
+        names = [name for path in reading for name in (str(path), os.path.abspath(path))]
+        with self._lock:
+            self._reading.update(names)
         try:
             yield
         finally:
+            with self._lock:
+                self._reading.subtract(names)
+                self._reading = +self._reading  # drop the names no clip reads any more
             self.temp.done(nbytes)
 
     def kept_files(self) -> set[str]:
-        """Temporary files Gradio must keep (the examples' copies)."""
-        return set().union(*(getattr(b, "keep_in_cache", set()) for b in self.blocks.blocks.values()))
+        """Temporary files the sweeps must keep: the examples' copies Gradio keeps, and the files a
+        clip is being made from (:meth:`room`)."""
+        with self._lock:
+            reading = set(self._reading)
+        return reading.union(*(getattr(b, "keep_in_cache", set()) for b in self.blocks.blocks.values()))
 
     def forget_files(self, paths: set[str]) -> None:
         """Drop deleted files from Gradio's records of the files it made (which would otherwise grow)."""

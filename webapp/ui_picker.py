@@ -47,38 +47,35 @@ def layout(app: Any, default: str) -> dict[str, Any]:
             "model_note": note, "point": gr.State(None)}
 
 
-def wheel_point(app: Any, kind: str, evt: gr.EventData) -> tuple[int, tuple[float, ...]]:
-    """The number of a wheel event and its exact point, projected into the space (ValueError or
-    GanmutError for a bad one; the number is 0 then)."""
-    seq = int(number(getattr(evt, "seq", 0) or 0, "the wheel event's number"))
-    xy = (number(getattr(evt, "x", None), "x"), number(getattr(evt, "y", None), "y"))
-    return seq, as_code(app.models.editor(kind).space.project(xy))
-
-
-def event_number(evt: gr.EventData) -> int:
-    """The number of a wheel event, 0 for a bad one (so that the page's next event is not held back)."""
+def wheel_event(app: Any, kind: str, evt: gr.EventData) -> tuple[int, tuple[float, ...] | None, str]:
+    """A wheel event's number (0 when it has no valid one), its exact point projected into the space
+    (a point outside goes to the edge) and ``""``; for a bad event, None and the warning's status line."""
     try:
-        return int(number(getattr(evt, "seq", 0) or 0, "seq"))
-    except ValueError:
-        return 0
+        seq = int(number(getattr(evt, "seq", 0) or 0, "the wheel event's number"))
+    except ValueError as e:
+        return 0, None, warn(e)
+    try:
+        xy = (number(getattr(evt, "x", None), "x"), number(getattr(evt, "y", None), "y"))
+        return seq, as_code(app.models.editor(kind).space.project(xy)), ""
+    except (ganmut.GanmutError, ValueError) as e:
+        return seq, None, warn(e)
 
 
 def on_click(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
     """A click on the wheel, or the release of a drag: the exact point, the controls set to it, the edit."""
-    try:
-        seq, code = wheel_point(app, kind, evt)
-    except (ganmut.GanmutError, ValueError) as e:
-        return {"wheel": gr.HTML(seq=event_number(evt)), "status": warn(e)}
+    seq, code, problem = wheel_event(app, kind, evt)
+    if code is None:
+        return {"wheel": gr.HTML(seq=seq), "status": problem}
     return show(app, app.sessions.held(key), kind, face, whole, code, controls=True, seq=seq)
 
 
 def on_drag(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
-    """A point of a drag on the wheel (the press held and moved): a quick look there (:func:`preview`)."""
-    try:
-        seq, code = wheel_point(app, kind, evt)
-    except (ganmut.GanmutError, ValueError) as e:
-        return {"wheel": gr.HTML(seq=event_number(evt)), "status": warn(e)}
-    return preview(app, app.sessions.held(key), kind, face, whole, code, seq)
+    """A point of a drag on the wheel (the press held and moved): a quick look there (:func:`preview`);
+    a released photo is said once, by the release's click, not at every move."""
+    seq, code, problem = wheel_event(app, kind, evt)
+    if code is None:
+        return {"wheel": gr.HTML(seq=seq), "status": problem}
+    return preview(app, app.sessions.photos.get(key) if key else None, kind, face, whole, code, seq)
 
 
 def on_intensity(app: Any, key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,

@@ -1,7 +1,7 @@
 """A video clip, uploaded or recorded with the webcam: the face of every frame edited to the current
 point, from neutral to the chosen emotion, or on a tour of every emotion, the sound kept
 (:func:`ganmut.video.edit_video`). The clip is checked when it arrives; the edit runs with a
-progress bar, one clip at a time on the server (the "video" lane), and the MP4 shows and downloads."""
+progress bar, one clip at a time on the server (:func:`edit_clip`), and the MP4 shows and downloads."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +22,9 @@ PATHS = [("the current point", "point"), ("neutral → the chosen emotion", "neu
 """The choices of the clip's path (label, value)."""
 LIMITS = VideoLimits(max_bytes=MAX_UPLOAD_BYTES)
 """What a clip may be in the app: the library's limits, and no larger than an upload may be."""
-ROOM = 2
-"""Room reserved in the temporary folder for an edited clip: this many times the clip's bytes, plus 5 MB."""
+BITS_PER_PIXEL = 0.25
+"""What an edited frame may take in the MP4 (H.264 at CRF 18 takes about 0.1 to 0.2 bits a pixel)."""
+BUSY = "another clip is being edited on this server; one is edited at a time: try again in a minute"
 ABOUT = (f"Up to {LIMITS.max_seconds:g} s, {LIMITS.max_side} px on the longest side and "
          f"{LIMITS.max_bytes / 1e6:g} MB; the largest face is followed and edited in every frame, the sound kept.")
 
@@ -65,13 +66,34 @@ def clip_target(spec: str, intensity: float, z: tuple[float, ...] | None = None)
     return {"emotion": spec, "intensity": intensity}
 
 
-def edit_clip(app: Any, kind: str, src: str, out: Path, target: dict[str, Any],
-              progress: Progress | None = None) -> VideoReport:
-    """Edit the clip ``src`` into ``out`` within the app's limits (:data:`LIMITS`), with room reserved
-    for it in the temporary folder (GanmutError, in one line, when there is none)."""
-    inspect(src, LIMITS)  # a missing, odd or too large clip fails here, before room is reserved
-    with app.sessions.room(ROOM * Path(src).stat().st_size + 5_000_000):
-        return app.models.video(kind, src, str(out), {**target, "limits": LIMITS}, progress)
+def room_for(src: str) -> int:
+    """Bytes reserved in the temporary folder for the edit of a clip: its MP4 at
+    :data:`BITS_PER_PIXEL` for as long as the clip says it is (the longest clip accepted when its
+    header does not say), at least twice the clip's bytes, plus 5 MB; VideoError for a clip that
+    cannot be read or is past a limit."""
+    clip, fps, _ = inspect(src, LIMITS)
+    seconds = clip.seconds or LIMITS.max_seconds
+    frames = clip.width * clip.height * fps * seconds
+    return int(max(frames * BITS_PER_PIXEL / 8, 2 * Path(src).stat().st_size)) + 5_000_000
+
+
+def edit_clip(app: Any, kind: str, src: str, out: Path, target: dict[str, Any], progress: Progress | None = None,
+              wait: bool = True) -> VideoReport:
+    """Edit the clip ``src`` into ``out`` within the app's limits (:data:`LIMITS`), one clip at a time
+    on the server (``wait``: for the one being edited, else GanmutError :data:`BUSY`), with room
+    reserved in the temporary folder and ``src`` kept from its sweeps. A user's error, and a file
+    that went away meanwhile (a closed tab), are one line of GanmutError. Callers run it on an API
+    worker (``app.api_pool``, lower CPU priority), so that wheel clicks get the CPU first."""
+    room = room_for(src)  # a missing, odd or too large clip fails here, before anything is held
+    if not app.clips.acquire(blocking=wait):
+        raise ganmut.GanmutError(BUSY)
+    try:
+        with app.sessions.room(room, reading=[src]):
+            return app.models.video(kind, src, str(out), {**target, "limits": LIMITS}, progress)
+    except OSError as e:
+        raise VideoError(f"the clip could not be edited ({e.strerror or type(e).__name__})") from None
+    finally:
+        app.clips.release()
 
 
 def summary(report: VideoReport) -> str:
@@ -107,8 +129,8 @@ def on_edit_clip(app: Any, payload: Any, kind: str, point: list | None, emotion:
             raise ganmut.GanmutError(f"unknown path {shorten(clip_path)}; use one of: {', '.join(v for _, v in PATHS)}")
         spec = {"point": emotion, "neutral-to": f"neutral-to:{emotion}", "tour": "tour"}[clip_path]
         z = tuple(point) if clip_path == "point" and point else None
-        report = edit_clip(app, kind, path, out, clip_target(str(spec), number(intensity, "intensity"), z),
-                           lambda stage, done, total: progress((done, total), desc=stages[stage], unit="frames"))
+        report = app.api_pool.run(edit_clip, app, kind, path, out, clip_target(str(spec), number(intensity, "intensity"), z),
+                                  lambda stage, done, total: progress((done, total), desc=stages[stage], unit="frames"))
     except (ganmut.GanmutError, ValueError) as e:
         app.sessions.discard([out])
         return {"clip_out": None, "clip_status": warn(e)}

@@ -74,7 +74,7 @@ def before_after(prep: Prepared, result: ganmut.EditResult, whole: bool, max_sid
         return display_copy(photo.crop(box), k), after
     k = display_factor(photo.size, max_side)
     before = display_copy(photo, k)
-    after = before.copy()
+    after = before.copy() if quick else before  # display_patch copies; the quick paste does not
     for box in result.boxes:
         box = aligned_box(box, k, photo.size)
         if box[2] > box[0] and box[3] > box[1]:

@@ -36,6 +36,7 @@ function flush() {
   if (waiting && answered >= sent) { const ev = waiting; waiting = null; send(ev); }
 }
 function post(name, p) {
+  if (!p) return;
   if (answered >= sent) send({name: name, p: p});
   else if (!(waiting && waiting.name === 'click' && name === 'input')) waiting = {name: name, p: p};
 }
@@ -98,7 +99,7 @@ function onRelease(e) {
 host.addEventListener('pointerdown', onPress);
 host.addEventListener('pointermove', onMove);
 host.addEventListener('pointerup', onRelease);
-host.addEventListener('pointercancel', onRelease);
+host.addEventListener('pointercancel', onRelease);  // a gesture the browser took over ends where it was, as a release
 function render() {
   if (!window.GanmutPlotly) { setTimeout(render, 50); return; }
   P = window.GanmutPlotly;
@@ -134,7 +135,7 @@ function render() {
   P.react(host, fig.data, fig.layout, fig.config).then(() => {
     host.dataset.kind = fig.layout.meta.kind;
     host.dataset.revision = String(Number(host.dataset.revision || 0) + 1);
-    moveMarker(answered >= sent && !waiting ? props.point : null);
+    if (!press) moveMarker(answered >= sent && !waiting ? props.point : null);
   });
 }
 new ResizeObserver(() => {
