@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 from ganmut.emotions import EMOTIONS
 from ganmut.errors import CheckpointError
 from ganmut.classifier import ClassifierConfig, EmotionClassifier, load_classifier, predict, save_classifier
-from training.train_classifier import ClassifierTrainConfig, augment_batch, main, train_classifier
+from training.train_classifier import ClassifierTrainConfig, augment_batch, card, class_weights, main, train_classifier
 from training.config import AugmentConfig
 from training.pack import load_pack
 from training.prepare import pack_tensors
@@ -65,6 +65,23 @@ def test_cli_prints_per_class_accuracy(fer_pack, fer_test_pack, tmp_path, capsys
                  "--width", "4", "--device", "cpu", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "test accuracy" in printed and all(e in printed for e in EMOTIONS)
+
+
+def test_class_weights_make_every_present_class_count_alike():
+    y = torch.tensor([0] * 6 + [1] * 3 + [3] * 1)
+    w = class_weights(y, 7)
+    assert w.tolist() == pytest.approx([10 / (3 * 6), 10 / (3 * 3), 0.0, 10 / 3, 0.0, 0.0, 0.0])
+    assert float(w[y].sum()) == pytest.approx(len(y))  # the loss keeps its scale: mean weight 1 over the images
+    counts = torch.bincount(y, minlength=7)
+    assert (counts * w)[[0, 1, 3]].tolist() == pytest.approx([10 / 3] * 3)  # each class weighs a third of the loss
+
+
+def test_cli_balanced_is_recorded_on_the_card(fer_pack, tmp_path, capsys):
+    out = tmp_path / "guide.safetensors"
+    assert main(["--data", str(fer_pack), "--out", str(out), "--epochs", "1", "--width", "4", "--device", "cpu",
+                 "--quiet", "--balanced"]) == 0
+    assert load_classifier(out).meta["train"]["balanced"] is True
+    assert "classes balanced" in card(load_classifier(out).meta)
 
 
 @pytest.mark.parametrize("args", [["--data", "/nonexistent.npz"], ["--device", "nonsense"]])
