@@ -17,6 +17,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +53,31 @@ def clicks(pg, n: int) -> list[dict]:
             for a in np.linspace(0, 2 * math.pi, n, endpoint=False) + 0.3]
 
 
+@contextmanager
+def app_page(tmp: Path, generators: dict[str, dict | None] | None = None) -> Iterator:
+    """The real app serving models with random weights (the default architecture, or the ``generator``
+    tables of ``generators`` by kind) and a random default-architecture classifier, open in headless
+    Chromium at 1280x900 with its wheel drawn: the Playwright page. Everything stops on exit."""
+    from playwright.sync_api import sync_playwright
+
+    generators = generators or {}
+    (tmp / "app").mkdir()
+    srv = appserver.start(tmp / "app", random_model(tmp / "linear.safetensors", "linear", generators.get("linear")),
+                          random_model(tmp / "gaussian.safetensors", "gaussian", generators.get("gaussian")),
+                          random_classifier(tmp / "classifier.safetensors"))
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.ARGS)
+            tb.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            pg = tb.open_page(browser, tb.DESKTOP)
+            pg.goto(srv.url)
+            pg.wait_for_selector(f"{tb.WHEEL} .main-svg")
+            yield pg
+            browser.close()
+    finally:
+        appserver.stop()
+
+
 def summary(name: str, timings: list[dict]) -> dict:
     ms = [t["ms"] for t in timings]
     return {"case": name, "clicks": len(ms), "p50_ms": round(statistics.median(ms)), "min_ms": round(min(ms)),
@@ -63,36 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clicks", type=int, default=10, help="timed clicks per case (default 10)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
-    from playwright.sync_api import sync_playwright
-
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        (tmp / "app").mkdir()
-        srv = appserver.start(tmp / "app", random_model(tmp / "linear.safetensors"),
-                              random_model(tmp / "gaussian.safetensors", "gaussian"),
-                              random_classifier(tmp / "classifier.safetensors"))
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.ARGS)
-                tb.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                pg = tb.open_page(browser, tb.DESKTOP)
-                pg.goto(srv.url)
-                pg.wait_for_selector(f"{tb.WHEEL} .main-svg")
-                for name, size in SIZES.items():
-                    tb.upload(pg, photo(tmp, size))
-                    rows.append(summary(f"{name}, face view", clicks(pg, args.clicks)))
-                    print(rows[-1], flush=True)
-                    if name == "12 MP":
-                        pg.locator("#whole input").check()
-                        tb.settled(pg)
-                        rows.append(summary(f"{name}, whole photo", clicks(pg, args.clicks)))
-                        print(rows[-1], flush=True)
-                        pg.locator("#whole input").uncheck()
-                        tb.settled(pg)
-                browser.close()
-        finally:
-            appserver.stop()
+    with tempfile.TemporaryDirectory() as tmp, app_page(Path(tmp)) as pg:
+        for name, size in SIZES.items():
+            tb.upload(pg, photo(Path(tmp), size))
+            rows.append(summary(f"{name}, face view", clicks(pg, args.clicks)))
+            print(rows[-1], flush=True)
+            if name == "12 MP":
+                pg.locator("#whole input").check()
+                tb.settled(pg)
+                rows.append(summary(f"{name}, whole photo", clicks(pg, args.clicks)))
+                print(rows[-1], flush=True)
+                pg.locator("#whole input").uncheck()
+                tb.settled(pg)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"\ncpu {cpu}; {time.strftime('%Y-%m-%d %H:%M')}; random default-architecture weights, readout on")
     print("| case | clicks | p50 | min | max | kB per click | view |")

@@ -25,10 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
-import appserver  # noqa: E402
 import test_browser as tb  # noqa: E402
-from bench_click import SIZES, photo  # noqa: E402
-from bench_inference import random_classifier, random_model  # noqa: E402
+from bench_click import SIZES, app_page, photo  # noqa: E402
 from training.config import load_config  # noqa: E402
 
 
@@ -65,30 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     generators = {kind: load_config(ROOT / "configs" / f"ganmut-{kind}.toml").generator if args.arch == "served" else None
                   for kind in ("linear", "gaussian")}
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        (tmp / "app").mkdir()
-        srv = appserver.start(tmp / "app", random_model(tmp / "linear.safetensors", "linear", generators["linear"]),
-                              random_model(tmp / "gaussian.safetensors", "gaussian", generators["gaussian"]),
-                              random_classifier(tmp / "classifier.safetensors"))
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.ARGS)
-                tb.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                pg = tb.open_page(browser, tb.DESKTOP)
-                pg.goto(srv.url)
-                pg.wait_for_selector(f"{tb.WHEEL} .main-svg")
-                tb.upload(pg, photo(tmp, SIZES["12 MP"]))
-                runs = [drag(pg, args.seconds, turn=i) for i in range(args.drags)]
-                for r in runs:
-                    print(r, flush=True)
-                view = pg.evaluate("() => { const i = [...document.querySelectorAll('#result img')].pop(); "
-                                   "return [i.naturalWidth, i.naturalHeight]; }")
-                browser.close()
-        finally:
-            appserver.stop()
+    with tempfile.TemporaryDirectory() as tmp, app_page(Path(tmp), generators) as pg:
+        tb.upload(pg, photo(Path(tmp), SIZES["12 MP"]))
+        runs = [drag(pg, args.seconds, turn=i) for i in range(args.drags)]
+        for r in runs:
+            print(r, flush=True)
+        view = pg.evaluate("() => { const i = [...document.querySelectorAll('#result img')].pop(); "
+                           "return [i.naturalWidth, i.naturalHeight]; }")
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     rates = [r["per_s"] for r in runs]
     print(f"\ncpu {cpu}; {time.strftime('%Y-%m-%d %H:%M')}; random weights, {args.arch} generator architecture, "
