@@ -1,6 +1,8 @@
 """The quality floor: the rule as a pure function, the figures it reads, and what the session does with it."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -56,3 +58,31 @@ def test_floor_figures_count_what_the_judge_reads(linear_ckpt, tiny_classifier, 
         assert fig["real"][e] == pytest.approx(float((real[mine] == c).mean()), abs=1e-4)
     assert fig["mean6"] == pytest.approx(np.mean([fig["edits"][e] for e in EMOTIONS[1:]]), abs=1e-4)
     assert fig["faces"] == len(pack.labels)
+
+
+def test_the_command_judges_served_files_and_runs_side_by_side(linear_ckpt, tiny_classifier, fer_pack, fer_test_pack,
+                                                               tmp_path, capsys):
+    from training.floor import main as floor_main
+    from training.train import main as train_main
+    from conftest import write_tiny_config
+
+    config = write_tiny_config(tmp_path / "tiny.toml", optim={"batch_size": 8, "iters": 4})
+    train_main(["--config", str(config), "--data", str(fer_pack), "--out", str(tmp_path / "run"), "--no-progress"])
+    capsys.readouterr()
+    judge = ["--test", str(fer_test_pack), "--judge", str(tiny_classifier), "--device", "cpu"]
+    assert floor_main([str(linear_ckpt), str(tmp_path / "run"), *judge]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("| model | mean of 6") and len(table) == 4
+    assert table[2].startswith(f"| {linear_ckpt} |") and table[3].startswith(f"| {tmp_path / 'run'} |")
+    expected = floor_figures(load_checkpoint(linear_ckpt), load_classifier(tiny_classifier), *_pack(fer_test_pack))
+    assert f"| {100 * expected['mean6']:.1f} % |" in table[2] and f"| {expected['identity']:.3f} |" in table[2]
+    assert floor_main([str(linear_ckpt), "--json", *judge]) == 0
+    assert json.loads(capsys.readouterr().out)[str(linear_ckpt)]["mean6"] == expected["mean6"]
+    assert floor_main([str(tmp_path / "nothing.safetensors"), *judge]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def _pack(path):
+    pack = load_pack(path)
+    return pack.images, pack.labels

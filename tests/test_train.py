@@ -48,8 +48,10 @@ def test_shipped_configs_load(name):
         assert (cfg.loss.adversarial, cfg.loss.penalty, cfg.loss.lambda_gp, cfg.n_c) == ("wgan", "gp", 10, 9)
     elif name == "stargan":
         assert (g.image_size, g.channels, g.upsample, g.output) == (64, 1, "resize", "direct")
-    else:  # the served CPU recipes: FER2013's 48 px, a residual output, guided by a classifier that is not the judge
+    else:  # the served CPU recipes: FER2013's 48 px, a residual output, guided by a classifier that is not the judge,
+        # with the identity term
         assert (g.image_size, g.channels, g.upsample, g.output, cfg.optim.bf16) == (48, 1, "resize", "residual", True)
+        assert (cfg.loss.lambda_id, cfg.loss.id_fraction) == (5.0, 0.25)
         assert cfg.optim.ema_decay > 0 and cfg.kind == name.replace("ganmut-", "")
         assert (ROOT / cfg.guide.classifier).is_file() and Path(cfg.guide.classifier).name != "fer-classifier.safetensors"
     if cfg.kind == "gaussian":
@@ -242,3 +244,27 @@ def test_generator_returns_its_attention_mask():
     assert torch.equal(out, g(x, z)) and mask.shape == (2, 1, 32, 32) and 0 < mask.min() <= mask.max() < 1
     direct = Generator(GeneratorConfig(image_size=32, conv_dim=8, n_res=1, output="direct"))
     assert direct(x, z, return_mask=True)[1] is None
+
+
+def test_identity_term_keeps_each_face_at_its_own_code(tiny, fer_pack, tmp_path):
+    """``loss.lambda_id`` teaches G(x, c(x)) = x, c(x) the code D reads on the real face x (the cycle's
+    code): the same run with the term changes the pack's faces less at their own codes than without it."""
+    from ganmut.images import to_model_input
+    from training.pack import load_pack
+
+    x = to_model_input(load_pack(fer_pack).images, 32, 1, "cpu")
+
+    def train(lambda_id: float):
+        return run(tiny, fer_pack, tmp_path / f"id{lambda_id}", "--set", f"loss.lambda_id={lambda_id}", "--set", "loss.id_fraction=1.0",
+                   "--set", "loss.lambda_rec=0",  # (no cycle loss: the term alone pulls G towards x)
+                   "--set", 'generator.output="residual"', "--set", "optim.n_critic=1", "--set", "optim.lr_g=1e-3", "--iters", "12")
+
+    plain, with_id = train(0.0), train(10.0)
+    assert "g/id" not in plain.summary["last_stats"] and with_id.summary["last_stats"]["g/id"] > 0
+    with torch.no_grad():
+        own = with_id.D(x).coor  # the same codes for both generators
+        change = [float((t.G(x, own).float() - x).abs().mean()) for t in (plain, with_id)]
+    assert change[1] < 0.6 * change[0], change  # (same seed and data: only the term differs)
+    for bad in ({"lambda_id": -1.0}, {"id_fraction": 0.0}):
+        with pytest.raises(ConfigError, match="lambda_id"):
+            load_config(None, {"loss": bad})

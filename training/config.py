@@ -66,6 +66,8 @@ class LossConfig:
     lambda_div: float = 2.0  # Gaussian only
     lambda_rec: float = 10.0
     lambda_mask: float = 0.0  # attention output: lambda * mean(A) on both G passes (GANimation's L_A, 0.1 there)
+    lambda_id: float = 0.0  # identity at the image's own code: lambda * E|G(x, c(x)) - x|, c(x) the cycle's code of x
+    id_fraction: float = 0.25  # share of the batch's real images that the identity term uses (it costs a G pass)
 
 
 @dataclass
@@ -149,6 +151,7 @@ class TrainConfig:
             (lo.adversarial in ("wgan", "logistic"), "loss.adversarial must be 'wgan' or 'logistic'"),
             (lo.penalty in ("gp", "r1", "none"), "loss.penalty must be 'gp', 'r1' or 'none'"),
             (lo.penalty_every >= 1, "loss.penalty_every must be at least 1"),
+            (lo.lambda_id >= 0 and 0 < lo.id_fraction <= 1, "loss.lambda_id must be >= 0 and id_fraction in (0, 1]"),
             (self.discriminator.norm in ("none", "spectral"), "discriminator.norm must be 'none' or 'spectral'"),
             (0 < s.nc_fraction <= 1, "sampling.nc_fraction must lie in (0, 1]"),
             (s.noise_std >= 0 and 0 <= s.tau < 1, "sampling.noise_std must be >= 0 and tau in [0, 1)"),

@@ -14,10 +14,21 @@ judged by a person, from the strips in ``docs/``.)
 :func:`floor_figures` measures only what the floor needs (7 edits a face, not the full evaluation of
 :mod:`training.evaluate`), so a CPU can judge 2,000 faces in about a minute; :func:`verdict` is the
 rule as a pure function of those figures.
+
+As a command it judges served files or training runs side by side (a recipe comparison, or a run
+against the served model)::
+
+    python -m training.floor weights/training-state/ganmut-linear.safetensors runs/linear-a runs/linear-b
 """
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+import tempfile
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -89,3 +100,76 @@ def verdict(fig: dict, floor: Floor = FLOOR) -> dict:
     if fig["identity"] > floor.identity:
         misses.append(f"identity change {fig['identity']:.3f} > {floor.identity}")
     return {"passes": not misses, "misses": misses, "floor": asdict(floor)}
+
+
+def load_judge(test: str | Path, classifier: str | Path, faces: int | None = 2000,
+               device: str = "auto") -> Callable[[str | Path], dict]:
+    """A function of a served-format file's path that returns its floor figures and :func:`verdict` on
+    ``faces`` class-balanced faces of the ``test`` pack (all when None or 0); the pack and the judging
+    ``classifier`` are loaded once, here."""
+    from ganmut.checkpoint import load_checkpoint
+    from ganmut.classifier import load_classifier
+    from ganmut.devices import pick_device
+
+    from .evaluate import balanced_subset
+    from .pack import load_pack
+
+    dev = pick_device(device)
+    pack = load_pack(test)
+    keep = balanced_subset(pack.labels, faces or None, seed=0)
+    images, labels, judge = pack.images[keep], pack.labels[keep], load_classifier(classifier, dev)
+
+    def figures(path: str | Path) -> dict:
+        fig = floor_figures(load_checkpoint(path, dev), judge, images, labels)
+        return fig | verdict(fig)
+    return figures
+
+
+def row(name: str, fig: dict) -> str:
+    """One markdown table row of :func:`load_judge`'s figures (see :data:`HEADER`)."""
+    six = " / ".join(f"{100 * fig['edits'][e]:.0f}" for e in EMOTIONS[1:])
+    verdict_text = "passes" if fig["passes"] else "below: " + "; ".join(fig["misses"])
+    return (f"| {name} | {100 * fig['mean6']:.1f} % | {six} | {100 * fig['edits']['neutral']:.0f} % "
+            f"({100 * fig['real']['neutral']:.0f} %) | {fig['identity']:.3f} | {verdict_text} |")
+
+
+HEADER = ("| model | mean of 6 | happy / sad / surprise / fear / disgust / anger | origin read neutral (real neutral) "
+          "| identity | floor |\n|---|---|---|---|---|---|")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ganmut.errors import GanmutError
+
+    from .export import export
+
+    p = argparse.ArgumentParser(
+        prog="python -m training.floor",
+        description="Judge GANmut models against the quality floor (the weights issue) with a classifier they "
+        "never trained against, side by side: served .safetensors files, or training run directories "
+        "(their EMA generator is exported to a temporary file first). Prints a markdown table.",
+        epilog="Example: python -m training.floor weights/training-state/ganmut-linear.safetensors runs/session/linear")
+    p.add_argument("models", nargs="+", type=Path, help="served .safetensors files, run directories or their checkpoint.pt")
+    p.add_argument("--test", type=Path, default=Path("packs/fer2013-test.npz"), help="test pack (default %(default)s)")
+    p.add_argument("--judge", type=Path, default=Path("weights/fer-classifier.safetensors"),
+                   help="the judging classifier (default %(default)s)")
+    p.add_argument("--faces", type=int, default=2000, help="class-balanced test faces (default 2000, as the session; 0: all)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    args = p.parse_args(argv)
+    try:
+        figures = load_judge(args.test, args.judge, args.faces, args.device)
+        results = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, path in enumerate(args.models):
+                run = path.is_dir() or path.suffix == ".pt"  # a run: its EMA generator, as the session serves it
+                served = export(path, Path(tmp) / f"{i}.safetensors", continuation=False)[0] if run else path
+                results[str(path)] = figures(served)
+    except (GanmutError, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(results, indent=1) if args.json else "\n".join([HEADER, *(row(k, v) for k, v in results.items())]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

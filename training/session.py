@@ -213,25 +213,10 @@ def train_all(cfg: SessionConfig) -> bool:
 
 # --------------------------------------------------------------------------- finishing
 def judge(cfg: SessionConfig):
-    """A function of a served-format file's path that returns the floor's figures (:mod:`training.floor`) on
-    ``--eval-faces`` test faces; the test pack and the judge are loaded once, here."""
-    from ganmut.checkpoint import load_checkpoint
-    from ganmut.classifier import load_classifier
-    from ganmut.devices import pick_device
+    """:func:`training.floor.load_judge` with the session's test pack, judge, faces and device."""
+    from .floor import load_judge
 
-    from .evaluate import balanced_subset
-    from .floor import floor_figures, verdict
-    from .pack import load_pack
-
-    device = pick_device(cfg.device)
-    pack = load_pack(cfg.test)
-    keep = balanced_subset(pack.labels, cfg.eval_faces, seed=0)
-    images, labels, classifier = pack.images[keep], pack.labels[keep], load_classifier(cfg.judge, device)
-
-    def figures(path: Path) -> dict:
-        fig = floor_figures(load_checkpoint(path, device), classifier, images, labels)
-        return fig | verdict(fig)
-    return figures
+    return load_judge(cfg.test, cfg.judge, cfg.eval_faces, cfg.device)
 
 
 def better(new: dict, old: dict | None) -> bool:

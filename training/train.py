@@ -216,8 +216,12 @@ class Trainer:
             if self.guide is not None:
                 gd = self.cfg.guide
                 terms["guide"] = gd.weight * L.guide_loss(self.guide, fake[:n_c], codes.target, gd.blur, gd.shift, self.gen)
-            x_rec, mask_rec = self.g_fast(fake, cycle_codes(self.space, labels, real_coor), return_mask=True)
+            own = cycle_codes(self.space, labels, real_coor)  # each real image's own code
+            x_rec, mask_rec = self.g_fast(fake, own, return_mask=True)
             terms["rec"] = lo.lambda_rec * L.rec_loss(x, x_rec)
+            if lo.lambda_id > 0:
+                k = max(1, round(lo.id_fraction * x.size(0)))
+                terms["id"] = lo.lambda_id * L.rec_loss(x[:k], self.g_fast(x[:k], own[:k]))
             if mask is not None and lo.lambda_mask > 0:
                 terms["mask"] = lo.lambda_mask * (L.mask_loss(mask) + L.mask_loss(mask_rec))
         loss = sum(terms.values())
@@ -524,7 +528,7 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
             if world.main:
                 logger.scalars({**stats, **trainer.space_scalars(), "lr/g": trainer.opt_g.param_groups[0]["lr"]}, it)
                 short = {k.split("/")[0][0] + ":" + k.split("/")[1]: f"{v:.3g}" for k, v in stats.items()
-                         if k.endswith(("adv", "cls", "acc_fake", "guide"))}
+                         if k.endswith(("adv", "cls", "acc_fake", "guide", "id"))}
                 if bar is not None:
                     bar.set_postfix(short)
                 else:  # a log line instead of the bar (background runs)

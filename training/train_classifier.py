@@ -126,7 +126,9 @@ def train_classifier(
     steps_per_epoch = max(1, len(train_x) // cfg.batch_size)
     total, warm = cfg.epochs * steps_per_epoch, max(1, int(cfg.warmup_epochs * steps_per_epoch))
     budget_s = cfg.max_minutes * 60 if cfg.max_minutes is not None else math.inf
-    bar = tqdm(total=total, desc="training", unit="step", disable=not progress, file=sys.stderr, mininterval=5)
+    # the bar counts per cent of the run: of its steps, or of its time budget when that ends it first
+    bar = tqdm(total=100, desc="training", bar_format="{desc}: {n:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+               disable=not progress, file=sys.stderr, mininterval=5)
     weight = class_weights(train_y, N_EMOTIONS).to(dev) if cfg.balanced else None
     t0, step, progress_frac = time.monotonic(), 0, 0.0
     for epoch in range(cfg.epochs):
@@ -145,7 +147,7 @@ def train_classifier(
             loss.backward()
             opt.step()
             step += 1
-            bar.update(1)
+            bar.update(min(100.0, 100 * max(step / total, (time.monotonic() - t0) / budget_s)) - bar.n)
             if progress_frac >= 1 or STOP.requested:  # the budget is spent, or SIGTERM: save what there is
                 break
         line = f"epoch {epoch + 1}: loss {loss.item():.3f}, {time.monotonic() - t0:.0f} s"
