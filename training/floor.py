@@ -125,16 +125,22 @@ def load_judge(test: str | Path, classifier: str | Path, faces: int | None = 200
     return figures
 
 
-def row(name: str, fig: dict) -> str:
-    """One markdown table row of :func:`load_judge`'s figures (see :data:`HEADER`)."""
+FIGURE_COLUMNS = ("mean of 6 | happy / sad / surprise / fear / disgust / anger | origin read neutral (real neutral) "
+                  "| identity | floor")
+
+
+def figure_cells(fig: dict) -> str:
+    """The markdown cells of :data:`FIGURE_COLUMNS` for figures of :func:`load_judge` (the middle of a table row)."""
     six = " / ".join(f"{100 * fig['edits'][e]:.0f}" for e in EMOTIONS[1:])
     verdict_text = "passes" if fig["passes"] else "below: " + "; ".join(fig["misses"])
-    return (f"| {name} | {100 * fig['mean6']:.1f} % | {six} | {100 * fig['edits']['neutral']:.0f} % "
-            f"({100 * fig['real']['neutral']:.0f} %) | {fig['identity']:.3f} | {verdict_text} |")
+    return (f"{100 * fig['mean6']:.1f} % | {six} | {100 * fig['edits']['neutral']:.0f} % "
+            f"({100 * (fig['real']['neutral'] or 0):.0f} %) | {fig['identity']:.3f} | {verdict_text}")
 
 
-HEADER = ("| model | mean of 6 | happy / sad / surprise / fear / disgust / anger | origin read neutral (real neutral) "
-          "| identity | floor |\n|---|---|---|---|---|---|")
+def table(header: str, rows: list[str]) -> str:
+    """A markdown table of ``header``'s ``|``-separated columns and ``rows`` (their cells, without the outer bars)."""
+    width = header.count("|") + 1
+    return "\n".join([f"| {header} |", "|" + "---|" * width, *(f"| {r} |" for r in rows)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     except (GanmutError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(results, indent=1) if args.json else "\n".join([HEADER, *(row(k, v) for k, v in results.items())]))
+    print(json.dumps(results, indent=1) if args.json
+          else table(f"model | {FIGURE_COLUMNS}", [f"{k} | {figure_cells(v)}" for k, v in results.items()]))
     return 0
 
 

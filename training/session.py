@@ -278,18 +278,14 @@ def append_curve(cfg: SessionConfig, r: dict) -> None:
 
 
 def markdown(reports: list[dict], cfg: SessionConfig) -> str:
+    from .floor import FIGURE_COLUMNS, figure_cells, table
+
     lines = ["# Last training session", "", f"- finished: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
              f"- judge: `{cfg.judge.name}` (G never trained against it), {reports[0]['new']['faces'] if reports else 0} "
-             "class-balanced FER2013 test faces, full-intensity edits", "",
-             "| model | iterations | images seen | device hours | mean of 6 | happy / sad / surprise / fear / disgust / anger "
-             "| origin read neutral (real neutral) | identity | floor | served |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in reports:
-        n = r["new"]
-        six = " / ".join(f"{100 * n['edits'][e]:.0f}" for e in CURVE_COLUMNS[9:15])
-        floor = "passes" if n["passes"] else "below: " + "; ".join(n["misses"])
-        lines.append(f"| {r['kind']} | {r['iterations']} | {r['images_seen']:,} | {r['device_hours']} | {100 * n['mean6']:.1f} % "
-                     f"| {six} | {100 * n['edits']['neutral']:.0f} % ({100 * (n['real']['neutral'] or 0):.0f} %) "
-                     f"| {n['identity']:.3f} | {floor} | {'yes' if r['served'] else 'no'} |")
+             "class-balanced FER2013 test faces, full-intensity edits", ""]
+    rows = [f"{r['kind']} | {r['iterations']} | {r['images_seen']:,} | {r['device_hours']} | {figure_cells(r['new'])} "
+            f"| {'yes' if r['served'] else 'no'}" for r in reports]
+    lines.append(table(f"model | iterations | images seen | device hours | {FIGURE_COLUMNS} | served", rows))
     return "\n".join(lines) + "\n\nThe whole curve is in `curve.tsv` beside this file.\n"
 
 
