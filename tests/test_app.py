@@ -433,6 +433,9 @@ def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussia
     assert max(after.size) <= edit.PREVIEW_SIDE and before.size == after.size and before.tobytes() != after.tobytes()
     release = ui_picker.on_click(app, key, "linear", "0", False, SimpleNamespace(x=at[0], y=at[1], seq=13))
     assert release["point"] == pytest.approx(list(at)) and release["wheel"].props["seq"] == 13
+    # a look answered after the release (it took longer than the page waits) leaves the committed view alone
+    late = ui_picker.on_drag(app, key, "linear", "0", False, SimpleNamespace(x=0.0, y=0.0, seq=12))
+    assert set(late) == {"wheel"} and late["wheel"].props["seq"] == 12
     assert seen.n == 0  # a drag runs the generator and the paste, never the detector
     bad = ui_picker.on_drag(app, key, "linear", "0", False, SimpleNamespace(x="left", y=0.1, seq=14))
     assert bad["status"].startswith("⚠️ x must be a number") and bad["wheel"].props["seq"] == 14

@@ -27,6 +27,8 @@ from ganmut.limits import MB, ByteLRU
 
 from .limits import STORAGE_FULL, DiskBudget, Limits, trim_heap
 
+WHEEL_PAGES = 10_000
+"""How many pages' newest wheel events are remembered (a page forgotten answers every event)."""
 RELEASED = "Your photo was released to make room for other visitors: please upload it again."
 
 
@@ -48,6 +50,7 @@ class Sessions:
         self.temp = DiskBudget([self.temp_dir], limits.temp_bytes, limits.temp_bytes // 2, max_age_s=1800,
                                keep=self.kept_files, forget=self.forget_files)
         self._reading: Counter[str] = Counter()
+        self._wheel: dict[str, int] = {}  # each page's newest wheel event (its number), the most recent pages last
         self._lock = threading.Lock()
 
     def keep(self, prep: Prepared, request: gr.Request | None) -> str:
@@ -84,6 +87,20 @@ class Sessions:
         folder.mkdir(parents=True, exist_ok=True)
         self.discard(folder.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"))
         return Path(tempfile.mkstemp(suffix=suffix, prefix=prefix, dir=folder)[1])
+
+    def wheel_event(self, key: str, seq: int) -> None:
+        """Note that the page of session ``key`` sent its wheel event number ``seq`` (the page numbers them
+        in the order it sends them); the newest :data:`WHEEL_PAGES` pages are remembered."""
+        with self._lock:
+            self._wheel[key] = max(seq, self._wheel.pop(key, 0))
+            while len(self._wheel) > WHEEL_PAGES:
+                del self._wheel[next(iter(self._wheel))]
+
+    def superseded(self, key: str, seq: int) -> bool:
+        """Whether the page of session ``key`` has sent a newer wheel event than ``seq``: an answer to
+        ``seq`` would then arrive late, over the newer one's."""
+        with self._lock:
+            return seq < self._wheel.get(key, 0)
 
     @contextmanager
     def room(self, nbytes: int, reading: Iterable[str | os.PathLike] = ()) -> Iterator[None]:
@@ -127,6 +144,8 @@ class Sessions:
         """A tab closed: free its photo and delete its files now (Gradio keeps a closed session's state an hour)."""
         key = session_key(request)
         self.photos.pop(key)
+        with self._lock:
+            self._wheel.pop(key, None)
         folder = self.sessions_dir / key
         self.discard(folder.glob("*") if folder.is_dir() else ())
         shutil.rmtree(folder, ignore_errors=True)

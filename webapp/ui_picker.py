@@ -6,6 +6,7 @@ slider moves it along its ray (GGANmut: along the emotion's path), **Neutral** s
 anchor; the marker follows."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from . import views
 from .edit import DRAG, EDIT, EMOTION_CHOICES, MODEL_SWITCH, as_code, preview, show, start_code, switch_model
 from .events import Wiring, warn
 from .models import MODEL_LABELS
+from .sessions import session_key
 
 WHEEL_JS = Path(__file__).with_name("static") / "wheel.js"
 PLOTLY_URL = "/ganmut/plotly.min.js"
@@ -61,21 +63,36 @@ def wheel_event(app: Any, kind: str, evt: gr.EventData) -> tuple[int, tuple[floa
         return seq, None, warn(e)
 
 
-def on_click(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
+def in_order(app: Any, request: gr.Request | None, seq: int, answer: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``answer()`` to wheel event ``seq``; only its number when the page sent a newer wheel event meanwhile
+    (a look that took longer than the page waits, say), so that a late answer never replaces a newer one."""
+    if seq <= 0:
+        return answer()
+    page = session_key(request)
+    app.sessions.wheel_event(page, seq)
+    out = answer()
+    return {"wheel": gr.HTML(seq=seq)} if app.sessions.superseded(page, seq) else out
+
+
+def on_click(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData,
+             request: gr.Request = None) -> dict[str, Any]:
     """A click on the wheel, or the release of a drag: the exact point, the controls set to it, the edit."""
     seq, code, problem = wheel_event(app, kind, evt)
     if code is None:
         return {"wheel": gr.HTML(seq=seq), "status": problem}
-    return show(app, app.sessions.held(key), kind, face, whole, code, controls=True, seq=seq)
+    return in_order(app, request, seq, lambda: show(app, app.sessions.held(key), kind, face, whole, code, controls=True,
+                                                    seq=seq))
 
 
-def on_drag(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData) -> dict[str, Any]:
+def on_drag(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData,
+            request: gr.Request = None) -> dict[str, Any]:
     """A point of a drag on the wheel (the press held and moved): a quick look there (:func:`preview`);
     a released photo is said once, by the release's click, not at every move."""
     seq, code, problem = wheel_event(app, kind, evt)
     if code is None:
         return {"wheel": gr.HTML(seq=seq), "status": problem}
-    return preview(app, app.sessions.photos.get(key) if key else None, kind, face, whole, code, seq)
+    return in_order(app, request, seq,
+                    lambda: preview(app, app.sessions.photos.get(key) if key else None, kind, face, whole, code, seq))
 
 
 def on_intensity(app: Any, key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
