@@ -46,11 +46,12 @@ def photo(folder: Path, size: tuple[int, int]) -> Path:
     return path
 
 
-def clicks(pg, n: int) -> list[dict]:
-    """``n`` timed clicks at 70 % of the radius, going round the wheel."""
+def clicks(pg, n: int, case: int) -> list[dict]:
+    """``n`` timed clicks at 70 % of the radius, going round the wheel from an angle of the ``case``'s own
+    (a click where the marker already is would change nothing on the page, and so time nothing)."""
     state = tb.wheel_state(pg)
     return [tb.click_timed(pg, state, (0.7 * math.cos(a), 0.7 * math.sin(a)))
-            for a in np.linspace(0, 2 * math.pi, n, endpoint=False) + 0.3]
+            for a in np.linspace(0, 2 * math.pi, n, endpoint=False) + 0.3 + 0.5 * case]
 
 
 @contextmanager
@@ -94,12 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, app_page(Path(tmp)) as pg:
         for name, size in SIZES.items():
             tb.upload(pg, photo(Path(tmp), size))
-            rows.append(summary(f"{name}, face view", clicks(pg, args.clicks)))
+            rows.append(summary(f"{name}, face view", clicks(pg, args.clicks, len(rows))))
             print(rows[-1], flush=True)
             if name == "12 MP":
                 pg.locator("#whole input").check()
                 tb.settled(pg)
-                rows.append(summary(f"{name}, whole photo", clicks(pg, args.clicks)))
+                rows.append(summary(f"{name}, whole photo", clicks(pg, args.clicks, len(rows))))
                 print(rows[-1], flush=True)
                 pg.locator("#whole input").uncheck()
                 tb.settled(pg)
