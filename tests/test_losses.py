@@ -57,6 +57,23 @@ def test_classification_is_cross_entropy():
     assert L.cls_loss(logits, torch.full((5,), 2)).item() == pytest.approx(0, abs=1e-6)
 
 
+def test_weights_scale_each_sample_and_keep_the_batch_mean():
+    """``weight`` (``loss.neutral_weight`` for neutral targets) scales a sample's cross-entropy; the mean is
+    still over the whole batch, so weight 1 is the plain loss and weight 0 drops a sample without
+    raising the others."""
+    logits = torch.zeros(4, 7)
+    logits[0, 0] = logits[2, 3] = 2.0
+    target = torch.tensor([0, 1, 3, 0])
+    ce = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+    w = torch.tensor([2.0, 1.0, 1.0, 0.0])
+    assert L.cls_loss(logits, target, torch.ones(4)).item() == pytest.approx(L.cls_loss(logits, target).item())
+    assert L.cls_loss(logits, target, w).item() == pytest.approx(float((2 * ce[0] + ce[1] + ce[2]) / 4))
+    # the guide's loss weighs alike (no blur, no shift: the classifier sees the fakes as they are)
+    fakes, gen = torch.randn(4, 1, 8, 8), torch.Generator().manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 7))
+    assert L.guide_loss(net, fakes, target, 1, 0, gen, w).item() == pytest.approx(L.cls_loss(net(fakes), target, w).item())
+
+
 def test_info_is_squared_euclidean_distance():
     coor = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
     assert L.info_loss(coor, torch.zeros(2, 2)).item() == pytest.approx((1 + 4 + 0) / 2)

@@ -56,6 +56,8 @@ def test_shipped_configs_load(name):
         assert (ROOT / cfg.guide.classifier).is_file() and Path(cfg.guide.classifier).name != "fer-classifier.safetensors"
     if cfg.kind == "gaussian":
         assert cfg.loss.lambda_cls == 0.5 and cfg.n_c == 14
+    if name == "ganmut-linear":  # its origin is taught to read neutral more firmly
+        assert cfg.loss.neutral_weight == 2.0
 
 
 def test_kind_defaults_follow_the_paper():
@@ -268,3 +270,18 @@ def test_identity_term_keeps_each_face_at_its_own_code(tiny, fer_pack, tmp_path)
     for bad in ({"lambda_id": -1.0}, {"id_fraction": 0.0}):
         with pytest.raises(ConfigError, match="lambda_id"):
             load_config(None, {"loss": bad})
+
+
+def test_neutral_weight_scales_the_neutral_targets_of_g_classification(tiny, fer_pack, tmp_path):
+    """``loss.neutral_weight`` reaches G's classification loss: on the same first iteration (same seed, so the
+    same codes, fakes and D), weight 0 drops the neutral targets' terms and weight 3 triples them."""
+    def first_cls(weight: float) -> float:
+        t = run(tiny, fer_pack, tmp_path / f"nw{weight}", "--set", f"loss.neutral_weight={weight}", "--set", "optim.n_critic=1",
+                "--iters", "1")
+        return t.summary["last_stats"]["g/cls"]
+
+    none, plain, triple = first_cls(0.0), first_cls(1.0), first_cls(3.0)
+    assert none < plain < triple  # S_c of the tiny run has neutral and non-neutral targets
+    assert triple - plain == pytest.approx(2 * (plain - none), rel=1e-3)  # the loss is linear in the weight
+    with pytest.raises(ConfigError, match="neutral_weight"):
+        load_config(None, {"loss": {"neutral_weight": -1.0}})

@@ -51,9 +51,11 @@ def r1_penalty(out: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- conditional terms
-def cls_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy -log D_cls(c | x): on real images with their labels (eq. 5), on S_c fakes with c (eqs. 4, 10)."""
-    return F.cross_entropy(logits.float(), target)
+def cls_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy -log D_cls(c | x): on real images with their labels (eq. 5), on S_c fakes with c (eqs. 4, 10).
+    ``weight`` (one per sample) scales each sample's term; the mean is still over the batch."""
+    ce = F.cross_entropy(logits.float(), target, reduction="none")
+    return (ce if weight is None else ce * weight).mean()
 
 
 def info_loss(coor: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -94,12 +96,13 @@ def mask_loss(mask: torch.Tensor) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- guide
 def guide_loss(classifier: torch.nn.Module, fake: torch.Tensor, target: torch.Tensor, blur: int, shift: int,
-               gen: torch.Generator) -> torch.Tensor:
-    """Cross-entropy of a frozen ``classifier`` on ``fake`` against ``target``, after rolling the batch by one
-    random offset in [-shift, shift] on each axis and a ``blur`` x ``blur`` box filter."""
+               gen: torch.Generator, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy of a frozen ``classifier`` on ``fake`` against ``target`` (each sample's term scaled by
+    ``weight``, as :func:`cls_loss`), after rolling the batch by one random offset in [-shift, shift] on each
+    axis and a ``blur`` x ``blur`` box filter."""
     if shift > 0:
         dy, dx = torch.randint(-shift, shift + 1, (2,), generator=gen, device=gen.device).tolist()
         fake = torch.roll(fake, (dy, dx), dims=(2, 3))
     if blur > 1:
         fake = F.avg_pool2d(fake, blur, 1, blur // 2, count_include_pad=False)
-    return F.cross_entropy(classifier(fake), target)
+    return cls_loss(classifier(fake), target, weight)

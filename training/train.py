@@ -35,7 +35,7 @@ import torch.distributed as dist
 
 from ganmut.classifier import load_classifier
 from ganmut.devices import autocast_settings, pick_device
-from ganmut.emotions import EMOTIONS
+from ganmut.emotions import EMOTIONS, NEUTRAL
 from ganmut.errors import GanmutError
 from ganmut.generator import Generator
 from ganmut.spaces import make_space
@@ -206,16 +206,18 @@ class Trainer:
         self.D.requires_grad_(False)
         with torch.autocast(**self.amp):
             out = self.d_fast(fake)
+            weight = None if lo.neutral_weight == 1 else torch.where(codes.target == NEUTRAL, lo.neutral_weight, 1.0)
             terms = {
                 "adv": L.g_adv_loss(out.src, lo.adversarial),
-                "cls": lo.lambda_cls * L.cls_loss(out.cls[:n_c], codes.target),
+                "cls": lo.lambda_cls * L.cls_loss(out.cls[:n_c], codes.target, weight),
             }
             if out.coor is not None:
                 terms["info"] = lo.lambda_info * L.info_loss(out.coor, codes.z)
             terms.update(recipe(self.space).g_terms(self.space, out.cls, codes, lo, self.cfg.sampling.tau))
             if self.guide is not None:
                 gd = self.cfg.guide
-                terms["guide"] = gd.weight * L.guide_loss(self.guide, fake[:n_c], codes.target, gd.blur, gd.shift, self.gen)
+                terms["guide"] = gd.weight * L.guide_loss(self.guide, fake[:n_c], codes.target, gd.blur, gd.shift, self.gen,
+                                                          weight)
             own = cycle_codes(self.space, labels, real_coor)  # each real image's own code
             x_rec, mask_rec = self.g_fast(fake, own, return_mask=True)
             terms["rec"] = lo.lambda_rec * L.rec_loss(x, x_rec)
