@@ -74,6 +74,19 @@ def test_weights_scale_each_sample_and_keep_the_batch_mean():
     assert L.guide_loss(net, fakes, target, 1, 0, gen, w).item() == pytest.approx(L.cls_loss(net(fakes), target, w).item())
 
 
+def test_neutral_identity_averages_the_change_of_the_neutral_targets_only():
+    """``loss.lambda_neutral_id``'s term: mean |G(x, c) - x| over the samples whose target is neutral, 0 for
+    a batch without one, and no gradient reaches the other samples' fakes."""
+    x = torch.zeros(3, 1, 2, 2)
+    fake = torch.stack([torch.full((1, 2, 2), v) for v in (0.5, 1.0, -2.0)]).requires_grad_(True)
+    neutral = torch.tensor([True, False, True])
+    loss = L.neutral_identity_loss(x, fake, neutral)
+    assert loss.item() == pytest.approx((0.5 + 2.0) / 2)
+    loss.backward()
+    assert fake.grad[1].abs().sum() == 0 and fake.grad[0].abs().sum() > 0 and fake.grad[2].abs().sum() > 0
+    assert L.neutral_identity_loss(x, fake, torch.zeros(3, dtype=torch.bool)).item() == 0
+
+
 def test_info_is_squared_euclidean_distance():
     coor = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
     assert L.info_loss(coor, torch.zeros(2, 2)).item() == pytest.approx((1 + 4 + 0) / 2)

@@ -56,8 +56,9 @@ def test_shipped_configs_load(name):
         assert (ROOT / cfg.guide.classifier).is_file() and Path(cfg.guide.classifier).name != "fer-classifier.safetensors"
     if cfg.kind == "gaussian":
         assert cfg.loss.lambda_cls == 1.0 and cfg.n_c == 14  # (the paper's 0.5 taught the edits slower here)
-    if name == "ganmut-linear":  # its origin is taught to read neutral more firmly
-        assert cfg.loss.neutral_weight == 2.0
+    if name.startswith("ganmut-"):  # their origin is taught to read neutral more firmly
+        assert cfg.loss.neutral_weight == {"linear": 3.0, "gaussian": 2.0}[cfg.kind]
+        assert cfg.loss.lambda_neutral_id == {"linear": 1.0, "gaussian": 0.0}[cfg.kind]  # (what that costs in identity)
 
 
 def test_kind_defaults_follow_the_paper():
@@ -285,3 +286,18 @@ def test_neutral_weight_scales_the_neutral_targets_of_g_classification(tiny, fer
     assert triple - plain == pytest.approx(2 * (plain - none), rel=1e-3)  # the loss is linear in the weight
     with pytest.raises(ConfigError, match="neutral_weight"):
         load_config(None, {"loss": {"neutral_weight": -1.0}})
+
+
+def test_neutral_identity_term_reaches_g(tiny, fer_pack, tmp_path):
+    """``loss.lambda_neutral_id`` adds lambda * E|G(x, c) - x| over S_c's neutral targets to G's loss: absent at
+    0, and on the same first iteration (same seed, codes and fakes) linear in lambda."""
+    def first(weight: float) -> dict:
+        t = run(tiny, fer_pack, tmp_path / f"nid{weight}", "--set", f"loss.lambda_neutral_id={weight}", "--set", "optim.n_critic=1",
+                "--iters", "1")
+        return t.summary["last_stats"]
+
+    assert "g/nid" not in first(0.0)
+    one, three = first(1.0)["g/nid"], first(3.0)["g/nid"]
+    assert one > 0 and three == pytest.approx(3 * one, rel=1e-3)
+    with pytest.raises(ConfigError, match="lambda_neutral_id"):
+        load_config(None, {"loss": {"lambda_neutral_id": -1.0}})

@@ -79,6 +79,13 @@ def rec_loss(x: torch.Tensor, x_rec: torch.Tensor) -> torch.Tensor:
     return (x.float() - x_rec.float()).abs().mean()
 
 
+def neutral_identity_loss(x: torch.Tensor, fake: torch.Tensor, is_neutral: torch.Tensor) -> torch.Tensor:
+    """Mean |G(x, c) - x| per pixel over the samples whose target ``c`` is neutral (0 when a batch has none):
+    the origin's edit changes the face only as much as neutralising its expression needs."""
+    err = (x.float() - fake.float()).abs().mean((1, 2, 3))
+    return (err * is_neutral).sum() / is_neutral.sum().clamp_min(1)
+
+
 def symmetric_kl(p: torch.Tensor, logits: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """GGANmut's divergence (eq. 9): KL(p || q) + KL(q || p) with q = softmax(logits), summed over classes."""
     log_q = torch.log_softmax(logits.float(), -1)

@@ -221,6 +221,8 @@ class Trainer:
             own = cycle_codes(self.space, labels, real_coor)  # each real image's own code
             x_rec, mask_rec = self.g_fast(fake, own, return_mask=True)
             terms["rec"] = lo.lambda_rec * L.rec_loss(x, x_rec)
+            if lo.lambda_neutral_id > 0:
+                terms["nid"] = lo.lambda_neutral_id * L.neutral_identity_loss(x[:n_c], fake[:n_c], codes.target == NEUTRAL)
             if lo.lambda_id > 0:
                 k = max(1, round(lo.id_fraction * x.size(0)))
                 terms["id"] = lo.lambda_id * L.rec_loss(x[:k], self.g_fast(x[:k], own[:k]))
