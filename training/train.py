@@ -206,7 +206,8 @@ class Trainer:
         self.D.requires_grad_(False)
         with torch.autocast(**self.amp):
             out = self.d_fast(fake)
-            weight = None if lo.neutral_weight == 1 else torch.where(codes.target == NEUTRAL, lo.neutral_weight, 1.0)
+            is_neutral = codes.target == NEUTRAL
+            weight = None if lo.neutral_weight == 1 else torch.where(is_neutral, lo.neutral_weight, 1.0)
             terms = {
                 "adv": L.g_adv_loss(out.src, lo.adversarial),
                 "cls": lo.lambda_cls * L.cls_loss(out.cls[:n_c], codes.target, weight),
@@ -222,7 +223,7 @@ class Trainer:
             x_rec, mask_rec = self.g_fast(fake, own, return_mask=True)
             terms["rec"] = lo.lambda_rec * L.rec_loss(x, x_rec)
             if lo.lambda_neutral_id > 0:
-                terms["nid"] = lo.lambda_neutral_id * L.neutral_identity_loss(x[:n_c], fake[:n_c], codes.target == NEUTRAL)
+                terms["nid"] = lo.lambda_neutral_id * L.neutral_identity_loss(x[:n_c], fake[:n_c], is_neutral)
             if lo.lambda_id > 0:
                 k = max(1, round(lo.id_fraction * x.size(0)))
                 terms["id"] = lo.lambda_id * L.rec_loss(x[:k], self.g_fast(x[:k], own[:k]))
