@@ -87,6 +87,22 @@ def test_neutral_identity_averages_the_change_of_the_neutral_targets_only():
     assert L.neutral_identity_loss(x, fake, torch.zeros(3, dtype=torch.bool)).item() == 0
 
 
+def test_texture_prices_fine_change_and_leaves_smooth_change_free():
+    """``loss.lambda_texture``'s term: |h - box3(h)| of the change h = fake - x. A uniform change costs nothing,
+    nor does a linear ramp away from the border; a one-pixel checkerboard of amplitude a costs 8a/9 inside."""
+    x = torch.randn(2, 1, 12, 12)
+    assert L.texture_loss(x, x + 0.3).item() == pytest.approx(0, abs=1e-6)
+    ramp = torch.arange(12.0).view(1, 1, 12, 1).expand(2, 1, 12, 12) * 0.01
+    h = L.texture_loss(x, x + ramp)  # mean over the whole map: only the first and last rows differ from their box
+    assert 0 < h.item() < 0.01 * 2 / 12
+    board = (torch.arange(12).view(12, 1) + torch.arange(12)).remainder(2).float().mul(2).sub(1) * 0.1
+    fake = (x + board).requires_grad_(True)
+    cost = L.texture_loss(x, fake)
+    assert cost.item() > 0.1 * 8 / 9 * (10 / 12) ** 2  # the interior alone
+    cost.backward()
+    assert fake.grad.abs().sum() > 0
+
+
 def test_info_is_squared_euclidean_distance():
     coor = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
     assert L.info_loss(coor, torch.zeros(2, 2)).item() == pytest.approx((1 + 4 + 0) / 2)

@@ -301,3 +301,18 @@ def test_neutral_identity_term_reaches_g(tiny, fer_pack, tmp_path):
     assert one > 0 and three == pytest.approx(3 * one, rel=1e-3)
     with pytest.raises(ConfigError, match="lambda_neutral_id"):
         load_config(None, {"loss": {"lambda_neutral_id": -1.0}})
+
+
+def test_texture_term_reaches_g(tiny, fer_pack, tmp_path):
+    """``loss.lambda_texture`` adds lambda * E|h - box3(h)| of every fake's change h to G's loss: absent at 0,
+    and on the same first iteration linear in lambda."""
+    def first(weight: float) -> dict:
+        t = run(tiny, fer_pack, tmp_path / f"tex{weight}", "--set", f"loss.lambda_texture={weight}", "--set", "optim.n_critic=1",
+                "--iters", "1")
+        return t.summary["last_stats"]
+
+    assert "g/tex" not in first(0.0)
+    one, four = first(1.0)["g/tex"], first(4.0)["g/tex"]
+    assert one > 0 and four == pytest.approx(4 * one, rel=1e-3)
+    with pytest.raises(ConfigError, match="lambda_texture"):
+        load_config(None, {"loss": {"lambda_texture": -1.0}})

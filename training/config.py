@@ -70,6 +70,7 @@ class LossConfig:
     id_fraction: float = 0.25  # share of the batch's real images that the identity term uses (it costs a G pass)
     neutral_weight: float = 1.0  # scales the S_c terms of neutral targets in G's classification and guide losses
     lambda_neutral_id: float = 0.0  # lambda * E|G(x, c) - x| over S_c's neutral targets c: the origin edits minimally
+    lambda_texture: float = 0.0  # lambda * E|h - box3(h)|, h = G(x, z) - x over every fake: edits carry no fine texture
 
 
 @dataclass
@@ -156,6 +157,7 @@ class TrainConfig:
             (lo.lambda_id >= 0 and 0 < lo.id_fraction <= 1, "loss.lambda_id must be >= 0 and id_fraction in (0, 1]"),
             (lo.neutral_weight >= 0, "loss.neutral_weight must be >= 0"),
             (lo.lambda_neutral_id >= 0, "loss.lambda_neutral_id must be >= 0"),
+            (lo.lambda_texture >= 0, "loss.lambda_texture must be >= 0"),
             (self.discriminator.norm in ("none", "spectral"), "discriminator.norm must be 'none' or 'spectral'"),
             (0 < s.nc_fraction <= 1, "sampling.nc_fraction must lie in (0, 1]"),
             (s.noise_std >= 0 and 0 <= s.tau < 1, "sampling.noise_std must be >= 0 and tau in [0, 1)"),

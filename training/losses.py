@@ -86,6 +86,19 @@ def neutral_identity_loss(x: torch.Tensor, fake: torch.Tensor, is_neutral: torch
     return (err * is_neutral).sum() / is_neutral.sum().clamp_min(1)
 
 
+def texture_loss(x: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Mean |h - box3(h)| per pixel of the change ``h = G(x, z) - x``: the part of an edit finer than 3 px.
+
+    An expression moves features over several pixels; a grid or speckle laid over the face (what fools a
+    PatchGAN D or a classifier without being an expression) lives at one or two. Zero for a uniform change and,
+    away from the border, for any locally linear one: it leaves smooth edits free and prices fine texture,
+    which also counts in identity.
+    """
+    h = fake.float() - x.float()
+    smooth = torch.nn.functional.avg_pool2d(h, 3, stride=1, padding=1, count_include_pad=False)
+    return (h - smooth).abs().mean()
+
+
 def symmetric_kl(p: torch.Tensor, logits: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """GGANmut's divergence (eq. 9): KL(p || q) + KL(q || p) with q = softmax(logits), summed over classes."""
     log_q = torch.log_softmax(logits.float(), -1)

@@ -224,6 +224,8 @@ class Trainer:
             terms["rec"] = lo.lambda_rec * L.rec_loss(x, x_rec)
             if lo.lambda_neutral_id > 0:
                 terms["nid"] = lo.lambda_neutral_id * L.neutral_identity_loss(x[:n_c], fake[:n_c], is_neutral)
+            if lo.lambda_texture > 0:
+                terms["tex"] = lo.lambda_texture * L.texture_loss(x, fake)
             if lo.lambda_id > 0:
                 k = max(1, round(lo.id_fraction * x.size(0)))
                 terms["id"] = lo.lambda_id * L.rec_loss(x[:k], self.g_fast(x[:k], own[:k]))
@@ -533,7 +535,7 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
             if world.main:
                 logger.scalars({**stats, **trainer.space_scalars(), "lr/g": trainer.opt_g.param_groups[0]["lr"]}, it)
                 short = {k.split("/")[0][0] + ":" + k.split("/")[1]: f"{v:.3g}" for k, v in stats.items()
-                         if k.endswith(("adv", "cls", "acc_fake", "guide", "id"))}
+                         if k.endswith(("adv", "cls", "acc_fake", "guide", "id", "tex"))}
                 if bar is not None:
                     bar.set_postfix(short)
                 else:  # a log line instead of the bar (background runs)
