@@ -6,7 +6,8 @@ assets/examples/obama.jpg, moves the before/after handle to the left (the edited
 presses the mouse on the wheel and drags it round the emotions, and screenshots the edited face and
 the wheel as often as it can (a screenshot takes about a quarter of a second here); the frames,
 with ``--label`` under them, become a looping GIF that plays at the speed they were taken (``-o``,
-docs/screenshots/drag.gif by default).
+docs/screenshots/drag.gif by default). ``--still`` also keeps a full-size screenshot of the page as
+the drag is released.
 """
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "screenshots" / "drag.gif", help="the GIF to write")
     ap.add_argument("--seconds", type=float, default=7.0, help="length of the drag (default 7 s)")
     ap.add_argument("--width", type=int, default=760, help="width of the GIF in pixels (default 760)")
+    ap.add_argument("--still", type=Path, help="also save a full-size screenshot of the page after the release (PNG)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                 pg.mouse.up()
                 tb.settled(pg)
                 frames.append(frame(pg, clip, args.label + " · released", args.width))
+                if args.still:
+                    pg.screenshot(path=str(args.still))
                 browser.close()
         finally:
             appserver.stop()

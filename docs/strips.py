@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                                 epilog="Example: python docs/strips.py weights/ganmut-linear.safetensors -o docs/strips/linear")
     p.add_argument("model", help="'linear', 'gaussian' or a .safetensors checkpoint")
     p.add_argument("photos", nargs="*", type=Path, help="photos (default: every .jpg in assets/examples)")
-    p.add_argument("-o", "--out", type=Path, required=True, help="output folder: one <photo>.png per photo")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder: one <photo>.jpg per photo")
     p.add_argument("--steps", type=int, default=4, help="steps from intensity 0 to 1 (default %(default)s)")
     p.add_argument("--tile", type=int, default=160, help="tile side in pixels (default %(default)s)")
     args = p.parse_args(argv)
@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         editor = ganmut.load(args.model, classifier=None)
         args.out.mkdir(parents=True, exist_ok=True)
         for photo in photos:
-            path = args.out / f"{photo.stem}.png"
-            sheet(editor, photo, args.steps, args.tile).save(path)
+            path = args.out / f"{photo.stem}.jpg"
+            sheet(editor, photo, args.steps, args.tile).save(path, quality=92)
             print(path)
     except ganmut.GanmutError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -59,6 +59,7 @@ def test_shipped_configs_load(name):
     if name.startswith("ganmut-"):  # their origin is taught to read neutral more firmly
         assert cfg.loss.neutral_weight == {"linear": 3.0, "gaussian": 2.0}[cfg.kind]
         assert cfg.loss.lambda_neutral_id == {"linear": 1.0, "gaussian": 0.0}[cfg.kind]  # (what that costs in identity)
+        assert cfg.loss.lambda_texture == {"linear": 0.0, "gaussian": 10.0}[cfg.kind]  # (the Gaussian's grid)
 
 
 def test_kind_defaults_follow_the_paper():
