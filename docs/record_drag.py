@@ -2,7 +2,7 @@
 
 Starts the real app (``app.py``, through tests/appserver.py) on the two checkpoints given, opens it
 in headless Chromium at 1280x900 (Debian's chromium and Playwright, as the browser tests), uploads
-assets/examples/obama.jpg, moves the before/after handle to the left (the edited face whole),
+``--photo`` (assets/examples/obama.jpg by default), moves the before/after handle to the left (the edited face whole),
 presses the mouse on the wheel and drags it round the emotions, and screenshots the edited face and
 the wheel as often as it can (a screenshot takes about a quarter of a second here); the frames,
 with ``--label`` under them, become a looping GIF that plays at the speed they were taken (``-o``,
@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "screenshots" / "drag.gif", help="the GIF to write")
     ap.add_argument("--seconds", type=float, default=7.0, help="length of the drag (default 7 s)")
     ap.add_argument("--width", type=int, default=760, help="width of the GIF in pixels (default 760)")
+    ap.add_argument("--photo", type=Path, default=ROOT / "assets" / "examples" / "obama.jpg",
+                    help="the photo to upload (default assets/examples/obama.jpg)")
     ap.add_argument("--still", type=Path, help="also save a full-size screenshot of the page after the release (PNG)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                 pg = tb.open_page(browser, tb.DESKTOP)
                 pg.goto(srv.url)
                 pg.wait_for_selector(f"{tb.WHEEL} .main-svg")
-                tb.upload(pg, ROOT / "assets" / "examples" / "obama.jpg")
+                tb.upload(pg, args.photo)
                 # the before/after handle to the left edge: the frames show the edited face whole
                 handle = pg.locator("#result img").last.bounding_box()
                 pg.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)

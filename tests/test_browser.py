@@ -373,7 +373,7 @@ def test_desktop(browser, server, faces_of, big_photo):
     assert math.dist(status_point(pg), target) < tol + 0.005  # the status rounds to 0.01
     emotion, intensity = control_values(pg)
     assert emotion == "sad" and abs(intensity - 0.85) < 0.006
-    shot(pg, "desktop", readme=True)
+    shot(pg, "desktop")
 
     # save the point under a name (kept in the browser) to apply to the next photo
     pg.get_by_text("Saved points").click()
