@@ -14,7 +14,7 @@ from ganmut.images import to_model_input
 from training.config import AugmentConfig
 from training.data import DeviceData
 from training.pack import Pack
-from training.recipes import cycle_codes, sample_codes
+from training.recipes import cycle_codes, identity_codes, sample_codes
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -90,6 +90,20 @@ def test_cycle_codes():
     coor = torch.randn(2, 2, requires_grad=True)
     back = cycle_codes(make_space("linear"), labels, coor)
     assert torch.equal(back, coor) and not back.requires_grad  # D_coor(x), detached, untouched
+
+
+def test_identity_codes_put_neutral_faces_at_the_neutral_anchor():
+    """``loss.id_neutral_anchor``: faces labelled neutral take the space's neutral anchor (the Gaussian's
+    learned mode, detached), the others keep their own code; off, every face keeps its own code."""
+    space = make_space("gaussian")
+    labels = torch.tensor([NEUTRAL, 1, NEUTRAL, 6])
+    own = torch.randn(4, 2)
+    assert identity_codes(space, labels, own, False) is own
+    at = identity_codes(space, labels, own, True)
+    mode = space.anchors()[NEUTRAL]
+    assert torch.equal(at[0], mode.detach()) and torch.equal(at[2], mode.detach()) and not at.requires_grad
+    assert torch.equal(at[1], own[1]) and torch.equal(at[3], own[3])
+    assert torch.equal(identity_codes(make_space("linear"), labels, own, True)[0], torch.zeros(2))  # the origin
 
 
 # --------------------------------------------------------------------------- augmentation

@@ -304,6 +304,15 @@ def test_neutral_identity_term_reaches_g(tiny, fer_pack, tmp_path):
         load_config(None, {"loss": {"lambda_neutral_id": -1.0}})
 
 
+def test_identity_at_the_neutral_anchor_trains(tiny, fer_pack, tmp_path):
+    """``loss.id_neutral_anchor`` (the codes are tested in test_recipes): a real training step with it keeps
+    the identity term, and the option is a boolean."""
+    t = run(tiny, fer_pack, tmp_path / "ida", "--set", "loss.id_neutral_anchor=true", "--set", "loss.lambda_id=5", "--iters", "2")
+    assert t.cfg.loss.id_neutral_anchor is True and t.summary["last_stats"]["g/id"] > 0
+    with pytest.raises(ConfigError, match="id_neutral_anchor"):
+        load_config(None, {"loss": {"id_neutral_anchor": "yes"}})
+
+
 def test_texture_term_reaches_g(tiny, fer_pack, tmp_path):
     """``loss.lambda_texture`` adds lambda * E|h - box3(h)| of every fake's change h to G's loss: absent at 0,
     and on the same first iteration linear in lambda."""

@@ -68,6 +68,7 @@ class LossConfig:
     lambda_mask: float = 0.0  # attention output: lambda * mean(A) on both G passes (GANimation's L_A, 0.1 there)
     lambda_id: float = 0.0  # identity at the image's own code: lambda * E|G(x, c(x)) - x|, c(x) the cycle's code of x
     id_fraction: float = 0.25  # share of the batch's real images that the identity term uses (it costs a G pass)
+    id_neutral_anchor: bool = False  # the identity term codes faces labelled neutral at the neutral anchor, not at D's reading
     neutral_weight: float = 1.0  # scales the S_c terms of neutral targets in G's classification and guide losses
     lambda_neutral_id: float = 0.0  # lambda * E|G(x, c) - x| over S_c's neutral targets c: the origin edits minimally
     lambda_texture: float = 0.0  # lambda * E|h - box3(h)|, h = G(x, z) - x over every fake: edits carry no fine texture

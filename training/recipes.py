@@ -149,3 +149,13 @@ def cycle_codes(space: Space, real_labels: torch.Tensor, real_coor: torch.Tensor
     if real_coor is None:
         return torch.nn.functional.one_hot(real_labels, N_EMOTIONS).float()
     return real_coor.detach().float()
+
+
+def identity_codes(space: Space, real_labels: torch.Tensor, own: torch.Tensor, neutral_anchor: bool) -> torch.Tensor:
+    """The codes at which the identity term asks G(x, c) = x: each face's own code (:func:`cycle_codes`),
+    or, with ``neutral_anchor``, the space's neutral anchor (detached) for the faces labelled neutral, so
+    that the point the app calls neutral leaves a neutral face alone."""
+    if not neutral_anchor:
+        return own
+    anchor = space.anchors()[NEUTRAL].detach().to(own)
+    return torch.where((real_labels == NEUTRAL)[:, None], anchor, own)

@@ -57,7 +57,7 @@ from .config import ConfigError, TrainConfig, load_config, merge, parse_override
 from .data import DeviceData
 from .pack import PackError, load_pack
 from ganmut.images import from_model_output, to_model_input
-from .recipes import Codes, cycle_codes, recipe, sample_codes
+from .recipes import Codes, cycle_codes, identity_codes, recipe, sample_codes
 
 N_FIXED = 8
 PROBE_WARMUP = 10
@@ -228,7 +228,8 @@ class Trainer:
                 terms["tex"] = lo.lambda_texture * L.texture_loss(x, fake)
             if lo.lambda_id > 0:
                 k = max(1, round(lo.id_fraction * x.size(0)))
-                terms["id"] = lo.lambda_id * L.rec_loss(x[:k], self.g_fast(x[:k], own[:k]))
+                at = identity_codes(self.space, labels[:k], own[:k], lo.id_neutral_anchor)
+                terms["id"] = lo.lambda_id * L.rec_loss(x[:k], self.g_fast(x[:k], at))
             if mask is not None and lo.lambda_mask > 0:
                 terms["mask"] = lo.lambda_mask * (L.mask_loss(mask) + L.mask_loss(mask_rec))
         loss = sum(terms.values())
