@@ -289,19 +289,21 @@ def test_neutral_weight_scales_the_neutral_targets_of_g_classification(tiny, fer
         load_config(None, {"loss": {"neutral_weight": -1.0}})
 
 
-def test_neutral_identity_term_reaches_g(tiny, fer_pack, tmp_path):
-    """``loss.lambda_neutral_id`` adds lambda * E|G(x, c) - x| over S_c's neutral targets to G's loss: absent at
-    0, and on the same first iteration (same seed, codes and fakes) linear in lambda."""
+@pytest.mark.parametrize("option, key", [("lambda_neutral_id", "nid"), ("lambda_texture", "tex")])
+def test_g_term_is_linear_in_its_weight(tiny, fer_pack, tmp_path, option, key):
+    """``loss.lambda_neutral_id`` (lambda * E|G(x, c) - x| over S_c's neutral targets) and ``loss.lambda_texture``
+    (lambda * E|h - box3(h)| of every fake's change h) add their term to G's loss: absent at 0, and on the same
+    first iteration (same seed, codes and fakes) linear in lambda; a negative weight is refused."""
     def first(weight: float) -> dict:
-        t = run(tiny, fer_pack, tmp_path / f"nid{weight}", "--set", f"loss.lambda_neutral_id={weight}", "--set", "optim.n_critic=1",
+        t = run(tiny, fer_pack, tmp_path / f"{key}{weight}", "--set", f"loss.{option}={weight}", "--set", "optim.n_critic=1",
                 "--iters", "1")
         return t.summary["last_stats"]
 
-    assert "g/nid" not in first(0.0)
-    one, three = first(1.0)["g/nid"], first(3.0)["g/nid"]
+    assert f"g/{key}" not in first(0.0)
+    one, three = first(1.0)[f"g/{key}"], first(3.0)[f"g/{key}"]
     assert one > 0 and three == pytest.approx(3 * one, rel=1e-3)
-    with pytest.raises(ConfigError, match="lambda_neutral_id"):
-        load_config(None, {"loss": {"lambda_neutral_id": -1.0}})
+    with pytest.raises(ConfigError, match=option):
+        load_config(None, {"loss": {option: -1.0}})
 
 
 def test_identity_at_the_neutral_anchor_trains(tiny, fer_pack, tmp_path):
@@ -311,18 +313,3 @@ def test_identity_at_the_neutral_anchor_trains(tiny, fer_pack, tmp_path):
     assert t.cfg.loss.id_neutral_anchor is True and t.summary["last_stats"]["g/id"] > 0
     with pytest.raises(ConfigError, match="id_neutral_anchor"):
         load_config(None, {"loss": {"id_neutral_anchor": "yes"}})
-
-
-def test_texture_term_reaches_g(tiny, fer_pack, tmp_path):
-    """``loss.lambda_texture`` adds lambda * E|h - box3(h)| of every fake's change h to G's loss: absent at 0,
-    and on the same first iteration linear in lambda."""
-    def first(weight: float) -> dict:
-        t = run(tiny, fer_pack, tmp_path / f"tex{weight}", "--set", f"loss.lambda_texture={weight}", "--set", "optim.n_critic=1",
-                "--iters", "1")
-        return t.summary["last_stats"]
-
-    assert "g/tex" not in first(0.0)
-    one, four = first(1.0)["g/tex"], first(4.0)["g/tex"]
-    assert one > 0 and four == pytest.approx(4 * one, rel=1e-3)
-    with pytest.raises(ConfigError, match="lambda_texture"):
-        load_config(None, {"loss": {"lambda_texture": -1.0}})
