@@ -139,3 +139,14 @@ def test_symmetric_kl_moves_the_target_distribution():
     p = torch.tensor([[0.7, 0.3]], requires_grad=True)
     L.symmetric_kl(p, torch.zeros(1, 2)).backward()
     assert p.grad is not None and p.grad[0, 0] > 0 > p.grad[0, 1]
+
+
+def test_template_prices_only_the_change_every_face_shares():
+    """``loss.lambda_template``'s term: |mean over the batch of h| per pixel, h = fake - x. Changes that cancel
+    over the batch cost nothing, however large; the same pattern added to every face costs its full size."""
+    x = torch.rand(4, 1, 8, 8) * 2 - 1
+    pattern = torch.linspace(-0.2, 0.2, 64).reshape(1, 1, 8, 8)
+    assert L.template_loss(x, x + pattern).item() == pytest.approx(pattern.abs().mean().item(), rel=1e-5)
+    opposite = torch.cat([pattern, -pattern, 2 * pattern, -2 * pattern])
+    assert L.template_loss(x, x + opposite).item() == pytest.approx(0, abs=1e-6)
+    assert L.template_loss(x, x + opposite + pattern).item() == pytest.approx(pattern.abs().mean().item(), rel=1e-4)

@@ -11,10 +11,11 @@ from ganmut.emotions import N_EMOTIONS, NEUTRAL
 from ganmut.spaces import TAU, make_space
 from training.augment import augment
 from ganmut.images import to_model_input
-from training.config import AugmentConfig
+from training.config import AugmentConfig, LossConfig
 from training.data import DeviceData
 from training.pack import Pack
-from training.recipes import cycle_codes, identity_codes, sample_codes
+from training.losses import symmetric_kl
+from training.recipes import cycle_codes, identity_codes, recipe, sample_codes
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -76,6 +77,22 @@ def test_gaussian_s_c_at_the_modes_and_s_r_uniform():
     assert codes.rho is None
     codes.z.sum().backward()
     assert space.w.grad.abs().sum() > 0
+
+
+def test_gaussian_divergence_covers_the_modes_only_with_div_modes():
+    """``loss.div_modes``: the symmetric KL runs over the whole batch (the official code), or over S_r alone,
+    so that S_c's codes at the modes answer only to their classification target."""
+    torch.manual_seed(0)
+    space = make_space("gaussian")
+    codes = sample_codes(space, 32, 14, torch.zeros(32, dtype=torch.long), _gen(), noise_std=0.05)
+    logits = torch.randn(32, N_EMOTIONS)
+    terms = recipe("gaussian").g_terms
+    p = space.distribution(codes.z)
+    everywhere = terms(space, logits, codes, LossConfig(lambda_div=2.0), TAU)["div"]
+    on_s_r = terms(space, logits, codes, LossConfig(lambda_div=2.0, div_modes=False), TAU)["div"]
+    assert everywhere.item() == pytest.approx(2 * symmetric_kl(p, logits).item(), rel=1e-5)
+    assert on_s_r.item() == pytest.approx(2 * symmetric_kl(p[14:], logits[14:]).item(), rel=1e-5)
+    assert on_s_r.item() != pytest.approx(everywhere.item(), rel=1e-3)
 
 
 def test_stargan_codes_are_one_hot_targets():

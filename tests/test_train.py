@@ -60,6 +60,7 @@ def test_shipped_configs_load(name):
         assert cfg.loss.neutral_weight == {"linear": 3.0, "gaussian": 2.0}[cfg.kind]
         assert cfg.loss.lambda_neutral_id == {"linear": 1.0, "gaussian": 0.0}[cfg.kind]  # (what that costs in identity)
         assert cfg.loss.lambda_texture == {"linear": 0.0, "gaussian": 10.0}[cfg.kind]  # (the Gaussian's grid)
+        assert cfg.loss.div_modes is (cfg.kind != "gaussian") and cfg.loss.id_neutral_anchor is (cfg.kind == "gaussian")
 
 
 def test_kind_defaults_follow_the_paper():
@@ -289,11 +290,12 @@ def test_neutral_weight_scales_the_neutral_targets_of_g_classification(tiny, fer
         load_config(None, {"loss": {"neutral_weight": -1.0}})
 
 
-@pytest.mark.parametrize("option, key", [("lambda_neutral_id", "nid"), ("lambda_texture", "tex")])
+@pytest.mark.parametrize("option, key", [("lambda_neutral_id", "nid"), ("lambda_texture", "tex"), ("lambda_template", "tmpl")])
 def test_g_term_is_linear_in_its_weight(tiny, fer_pack, tmp_path, option, key):
-    """``loss.lambda_neutral_id`` (lambda * E|G(x, c) - x| over S_c's neutral targets) and ``loss.lambda_texture``
-    (lambda * E|h - box3(h)| of every fake's change h) add their term to G's loss: absent at 0, and on the same
-    first iteration (same seed, codes and fakes) linear in lambda; a negative weight is refused."""
+    """``loss.lambda_neutral_id`` (lambda * E|G(x, c) - x| over S_c's neutral targets), ``loss.lambda_texture``
+    (lambda * E|h - box3(h)| of every fake's change h) and ``loss.lambda_template`` (lambda * |E_x h| at the neutral
+    anchor) add their term to G's loss: absent at 0, and on the same first iteration (same seed, codes and
+    fakes) linear in lambda; a negative weight is refused."""
     def first(weight: float) -> dict:
         t = run(tiny, fer_pack, tmp_path / f"{key}{weight}", "--set", f"loss.{option}={weight}", "--set", "optim.n_critic=1",
                 "--iters", "1")

@@ -64,6 +64,7 @@ class LossConfig:
     lambda_info: float = 1.0  # coordinate regression, D and G (linear and Gaussian)
     lambda_rho: float = 4.0  # linear only
     lambda_div: float = 2.0  # Gaussian only
+    div_modes: bool = True  # Gaussian: the divergence also covers S_c's codes at the modes (false: S_r's codes only)
     lambda_rec: float = 10.0
     lambda_mask: float = 0.0  # attention output: lambda * mean(A) on both G passes (GANimation's L_A, 0.1 there)
     lambda_id: float = 0.0  # identity at the image's own code: lambda * E|G(x, c(x)) - x|, c(x) the cycle's code of x
@@ -72,6 +73,7 @@ class LossConfig:
     neutral_weight: float = 1.0  # scales the S_c terms of neutral targets in G's classification and guide losses
     lambda_neutral_id: float = 0.0  # lambda * E|G(x, c) - x| over S_c's neutral targets c: the origin edits minimally
     lambda_texture: float = 0.0  # lambda * E|h - box3(h)|, h = G(x, z) - x over every fake: edits carry no fine texture
+    lambda_template: float = 0.0  # lambda * |mean_x (G(x, neutral anchor) - x)|, over half the batch: no pattern common to every face
 
 
 @dataclass
@@ -159,6 +161,7 @@ class TrainConfig:
             (lo.neutral_weight >= 0, "loss.neutral_weight must be >= 0"),
             (lo.lambda_neutral_id >= 0, "loss.lambda_neutral_id must be >= 0"),
             (lo.lambda_texture >= 0, "loss.lambda_texture must be >= 0"),
+            (lo.lambda_template >= 0, "loss.lambda_template must be >= 0"),
             (self.discriminator.norm in ("none", "spectral"), "discriminator.norm must be 'none' or 'spectral'"),
             (0 < s.nc_fraction <= 1, "sampling.nc_fraction must lie in (0, 1]"),
             (s.noise_std >= 0 and 0 <= s.tau < 1, "sampling.noise_std must be >= 0 and tau in [0, 1)"),

@@ -99,6 +99,17 @@ def texture_loss(x: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return (h - smooth).abs().mean()
 
 
+def template_loss(x: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Mean |E_x[h]| per pixel of the batch's average change ``h = G(x, z) - x`` at one code ``z``: the part of
+    an edit that is the same pattern on every face.
+
+    An expression edit depends on the face (a smile to close here, brows to lower there); a pattern added to
+    every face alike is a universal perturbation that a classifier reads as the target, and that the identity
+    figure pays for in full. Zero when the changes average out over the batch, so it prices only what they share.
+    """
+    return (fake.float() - x.float()).mean(0).abs().mean()
+
+
 def symmetric_kl(p: torch.Tensor, logits: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """GGANmut's divergence (eq. 9): KL(p || q) + KL(q || p) with q = softmax(logits), summed over classes."""
     log_q = torch.log_softmax(logits.float(), -1)

@@ -226,6 +226,10 @@ class Trainer:
                 terms["nid"] = lo.lambda_neutral_id * L.neutral_identity_loss(x[:n_c], fake[:n_c], is_neutral)
             if lo.lambda_texture > 0:
                 terms["tex"] = lo.lambda_texture * L.texture_loss(x, fake)
+            if lo.lambda_template > 0:  # at the point the app calls neutral, on half the batch
+                half = x[:max(2, x.size(0) // 2)]
+                anchor = self.space.anchors()[NEUTRAL].detach().to(half.dtype)
+                terms["tmpl"] = lo.lambda_template * L.template_loss(half, self.g_fast(half, anchor.expand(len(half), -1)))
             if lo.lambda_id > 0:
                 k = max(1, round(lo.id_fraction * x.size(0)))
                 at = identity_codes(self.space, labels[:k], own[:k], lo.id_neutral_anchor)
