@@ -93,6 +93,8 @@ def test_gaussian_divergence_covers_the_modes_only_with_div_modes():
     assert everywhere.item() == pytest.approx(2 * symmetric_kl(p, logits).item(), rel=1e-5)
     assert on_s_r.item() == pytest.approx(2 * symmetric_kl(p[14:], logits[14:]).item(), rel=1e-5)
     assert on_s_r.item() != pytest.approx(everywhere.item(), rel=1e-3)
+    all_s_c = sample_codes(space, 14, 14, torch.zeros(14, dtype=torch.long), _gen(), noise_std=0.05)
+    assert terms(space, logits[:14], all_s_c, LossConfig(div_modes=False), TAU) == {}  # no S_r: no term, not a NaN
 
 
 def test_stargan_codes_are_one_hot_targets():

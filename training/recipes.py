@@ -130,9 +130,9 @@ def _gaussian_terms(space: Space, logits: torch.Tensor, codes: Codes, lo: LossCo
     """The symmetric KL (eq. 9) between each code's label distribution and D's reading of its fake: over the
     whole batch as the official code, or, without ``lo.div_modes``, over S_r only, so that S_c's codes at the
     modes answer to their classification target alone (eq. 10) and not also to the mix that the modes'
-    learned covariances give them."""
+    learned covariances give them (no term then when the whole batch is S_c)."""
     z, logits = (codes.z, logits) if lo.div_modes else (codes.z[codes.target.numel():], logits[codes.target.numel():])
-    return {"div": lo.lambda_div * symmetric_kl(space.distribution(z.float()), logits)}
+    return {"div": lo.lambda_div * symmetric_kl(space.distribution(z.float()), logits)} if len(z) else {}
 
 
 def _stargan(space: Space, n: int, n_c: int, labels: torch.Tensor, gen: torch.Generator, noise_std: float, tau: float) -> Codes:
