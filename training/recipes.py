@@ -131,7 +131,8 @@ def _gaussian_terms(space: Space, logits: torch.Tensor, codes: Codes, lo: LossCo
     whole batch as the official code, or, without ``lo.div_modes``, over S_r only, so that S_c's codes at the
     modes answer to their classification target alone (eq. 10) and not also to the mix that the modes'
     learned covariances give them (no term then when the whole batch is S_c)."""
-    z, logits = (codes.z, logits) if lo.div_modes else (codes.z[codes.target.numel():], logits[codes.target.numel():])
+    first = 0 if lo.div_modes else codes.target.numel()
+    z, logits = codes.z[first:], logits[first:]
     return {"div": lo.lambda_div * symmetric_kl(space.distribution(z.float()), logits)} if len(z) else {}
 
 

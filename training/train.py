@@ -228,7 +228,7 @@ class Trainer:
                 terms["tex"] = lo.lambda_texture * L.texture_loss(x, fake)
             if lo.lambda_template > 0:  # at the point the app calls neutral, on half the batch
                 half = x[:max(2, x.size(0) // 2)]
-                anchor = self.space.anchors()[NEUTRAL].detach().to(half.dtype)
+                anchor = self.space.code(NEUTRAL).to(half)  # the neutral anchor, detached
                 terms["tmpl"] = lo.lambda_template * L.template_loss(half, self.g_fast(half, anchor.expand(len(half), -1)))
             if lo.lambda_id > 0:
                 k = max(1, round(lo.id_fraction * x.size(0)))
