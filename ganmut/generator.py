@@ -1,16 +1,17 @@
 """The StarGAN generator of the paper, with the conditional code tiled as input channels.
 
-Options beyond the paper's backbone (both documented in the model metadata):
+Options beyond the paper's backbone (each recorded in the model metadata):
 
 - ``upsample="resize"`` (nearest resize then 3x3 conv) avoids the checkerboard artefacts of the
   paper's ``"transposed"`` convolutions;
 - ``output="attention"`` predicts a colour image C and a mask A as in GANimation and returns
   ``A * x + (1 - A) * C``, which keeps the identity of the input where nothing needs to change
   (in short CPU training runs the mask saturated to 1, i.e. G collapsed to the identity, so the
-  served configs use ``"direct"``, the paper's plain tanh output and the default);
+  served configs do not use it; ``"direct"``, the paper's plain tanh output, is the default);
 - ``output="residual"`` adds the network's output to the input before the tanh,
   ``tanh(atanh(x) + h)``: G starts as the identity and only learns the change, which may keep
-  identity better. It is smooth and bounded (no clamp with dead gradients).
+  identity better. It is smooth and bounded (no clamp with dead gradients). Both served configs
+  use it.
 
 InstanceNorm never keeps running statistics, so train and eval modes agree and a face's edit
 never depends on the other images in its batch.

@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
         "  python -m training.evaluate weights/ganmut-linear.safetensors weights/ganmut-gaussian.safetensors \\\n"
-        "      --baseline weights/stargan.safetensors --data packs/fer2013-test.npz \\\n"
+        "      --baseline runs/stargan.safetensors --data packs/fer2013-test.npz \\\n"
         "      --out runs/eval\n"
         "  python -m training.evaluate weights/ganmut-linear.safetensors --data packs/fer2013-test.npz \\\n"
         "      --classifier runs/my-classifier.safetensors --limit 200 --device cpu",

@@ -117,10 +117,10 @@ def load_judge(test: str | Path, classifier: str | Path, faces: int | None = 200
     dev = pick_device(device)
     pack = load_pack(test)
     keep = balanced_subset(pack.labels, faces or None, seed=0)
-    images, labels, judge = pack.images[keep], pack.labels[keep], load_classifier(classifier, dev)
+    judged, judge = pack.subset(keep), load_classifier(classifier, dev)
 
     def figures(path: str | Path) -> dict:
-        fig = floor_figures(load_checkpoint(path, dev), judge, images, labels)
+        fig = floor_figures(load_checkpoint(path, dev), judge, judged.images, judged.labels)
         return fig | verdict(fig)
     return figures
 
@@ -133,8 +133,8 @@ def figure_cells(fig: dict) -> str:
     """The markdown cells of :data:`FIGURE_COLUMNS` for figures of :func:`load_judge` (the middle of a table row)."""
     six = " / ".join(f"{100 * fig['edits'][e]:.0f}" for e in EMOTIONS[1:])
     verdict_text = "passes" if fig["passes"] else "below: " + "; ".join(fig["misses"])
-    return (f"{100 * fig['mean6']:.1f} % | {six} | {100 * fig['edits']['neutral']:.0f} % "
-            f"({100 * (fig['real']['neutral'] or 0):.0f} %) | {fig['identity']:.3f} | {verdict_text}")
+    return (f"{100 * fig['mean6']:.1f} % | {six} | {100 * fig['edits']['neutral']:.1f} % "
+            f"({100 * (fig['real']['neutral'] or 0):.1f} %) | {fig['identity']:.3f} | {verdict_text}")
 
 
 def table(header: str, rows: list[str]) -> str:
