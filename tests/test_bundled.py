@@ -30,11 +30,11 @@ def shipped(photos):
 def test_the_served_linear_model_edits_real_photos_towards_each_emotion(shipped):
     gains, change = shipped
     assert len(change) == 15  # the three portraits and the twelve LFW faces
-    for e in EMOTIONS:  # (measured 2026-12-05 at 34,940 iterations: mean gains 0.17 (disgust) to 0.68)
+    for e in EMOTIONS:  # (measured 2026-12-06 at 43,120 iterations: mean gains 0.24 (disgust) to 0.68)
         g = np.array(gains[e])
         assert g.mean() >= 0.1 and (g > 0).mean() >= 0.8, f"{e}: gains {np.round(g, 2)}"
 
 
 def test_the_served_linear_model_keeps_the_face_at_the_origin(shipped):
-    change = np.array(shipped[1])  # (measured: 0.028 to 0.068, mean 0.043; the floor asks 0.05 on FER2013)
+    change = np.array(shipped[1])  # (measured: 0.026 to 0.065, mean 0.041; the floor asks 0.05 on FER2013)
     assert change.mean() <= 0.06 and change.max() <= 0.1
