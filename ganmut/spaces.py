@@ -56,6 +56,8 @@ def unit_directions(weight: torch.Tensor) -> torch.Tensor:
 
 
 AXIS_MIN = 1e-3
+MODE_LIMIT = 0.97
+"""How far into the square :meth:`GaussianSpace.place_anchors` puts a mode: tanh still moves it there."""
 """Smallest covariance eigenvalue: keeps Sigma invertible if training shrinks an axis to zero."""
 
 
@@ -194,6 +196,10 @@ class Space(nn.Module):
 
     def anchors(self) -> torch.Tensor:
         raise NotImplementedError
+
+    def place_anchors(self, anchors: torch.Tensor) -> None:
+        """Move the learned anchors to ``anchors`` [7, 2] (a warm start from another space's model)."""
+        raise ValueError(f"the {self.kind} space cannot take another space's anchors")
 
     def distribution(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -451,6 +457,13 @@ class GaussianSpace(Space):
 
     def anchors(self) -> torch.Tensor:
         return self.means()
+
+    def place_anchors(self, anchors: torch.Tensor) -> None:
+        """Each mode's mean at its row of ``anchors`` [7, 2], clipped to |coordinate| <= MODE_LIMIT."""
+        if tuple(anchors.shape) != (N_EMOTIONS, 2):
+            raise ValueError(f"anchors must be [{N_EMOTIONS}, 2], got {list(anchors.shape)}")
+        with torch.no_grad():
+            self.w.copy_(torch.atanh(anchors.to(self.w).clamp(-MODE_LIMIT, MODE_LIMIT)))
 
     def distribution(self, z: torch.Tensor) -> torch.Tensor:
         return label_distribution(z, self.means(), self.covariances())
