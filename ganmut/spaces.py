@@ -56,9 +56,9 @@ def unit_directions(weight: torch.Tensor) -> torch.Tensor:
 
 
 AXIS_MIN = 1e-3
+"""Smallest covariance eigenvalue: keeps Sigma invertible if training shrinks an axis to zero."""
 MODE_LIMIT = 0.97
 """How far into the square :meth:`GaussianSpace.place_anchors` puts a mode: tanh still moves it there."""
-"""Smallest covariance eigenvalue: keeps Sigma invertible if training shrinks an axis to zero."""
 
 
 def _fp32(device: torch.device) -> torch.autocast:
