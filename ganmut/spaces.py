@@ -197,8 +197,9 @@ class Space(nn.Module):
     def anchors(self) -> torch.Tensor:
         raise NotImplementedError
 
-    def place_anchors(self, anchors: torch.Tensor) -> None:
-        """Move the learned anchors to ``anchors`` [7, 2] (a warm start from another space's model)."""
+    def place_anchors(self, anchors: torch.Tensor, variance: float | None = None) -> None:
+        """Move the learned anchors to ``anchors`` [7, 2] (a warm start from another space's model) and,
+        given ``variance``, make each mode's spread ``variance`` * I."""
         raise ValueError(f"the {self.kind} space cannot take another space's anchors")
 
     def distribution(self, z: torch.Tensor) -> torch.Tensor:
@@ -458,12 +459,18 @@ class GaussianSpace(Space):
     def anchors(self) -> torch.Tensor:
         return self.means()
 
-    def place_anchors(self, anchors: torch.Tensor) -> None:
-        """Each mode's mean at its row of ``anchors`` [7, 2], clipped to |coordinate| <= MODE_LIMIT."""
+    def place_anchors(self, anchors: torch.Tensor, variance: float | None = None) -> None:
+        """Each mode's mean at its row of ``anchors`` [7, 2], clipped to |coordinate| <= MODE_LIMIT; given
+        ``variance`` (> 0), each covariance ``variance`` * I, so that no mode starts over another's mean."""
         if tuple(anchors.shape) != (N_EMOTIONS, 2):
             raise ValueError(f"anchors must be [{N_EMOTIONS}, 2], got {list(anchors.shape)}")
+        if variance is not None and not (math.isfinite(variance) and variance >= AXIS_MIN):
+            raise ValueError(f"variance must be a number of at least {AXIS_MIN}, got {variance}")
         with torch.no_grad():
             self.w.copy_(torch.atanh(anchors.to(self.w).clamp(-MODE_LIMIT, MODE_LIMIT)))
+            if variance is not None:
+                self.angle.zero_()
+                self.axes.fill_(variance)
 
     def distribution(self, z: torch.Tensor) -> torch.Tensor:
         return label_distribution(z, self.means(), self.covariances())

@@ -72,6 +72,24 @@ def test_a_warm_started_gaussian_run_edits_as_the_linear_model_then_trains_on(ru
     assert "warm_start" in trained.history[-2] and trained.history[-1]["iterations"] == 3
 
 
+def test_a_warm_start_can_start_the_modes_round_and_apart(runs, tmp_path, capsys):
+    out = tmp_path / "round"
+    assert main([str(runs["linear"]), str(runs["gaussian"]), "-o", str(out), "--variance", "0.1"]) == 0
+    state = load_training_checkpoint(out)
+    for part in ("space", "ema_space"):
+        assert torch.equal(state[part]["axes"], torch.full((N_EMOTIONS, 2), 0.1))
+        assert torch.equal(state[part]["angle"], torch.zeros(N_EMOTIONS))
+    assert state["history"][-1]["warm_start"].endswith("the modes' covariances 0.1 I")
+    _, space, _ = training_model(out)
+    mix = space.distribution(space.anchors())
+    assert mix.argmax(-1).tolist() == list(range(N_EMOTIONS))  # each mode is its own emotion's, none overlaps
+    assert mix[NEUTRAL, NEUTRAL] > 0.95
+    for bad in ("0", "-1", "nan"):
+        assert main([str(runs["linear"]), str(runs["gaussian"]), "-o", str(tmp_path / bad), "--variance", bad]) == 2
+        assert "variance must be a number of at least" in capsys.readouterr().err
+        assert not (tmp_path / bad).exists()
+
+
 def test_what_a_warm_start_refuses(runs, tmp_path, capsys):
     linear, gaussian = load_training_checkpoint(runs["linear"]), load_training_checkpoint(runs["gaussian"])
     with pytest.raises(ConfigError, match="both runs are linear models"):
