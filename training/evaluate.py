@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         "smoothness (Table 1), ERE and FED (Table 2).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
-        "  python -m training.evaluate weights/ganmut-linear.safetensors weights/training-state/ganmut-gaussian.safetensors \\\n"
+        "  python -m training.evaluate weights/ganmut-linear.safetensors weights/ganmut-gaussian.safetensors \\\n"
         "      --baseline runs/stargan.safetensors --data packs/fer2013-test.npz \\\n"
         "      --out runs/eval\n"
         "  python -m training.evaluate weights/ganmut-linear.safetensors --data packs/fer2013-test.npz \\\n"
