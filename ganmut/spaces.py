@@ -461,7 +461,7 @@ class GaussianSpace(Space):
 
     def place_anchors(self, anchors: torch.Tensor, variance: float | None = None) -> None:
         """Each mode's mean at its row of ``anchors`` [7, 2], clipped to |coordinate| <= MODE_LIMIT; given
-        ``variance`` (> 0), each covariance ``variance`` * I, so that no mode starts over another's mean."""
+        ``variance`` (at least AXIS_MIN), each covariance ``variance`` * I, so that no mode starts over another's mean."""
         if tuple(anchors.shape) != (N_EMOTIONS, 2):
             raise ValueError(f"anchors must be [{N_EMOTIONS}, 2], got {list(anchors.shape)}")
         if variance is not None and not (math.isfinite(variance) and variance >= AXIS_MIN):
