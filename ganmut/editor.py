@@ -23,10 +23,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .align import PastePlan, apply_paste, face_to_crop_matrix, feather_mask, paste_plan, paste_region, warp_to_crop
+from . import compose
+from .align import PastePlan, face_to_crop_matrix, feather_mask, paste_plan, paste_region, warp_to_crop
 from .canvas import SHEET_TILE_PX, sheet_canvas, wheel_canvas
 from .checkpoint import Model, load_checkpoint
 from .classifier import EmotionClassifier, Reading, load_classifier, predict, probabilities
+from .compose import Edit, ResidualEdit, WarpEdit
 from .emotions import EMOTIONS
 from .errors import CheckpointError, CodeError, ImageError, NoFaceError, number, shorten
 from .devices import pick_device
@@ -225,37 +227,51 @@ class Prepared:
         return nbytes(self.matrices, plans, self.inputs, photo) + 512 * (1 + len(self.faces))
 
 
-def paste_residuals(prep: Prepared, idx: list[int], res: np.ndarray, mask: np.ndarray, size: int,
-                    box: tuple[int, int, int, int] | None) -> Image.Image:
-    """Residuals ``res`` of faces ``idx`` (in the photo's units) pasted onto the photo with the
-    feathered ``mask`` of a ``size`` crop, or onto the part of it inside ``box``. A module function,
-    so that an EditResult, which pastes on first use, pickles without its Editor (ZeroGPU sends
-    results between processes)."""
-    photo = prep.photo if box is None else prep.photo.window(box)
-    pixels, boxes = photo.pixels, []
-    for r, i in zip(res, idx):
-        plan = prep.plans[i] or paste_plan(prep.photo.pixels.shape, prep.matrices[i], size)
-        if box is not None:
-            plan = plan.window(box)
-        pixels = apply_paste(pixels, r, mask, plan)
-        boxes.append(plan.box)
-    return from_photo(photo, pixels, boxes)
+def _shifted(m: np.ndarray, box: tuple[int, int, int, int], factor: int = 1) -> np.ndarray:
+    """The alignment ``m`` (photo -> crop) seen from the pixels of ``box`` reduced by ``factor``."""
+    to_box = np.array([[factor, 0, box[0]], [0, factor, box[1]], [0, 0, 1]], dtype=np.float64)
+    return np.asarray(m, dtype=np.float64) @ to_box
 
 
-def paste_display(prep: Prepared, idx: list[int], res: np.ndarray, mask: np.ndarray, size: int,
+def paste_edits(prep: Prepared, idx: list[int], edits: list[Edit], mask: np.ndarray, size: int,
+                box: tuple[int, int, int, int] | None) -> Image.Image:
+    """The edits of faces ``idx`` (:mod:`ganmut.compose`) applied to the photo with the feathered ``mask`` of a
+    ``size`` crop, or to the part of it inside ``box``. A warp reads pixels around those it changes, so a box is
+    edited with its reach around it, then cut out. A module function, so that an EditResult, which pastes on
+    first use, pickles without its Editor (ZeroGPU sends results between processes)."""
+    full = prep.photo
+    h, w = full.pixels.shape[:2]
+    whole = (0, 0, w, h)
+    box = box or whole
+    r = max([compose.reach(prep.matrices[i], size) for e, i in zip(edits, idx) if isinstance(e, WarpEdit)], default=0)
+    outer = (max(0, box[0] - r), max(0, box[1] - r), min(w, box[2] + r), min(h, box[3] + r))
+    dx, dy = box[0] - outer[0], box[1] - outer[1]
+    pixels, boxes = full.pixels[outer[1]:outer[3], outer[0]:outer[2]], []
+    for edit, i in zip(edits, idx):
+        m = _shifted(prep.matrices[i], outer)
+        plan = None
+        if isinstance(edit, ResidualEdit):
+            plan = (prep.plans[i] or paste_plan(full.pixels.shape, prep.matrices[i], size)).window(outer)
+        pixels = compose.apply(pixels, edit, m, size, mask, plan)
+        x0, y0, x1, y1 = plan.box if plan is not None else paste_region(pixels.shape, m, size)
+        boxes.append((max(0, x0 - dx), max(0, y0 - dy), max(0, x1 - dx), max(0, y1 - dy)))
+    pixels = pixels[dy:dy + box[3] - box[1], dx:dx + box[2] - box[0]]
+    return from_photo(full if box == whole else full.window(box), pixels, boxes)
+
+
+def paste_display(prep: Prepared, idx: list[int], edits: list[Edit], mask: np.ndarray, size: int,
                   box: tuple[int, int, int, int], factor: int) -> Image.Image:
-    """Residuals ``res`` of faces ``idx`` (in the photo's units) pasted onto the display copy of the part
-    of the photo inside ``box`` reduced by ``factor`` (:func:`~ganmut.images.display_copy`): each face's
-    crop is sampled at the centre of the block of photo pixels a displayed pixel stands for. A module
-    function, as :func:`paste_residuals`."""
+    """The edits of faces ``idx`` applied to the display copy of the part of the photo inside ``box`` reduced by
+    ``factor`` (:func:`~ganmut.images.display_copy`): each face's crop is sampled at the centre of the block of
+    photo pixels a displayed pixel stands for. A module function, as :func:`paste_edits`."""
     view = display_copy(prep.image.crop(box), factor)
     pixels = np.asarray(view)
     pixels = pixels[..., None] if pixels.ndim == 2 else pixels
-    to_box = np.array([[factor, 0, box[0]], [0, factor, box[1]], [0, 0, 1]], dtype=np.float64)
-    for r, i in zip(res, idx):
-        r = r if r.shape[2] in (1, pixels.shape[2]) else r.mean(axis=2, keepdims=True)
-        m = np.asarray(prep.matrices[i], dtype=np.float64) @ to_box  # display pixel -> crop
-        pixels = apply_paste(pixels, r * (255.0 / prep.photo.max_value), mask, paste_plan(pixels.shape, m, size))
+    for edit, i in zip(edits, idx):
+        if isinstance(edit, ResidualEdit):  # in the photo's units and channels: to the display's
+            r = edit.residual if edit.residual.shape[2] in (1, pixels.shape[2]) else edit.residual.mean(axis=2, keepdims=True)
+            edit = ResidualEdit(r * (255.0 / prep.photo.max_value))
+        pixels = compose.apply(pixels, edit, _shifted(prep.matrices[i], box, factor), size, mask)
     return Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
 
 
@@ -378,22 +394,37 @@ class Editor:
         return [int(face)]
 
     # ------------------------------------------------------------------ generation
-    def _generate(self, inputs: torch.Tensor, codes: Sequence[tuple[float, ...]]) -> torch.Tensor:
-        """G(x, z) for every code and every input: [N codes, F faces, C, S, S]."""
+    def _generate(self, inputs: torch.Tensor, codes: Sequence[tuple[float, ...]]) -> tuple[torch.Tensor, list | None]:
+        """G(x, z) for every code and every input: [N codes, F faces, C, S, S], and for a warp generator each
+        edit's :class:`~ganmut.compose.WarpEdit` ([N][F]; None for other outputs)."""
         n, f = len(codes), inputs.size(0)
         z = torch.tensor(codes, dtype=torch.float32).repeat_interleave(f, 0)
-        return self._pairs(inputs.repeat(n, 1, 1, 1), z).view(n, f, *inputs.shape[1:])
+        out, warps = self._pairs(inputs.repeat(n, 1, 1, 1), z)
+        return out.view(n, f, *inputs.shape[1:]), None if warps is None else [warps[k * f:(k + 1) * f] for k in range(n)]
 
     @torch.inference_mode()
-    def _pairs(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """G(x_i, z_i) for each input and its code, in batches of :data:`BATCH`."""
+    def _pairs(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, list[WarpEdit] | None]:
+        """G(x_i, z_i) for each input and its code, in batches of :data:`BATCH`, and each one's
+        :class:`~ganmut.compose.WarpEdit` for a warp generator (None for other outputs)."""
         x, z = x.to(self.device), z.to(self.device)
-        return torch.cat([self.model.generator(x[i:i + BATCH], z[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+        g = self.model.generator
+        if g.cfg.output != "warp":
+            return torch.cat([g(x[i:i + BATCH], z[i:i + BATCH]) for i in range(0, len(x), BATCH)]), None
+        images, warps = [], []
+        for i in range(0, len(x), BATCH):
+            out, motion = g(x[i:i + BATCH], z[i:i + BATCH], return_aux=True)
+            images.append(out)
+            warps += compose.warp_edits(motion)
+        return torch.cat(images), warps
 
-    def _residuals(self, prep: Prepared, residuals: torch.Tensor) -> np.ndarray:
-        """Generator residuals [F, C, S, S] -> [F, S, S, C] in the photo's units and channels."""
-        res = residuals.float().permute(0, 2, 3, 1).cpu().numpy() * (prep.photo.max_value / 2.0)
-        return match_channels(res, 1) if self.channels == 3 and prep.photo.channels == 1 else res
+    def _edits(self, prep: Prepared, inputs: torch.Tensor, edited: torch.Tensor, warps: list[WarpEdit] | None) -> list[Edit]:
+        """Each face's edit as :mod:`ganmut.compose` applies it: its warp, or its residual [S, S, C] in the photo's
+        units and channels."""
+        if warps is not None:
+            return list(warps)
+        res = (edited - inputs).float().permute(0, 2, 3, 1).cpu().numpy() * (prep.photo.max_value / 2.0)
+        res = match_channels(res, 1) if self.channels == 3 and prep.photo.channels == 1 else res
+        return [ResidualEdit(r) for r in res]
 
     # ------------------------------------------------------------------ readout
     @torch.inference_mode()
@@ -430,8 +461,9 @@ class Editor:
         if not checked:
             return []
         inputs = prep.inputs[idx].to(self.device)
-        out = self._generate(inputs, checked)
-        return [self._result(prep, notes, idx, code, inputs, edited, read) for code, edited in zip(checked, out)]
+        out, warps = self._generate(inputs, checked)
+        return [self._result(prep, notes, idx, code, inputs, edited, read, None if warps is None else warps[k])
+                for k, (code, edited) in enumerate(zip(checked, out))]
 
     def edit_each(self, images: Sequence[ImageSource | Prepared], codes: Sequence[Sequence[float]],
                   face: FaceSelector = 0) -> list[EditResult]:
@@ -448,20 +480,22 @@ class Editor:
             return []
         inputs = [prep.inputs[idx].to(self.device) for prep, _, idx in jobs]
         z = torch.tensor([c for c, x in zip(checked, inputs) for _ in range(len(x))], dtype=torch.float32)
-        out = self._pairs(torch.cat(inputs), z).split([len(x) for x in inputs])
-        return [self._result(prep, notes, idx, code, x, edited, False)
-                for (prep, notes, idx), code, x, edited in zip(jobs, checked, inputs, out)]
+        images, warps = self._pairs(torch.cat(inputs), z)
+        out = images.split([len(x) for x in inputs])
+        starts = np.cumsum([0] + [len(x) for x in inputs])
+        return [self._result(prep, notes, idx, code, x, edited, False, None if warps is None else warps[a:b])
+                for (prep, notes, idx), code, x, edited, a, b in zip(jobs, checked, inputs, out, starts[:-1], starts[1:])]
 
     def _result(self, prep: Prepared, notes: tuple[str, ...], idx: list[int], code: tuple[float, ...], inputs: torch.Tensor,
-                edited: torch.Tensor, read: bool) -> EditResult:
+                edited: torch.Tensor, read: bool, motion: list[WarpEdit] | None = None) -> EditResult:
         """The :class:`EditResult` of faces ``idx`` of a prepared photo whose crops ``inputs`` the
-        generator made ``edited``."""
+        generator made ``edited`` (a warp generator's motion of each face in ``motion``)."""
         boxes = [paste_region(prep.photo.pixels.shape, prep.matrices[i], self.size) for i in idx]
         crops = [(to_pil(b), to_pil(a)) for b, a in zip(inputs, edited)]
         readings = self._readings(prep, idx, edited) if read else []
-        args = (prep, idx, self._residuals(prep, edited - inputs), self._mask, self.size)
+        args = (prep, idx, self._edits(prep, inputs, edited, motion), self._mask, self.size)
         return EditResult([prep.faces[i] for i in idx], crops, code, notes, readings, boxes,
-                          functools.partial(paste_residuals, *args), functools.partial(paste_display, *args))
+                          functools.partial(paste_edits, *args), functools.partial(paste_display, *args))
 
     def edit(self, image: ImageSource | Prepared, z: Sequence[float] | None = None, emotion: str | int | None = None,
              intensity: float = 1.0, face: FaceSelector = 0) -> EditResult:
@@ -529,7 +563,7 @@ class Editor:
         codes, places = self.grid_codes(rings, n_directions)
         prep = self._prepare(image)[0]
         i = self._select(prep, face)[0]
-        out = self._generate(prep.inputs[i:i + 1], codes)[:, 0]
+        out = self._generate(prep.inputs[i:i + 1], codes)[0][:, 0]
         tiles = [to_pil(prep.inputs[i])] + [to_pil(t) for t in out]
         if layout == "wheel":
             labels = ["input"] + [EMOTIONS[self.space.dominant(torch.tensor(c, device=self.device))[0]] for c in codes]

@@ -10,8 +10,13 @@ Options beyond the paper's backbone (each recorded in the model metadata):
   served configs do not use it; ``"direct"``, the paper's plain tanh output, is the default);
 - ``output="residual"`` adds the network's output to the input before the tanh,
   ``tanh(atanh(x) + h)``: G starts as the identity and only learns the change, which may keep
-  identity better. It is smooth and bounded (no clamp with dead gradients). Both served configs
-  use it.
+  identity better. It is smooth and bounded (no clamp with dead gradients). At a photo's
+  resolution it is a grey residual upsampled from the crop, so its edits look painted;
+- ``output="warp"`` moves the input's own pixels: a bounded coarse displacement field
+  (``flow_grid`` cells a side), a coarser multiplicative luminance gain (``gain_grid``) and new
+  content only inside the template's mouth region (:mod:`ganmut.motion`). Its head starts at zero,
+  so G starts as the identity, and the same motion applies to a photo at any resolution
+  (:mod:`ganmut.compose`).
 
 InstanceNorm never keeps running statistics, so train and eval modes agree and a face's edit
 never depends on the other images in its batch.
@@ -23,8 +28,10 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
+from . import motion as M
 
-OUTPUTS = ("direct", "attention", "residual")
+
+OUTPUTS = ("direct", "attention", "residual", "warp")
 RESIDUAL_EDGE = 0.999
 """Inputs are clipped to +-this before ``atanh`` in the residual output (atanh(+-1) is infinite)."""
 
@@ -39,7 +46,9 @@ class GeneratorConfig:
     conv_dim: int = 64
     n_res: int = 6
     upsample: str = "resize"  # "resize" | "transposed"
-    output: str = "direct"  # "direct" | "attention" | "residual"
+    output: str = "direct"  # "direct" | "attention" | "residual" | "warp"
+    flow_grid: int = 12  # warp output: cells a side of the displacement field
+    gain_grid: int = 12  # warp output: cells a side of the luminance gain
 
     def __post_init__(self) -> None:
         if self.upsample not in ("resize", "transposed"):
@@ -50,6 +59,9 @@ class GeneratorConfig:
             raise ValueError(f"image_size must be a multiple of 4 and at least 16, got {self.image_size}")
         if self.channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if not (2 <= self.flow_grid <= self.image_size and 1 <= self.gain_grid <= self.image_size):
+            raise ValueError(f"flow_grid must be in 2..{self.image_size} and gain_grid in 1..{self.image_size}, "
+                             f"got {self.flow_grid} and {self.gain_grid}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -113,14 +125,32 @@ class Generator(nn.Module):
             layers += _up(c, c // 2, cfg.upsample)
             c //= 2
         self.body = nn.Sequential(*layers)
-        extra = 1 if cfg.output == "attention" else 0
-        self.head = nn.Conv2d(c, cfg.channels + extra, 7, 1, 3, bias=False)
+        if cfg.output == "warp":
+            self.head = nn.Conv2d(c, M.CHANNELS + cfg.channels, 7, 1, 3, bias=False)
+            nn.init.zeros_(self.head.weight)  # zero flow, unit gain, no mouth: G starts as the identity
+            self.register_buffer("region", M.mouth_region(cfg.image_size), persistent=False)
+        else:
+            extra = 1 if cfg.output == "attention" else 0
+            self.head = nn.Conv2d(c, cfg.channels + extra, 7, 1, 3, bias=False)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor, return_mask: bool = False):
-        """The edited images; with ``return_mask`` also the attention mask A (None for direct output),
-        which training regularises so that it does not saturate to 1 (G = identity)."""
+    def motion(self, x: torch.Tensor, z: torch.Tensor) -> M.Motion:
+        """The :class:`~ganmut.motion.Motion` a warp generator predicts for crops ``x`` at codes ``z``."""
+        if self.cfg.output != "warp":
+            raise ValueError(f"a generator with output {self.cfg.output!r} predicts no motion")
+        return M.from_head(self._head(x, z), self.cfg.flow_grid, self.cfg.gain_grid, self.region)
+
+    def _head(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         z = z.to(x.dtype).view(z.size(0), -1, 1, 1).expand(-1, -1, x.size(2), x.size(3))
-        h = self.head(self.body(torch.cat([x, z], dim=1)))
+        return self.head(self.body(torch.cat([x, z], dim=1)))
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor, return_aux: bool = False):
+        """The edited images; with ``return_aux`` also what training regularises: the attention mask A (so that
+        it does not saturate to 1, G = identity), the warp output's :class:`~ganmut.motion.Motion`, or None."""
+        if self.cfg.output == "warp":
+            motion = self.motion(x, z)
+            out = M.render(x, motion)
+            return (out, motion) if return_aux else out
+        h = self._head(x, z)
         if self.cfg.output == "direct":
             out, mask = torch.tanh(h), None
         elif self.cfg.output == "residual":
@@ -128,4 +158,4 @@ class Generator(nn.Module):
         else:
             color, mask = torch.tanh(h[:, :-1]), torch.sigmoid(h[:, -1:])
             out = mask * x + (1 - mask) * color
-        return (out, mask) if return_mask else out
+        return (out, mask) if return_aux else out

@@ -20,8 +20,9 @@ FER2013 = DATA / "fer2013-sample"
 torch.set_num_threads(1)
 
 
-def make_tiny_checkpoint(path: Path, kind: str = "linear", seed: int = 0, image_size: int = 64) -> Path:
-    """Save a seeded, untrained small model with :func:`ganmut.checkpoint.save_checkpoint`."""
+def make_tiny_checkpoint(path: Path, kind: str = "linear", seed: int = 0, image_size: int = 64, output: str = "residual") -> Path:
+    """Save a seeded, untrained small model with :func:`ganmut.checkpoint.save_checkpoint` (``output="warp"``: a warp
+    head with random weights, so that its edits move, shade and paint)."""
     from ganmut.align import FER2013_TEMPLATE
     from ganmut.checkpoint import save_checkpoint
     from ganmut.generator import Generator, GeneratorConfig
@@ -33,7 +34,11 @@ def make_tiny_checkpoint(path: Path, kind: str = "linear", seed: int = 0, image_
         with torch.no_grad():
             angles = torch.arange(6) * (2 * torch.pi / 6) + 0.3
             space.weight.copy_(torch.stack([angles.cos(), angles.sin()], -1))
-    gen = Generator(GeneratorConfig(image_size=image_size, channels=1, code_dim=space.dim, conv_dim=16, n_res=2))
+    gen = Generator(GeneratorConfig(image_size=image_size, channels=1, code_dim=space.dim, conv_dim=16, n_res=2, output=output))
+    if output == "warp":
+        torch.nn.init.normal_(gen.head.weight, std=0.05)
+        with torch.no_grad():
+            gen.head.weight[3] += 0.2  # an opacity that the mouth region lets through
     return save_checkpoint(path, gen, space, FER2013_TEMPLATE.tolist(), training={"note": "untrained test fixture"})
 
 
@@ -50,6 +55,11 @@ def fer2013() -> Path:
 @pytest.fixture(scope="session")
 def linear_ckpt(tmp_path_factory) -> Path:
     return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-linear.safetensors", "linear")
+
+
+@pytest.fixture(scope="session")
+def warp_ckpt(tmp_path_factory) -> Path:
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-warp.safetensors", "linear", output="warp")
 
 
 @pytest.fixture(scope="session")

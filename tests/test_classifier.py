@@ -76,15 +76,26 @@ def test_class_weights_make_every_present_class_count_alike():
     assert (counts * w)[[0, 1, 3]].tolist() == pytest.approx([10 / 3] * 3)  # each class weighs a third of the loss
 
 
-def test_cli_balanced_is_recorded_on_the_card(fer_pack, tmp_path, capsys):
+def test_class_weights_power_and_distributions():
+    y = torch.tensor([0] * 6 + [1] * 3 + [3] * 1)
+    assert class_weights(y, 7, 0.0)[[0, 1, 3]].tolist() == pytest.approx([1.0] * 3)  # power 0: no balance
+    half = class_weights(y, 7, 0.5)
+    assert half[3] > half[1] > half[0] and float(half[y].sum()) == pytest.approx(len(y))
+    assert half[3] / half[0] == pytest.approx((6 / 1) ** 0.5)
+    one_hot = torch.nn.functional.one_hot(y, 7).float()
+    assert class_weights(one_hot, 7).tolist() == pytest.approx(class_weights(y, 7).tolist())  # votes: mass per class
+
+
+def test_cli_balance_is_recorded_on_the_card(fer_pack, tmp_path, capsys):
     out = tmp_path / "guide.safetensors"
     assert main(["--data", str(fer_pack), "--out", str(out), "--epochs", "1", "--width", "4", "--device", "cpu",
-                 "--quiet", "--balanced"]) == 0
-    assert load_classifier(out).meta["train"]["balanced"] is True
+                 "--quiet", "--balance", "1"]) == 0
+    assert load_classifier(out).meta["train"]["balance"] == 1.0
     assert "classes balanced" in card(load_classifier(out).meta)
 
 
-@pytest.mark.parametrize("args", [["--data", "/nonexistent.npz"], ["--device", "nonsense"]])
+@pytest.mark.parametrize("args", [["--data", "/nonexistent.npz"], ["--device", "nonsense"], ["--balance", "-1"],
+                                  ["--balance", "nan"]])
 def test_cli_bad_inputs_exit_2(fer_pack, tmp_path, capsys, args):
     full = ["--data", str(fer_pack), "--out", str(tmp_path / "c.safetensors"), "--epochs", "1", "--width", "4", *args]
     assert main(full) == 2

@@ -10,7 +10,7 @@ import torch
 from ganmut.checkpoint import load_checkpoint
 from ganmut.classifier import load_classifier
 from ganmut.emotions import EMOTIONS
-from training.floor import FLOOR, Floor, floor_figures, verdict
+from training.floor import FLOOR, RAISED, Floor, floor_figures, verdict
 from training.pack import load_pack
 
 
@@ -21,7 +21,8 @@ def _figures(six: list[float], neutral: float = 0.8, real_neutral: float = 0.7, 
 
 def test_a_model_at_the_floor_passes():
     v = verdict(_figures([0.5, 0.5, 0.5, 0.5, 0.5, 0.5], neutral=0.7, real_neutral=0.7, identity=0.05))
-    assert v == {"passes": True, "misses": [], "floor": {"mean": 0.5, "each": 0.4, "each_count": 4, "identity": 0.05}}
+    assert v == {"passes": True, "misses": [],
+                 "floor": {"mean": 0.5, "each": 0.4, "each_count": 4, "identity": 0.05, "rare": 0.0}}
 
 
 @pytest.mark.parametrize("figures, miss", [
@@ -33,6 +34,17 @@ def test_a_model_at_the_floor_passes():
 def test_each_condition_of_the_floor_can_fail_alone(figures, miss):
     v = verdict(figures)
     assert v["passes"] is False and v["misses"] == [miss]
+
+
+@pytest.mark.parametrize("six, misses", [
+    ([0.6] * 6, []),
+    ([0.8, 0.8, 0.8, 0.29, 0.5, 0.8], ["fear 29.0% < 30%"]),
+    ([0.8, 0.8, 0.8, 0.5, 0.2, 0.8], ["disgust 20.0% < 30%"]),
+    ([0.9, 0.9, 0.9, 0.39, 0.3, 0.9], ["4 of 6 emotions at 40% or more (need 5)"]),
+    ([0.59] * 6, ["mean of the six emotions 59.0% < 60%"]),
+])
+def test_the_raised_floor_asks_for_fear_and_disgust(six, misses):
+    assert verdict(_figures(six), RAISED)["misses"] == misses
 
 
 def test_a_stricter_floor_is_a_parameter():

@@ -171,10 +171,11 @@ def test_device_data_sampling():
     labels = np.repeat(np.arange(7), 3)
     images = np.repeat(labels.astype(np.uint8)[:, None, None, None] * 30, 48, 2).repeat(48, 3)
     data = DeviceData(Pack(images, labels, {}), torch.device("cpu"))
-    x, y = data.sample(64, _gen(0))
+    x, y, votes = data.sample(64, _gen(0))
     assert x.dtype == torch.uint8 and x.shape == (64, 1, 48, 48)
     assert torch.equal(x[:, 0, 0, 0].long(), y * 30)  # images stay paired with their labels
-    x2, y2 = data.sample(64, _gen(0))
+    assert torch.equal(votes.argmax(1), y)  # and with their label distributions
+    x2, y2, _ = data.sample(64, _gen(0))
     assert torch.equal(x, x2) and torch.equal(y, y2)
     fixed_x, fixed_y = data.fixed(7)
     assert torch.equal(fixed_y, torch.arange(7)) and torch.equal(fixed_x[:, 0, 0, 0].long(), fixed_y * 30)

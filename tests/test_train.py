@@ -244,10 +244,10 @@ def test_generator_returns_its_attention_mask():
     torch.manual_seed(0)
     x, z = torch.rand(2, 1, 32, 32) * 2 - 1, torch.randn(2, 2)
     g = Generator(GeneratorConfig(image_size=32, conv_dim=8, n_res=1, output="attention"))
-    out, mask = g(x, z, return_mask=True)
+    out, mask = g(x, z, return_aux=True)
     assert torch.equal(out, g(x, z)) and mask.shape == (2, 1, 32, 32) and 0 < mask.min() <= mask.max() < 1
     direct = Generator(GeneratorConfig(image_size=32, conv_dim=8, n_res=1, output="direct"))
-    assert direct(x, z, return_mask=True)[1] is None
+    assert direct(x, z, return_aux=True)[1] is None
 
 
 def test_identity_term_keeps_each_face_at_its_own_code(tiny, fer_pack, tmp_path):

@@ -74,6 +74,12 @@ class LossConfig:
     lambda_neutral_id: float = 0.0  # lambda * E|G(x, c) - x| over S_c's neutral targets c: the origin edits minimally
     lambda_texture: float = 0.0  # lambda * E|h - box3(h)|, h = G(x, z) - x over every fake: edits carry no fine texture
     lambda_template: float = 0.0  # lambda * |mean_x (G(x, neutral anchor) - x)|, over half the batch: no pattern common to every face
+    # the warp output (generator.output = "warp", ganmut.motion); each term is over every fake of a G step
+    lambda_flow_tv: float = 1.0  # lambda * Charbonnier |grad flow| on the flow grid (strain): a smooth warp
+    lambda_fold: float = 10.0  # lambda * E max(0, 0.25 - det J): no fold, no crushed region
+    lambda_gain: float = 1.0  # lambda * E|log gain|: shading only where it pays
+    lambda_mouth: float = 2.0  # lambda * E[alpha]: new pixels only where the warp cannot supply them
+    lambda_warp_cls: float = 0.5  # lambda * D's classification of the warp-only S_c fakes: geometry carries the emotion
 
 
 @dataclass
@@ -83,6 +89,7 @@ class SamplingConfig:
     nc_fraction: float | None = None  # share of the batch in S_c: 9/16 linear, 7/16 Gaussian, 1 StarGAN
     noise_std: float | None = None  # code noise in S_c: 0.1 linear (paper), 0.05 Gaussian, unused by StarGAN
     tau: float = TAU  # below this radius a linear code means neutral
+    class_balance: float = 0.0  # real faces and targets c drawn prop. to count(c) ** (1 - b): 1 = every emotion alike
 
 
 @dataclass
@@ -161,6 +168,9 @@ class TrainConfig:
             (lo.neutral_weight >= 0, "loss.neutral_weight must be >= 0"),
             (lo.lambda_neutral_id >= 0, "loss.lambda_neutral_id must be >= 0"),
             (lo.lambda_texture >= 0, "loss.lambda_texture must be >= 0"),
+            (min(lo.lambda_flow_tv, lo.lambda_fold, lo.lambda_gain, lo.lambda_mouth, lo.lambda_warp_cls) >= 0,
+             "the warp output's loss weights (lambda_flow_tv, lambda_fold, lambda_gain, lambda_mouth, lambda_warp_cls) must be >= 0"),
+            (0 <= self.sampling.class_balance <= 1, "sampling.class_balance must lie in [0, 1]"),
             (lo.lambda_template >= 0, "loss.lambda_template must be >= 0"),
             (self.discriminator.norm in ("none", "spectral"), "discriminator.norm must be 'none' or 'spectral'"),
             (0 < s.nc_fraction <= 1, "sampling.nc_fraction must lie in (0, 1]"),

@@ -1,6 +1,8 @@
 """The quality floor a served model must pass before it becomes a default, and the figures that judge it.
 
-The floor (the weights issue): on FER2013 test faces, a classifier that G never trained against
+The floor (the weights issue), re-based on FER+ (the labels issue): on the FER+ test faces (FER2013's
+PrivateTest split with the plurality of ten annotators' votes, ``packs/ferplus-test.npz``), a classifier
+that G never trained against (the bundled judge, trained on FER+ votes)
 
 - reads full-intensity edits as their target at a mean of at least 50 % over the six emotions,
   with at least 4 of the 6 at 40 % or more;
@@ -8,11 +10,13 @@ The floor (the weights issue): on FER2013 test faces, a classifier that G never 
   faces as neutral;
 
 and the identity change mean |G(x, origin) - x| over all the faces, on [-1, 1], is at most 0.05.
-(That the edits of the example photos show the intended expression without breaking the face is
-judged by a person, from the strips in ``docs/``.)
+:data:`RAISED` is the floor that replaces it once the served models clear it: a mean of 60 %, 5 of 6
+emotions at 40 % or more, and fear and disgust at 30 % or more each. (That the edits of the example
+photos show the intended expression without breaking the face is judged by a person, from the strips in
+``docs/``.)
 
 :func:`floor_figures` measures only what the floor needs (7 edits a face, not the full evaluation of
-:mod:`training.evaluate`), so a CPU can judge 2,000 faces in about a minute; :func:`verdict` is the
+:mod:`training.evaluate`), so a CPU can judge 2,000 faces in a few minutes; :func:`verdict` is the
 rule as a pure function of those figures.
 
 As a command it judges served files or training runs side by side (a recipe comparison, or a run
@@ -47,9 +51,13 @@ class Floor:
     each: float = 0.40
     each_count: int = 4
     identity: float = 0.05
+    rare: float = 0.0  # fear and disgust, each: the emotions FER2013's labels taught worst
 
 
 FLOOR = Floor()
+RAISED = Floor(mean=0.60, each=0.40, each_count=5, rare=0.30)
+"""The floor once the served models clear it (the labels issue)."""
+RARE = ("fear", "disgust")
 
 
 @torch.no_grad()
@@ -99,6 +107,7 @@ def verdict(fig: dict, floor: Floor = FLOOR) -> dict:
         misses.append(f"origin read as neutral {fig['edits']['neutral']:.1%} < real neutral faces {real_neutral:.1%}")
     if fig["identity"] > floor.identity:
         misses.append(f"identity change {fig['identity']:.3f} > {floor.identity}")
+    misses += [f"{e} {fig['edits'][e]:.1%} < {floor.rare:.0%}" for e in RARE if fig["edits"][e] < floor.rare]
     return {"passes": not misses, "misses": misses, "floor": asdict(floor)}
 
 
@@ -121,7 +130,7 @@ def load_judge(test: str | Path, classifier: str | Path, faces: int | None = 200
 
     def figures(path: str | Path) -> dict:
         fig = floor_figures(load_checkpoint(path, dev), judge, judged.images, judged.labels)
-        return fig | verdict(fig)
+        return fig | verdict(fig) | {"raised": verdict(fig, RAISED)["passes"]}
     return figures
 
 
@@ -133,6 +142,8 @@ def figure_cells(fig: dict) -> str:
     """The markdown cells of :data:`FIGURE_COLUMNS` for figures of :func:`load_judge` (the middle of a table row)."""
     six = " / ".join(f"{100 * fig['edits'][e]:.0f}" for e in EMOTIONS[1:])
     verdict_text = "passes" if fig["passes"] else "below: " + "; ".join(fig["misses"])
+    if fig.get("raised"):
+        verdict_text += " (and the raised floor)"
     return (f"{100 * fig['mean6']:.1f} % | {six} | {100 * fig['edits']['neutral']:.1f} % "
             f"({100 * (fig['real']['neutral'] or 0):.1f} %) | {fig['identity']:.3f} | {verdict_text}")
 
@@ -155,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         "(their EMA generator is exported to a temporary file first). Prints a markdown table.",
         epilog="Example: python -m training.floor weights/training-state/ganmut-linear.safetensors runs/session/linear")
     p.add_argument("models", nargs="+", type=Path, help="served .safetensors files, run directories or their checkpoint.pt")
-    p.add_argument("--test", type=Path, default=Path("packs/fer2013-test.npz"), help="test pack (default %(default)s)")
+    p.add_argument("--test", type=Path, default=Path("packs/ferplus-test.npz"),
+                   help="test pack (default %(default)s: python -m training.prepare path/to/ferplus --split test -o ...)")
     p.add_argument("--judge", type=Path, default=Path("weights/fer-classifier.safetensors"),
                    help="the judging classifier (default %(default)s)")
     p.add_argument("--faces", type=int, default=2000, help="class-balanced test faces (default 2000, as the session; 0: all)")

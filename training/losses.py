@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ganmut.motion import jacobian_det
 from ganmut.spaces import TAU
 
 
@@ -61,6 +62,12 @@ def cls_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | 
 def info_loss(coor: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """Coordinate regression (eq. 6 / 12): E||D_coor(G(x, z)) - z||_2^2, summed over the code's dims."""
     return (coor.float() - z.float()).pow(2).sum(-1).mean()
+
+
+def soft_cls_loss(logits: torch.Tensor, distribution: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy against label distributions ``[B, 7]`` (FER+'s votes; a one-hot row gives :func:`cls_loss`):
+    D's classification term on real faces learns what the annotators saw, not one noisy label."""
+    return -(distribution.float() * torch.log_softmax(logits.float(), -1)).sum(-1).mean()
 
 
 def rho_loss(logits: torch.Tensor, rho: torch.Tensor, tau: float = TAU) -> torch.Tensor:
@@ -123,6 +130,22 @@ def mask_loss(mask: torch.Tensor) -> torch.Tensor:
     and without it A saturates to 1, where G is the identity: fakes then fool D and cycle perfectly
     and the gradients of the classification loss vanish through the saturated sigmoid."""
     return mask.float().mean()
+
+
+# --------------------------------------------------------------------------- the warp output (ganmut.motion)
+def flow_smoothness_loss(flow: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Charbonnier total variation of a flow grid ``[B, 2, g, g]`` in fractions of the side: the mean
+    ``sqrt(d^2 + eps^2)`` of its differences between neighbouring cells, in strain (displacement per distance)."""
+    g = flow.shape[-1]
+    dx = (flow[..., :, 1:] - flow[..., :, :-1]).float() * g
+    dy = (flow[..., 1:, :] - flow[..., :-1, :]).float() * g
+    return (dx.pow(2) + eps ** 2).sqrt().mean() + (dy.pow(2) + eps ** 2).sqrt().mean()
+
+
+def fold_loss(flow: torch.Tensor, margin: float = 0.25) -> torch.Tensor:
+    """E max(0, margin - det J) over the flow grid: 0 for a warp that neither folds (det J <= 0) nor crushes a
+    region to less than ``margin`` of its area."""
+    return F.relu(margin - jacobian_det(flow.float())).mean()
 
 
 # --------------------------------------------------------------------------- guide

@@ -1,6 +1,6 @@
 """Build a dataset pack from a folder of labelled faces: ``python -m training.prepare SOURCE -o PACK``.
 
-Three source layouts are read (``--layout auto`` tells them apart):
+Four source layouts are read (``--layout auto`` tells them apart):
 
 - ``fer2013``: the Kaggle FER2013 folders ``SOURCE/{train,test}/<emotion>/*.png`` (pick the split with
   ``--split``);
@@ -9,7 +9,17 @@ Three source layouts are read (``--layout auto`` tells them apart):
   relative to the CSV's folder or ``--root``; other labels (7 contempt, 8 none, 9 uncertain,
   10 no face) are skipped and counted;
 - ``folders``: any ``SOURCE/<emotion>/*.{png,jpg,...}`` (folder names through
-  :data:`ganmut.emotions.ALIASES`, e.g. ``angry`` -> anger).
+  :data:`ganmut.emotions.ALIASES`, e.g. ``angry`` -> anger);
+- ``ferplus``: Microsoft's FER+ relabelling of FER2013 as its ``generate_training_data.py`` writes it,
+  ``SOURCE/{FER2013Train,FER2013Valid,FER2013Test}/`` (``--split`` train, valid or test), each with its
+  images and a ``label.csv`` of rows ``file, box, 10 vote counts`` (neutral, happiness, surprise,
+  sadness, anger, disgust, fear, contempt, unknown, not a face); ``SOURCE`` may also be one split's
+  folder. The pack keeps each face's **vote distribution** over the seven GANmut emotions
+  (``Pack.votes``) and its plurality as the label. A face is left out when "unknown" or "not a face"
+  has at least as many votes as any emotion, or when contempt does (contempt has no GANmut
+  emotion); the contempt votes of the faces kept are dropped and the rest renormalised. Ties
+  between emotions go to the first in GANmut's order (neutral, happy, sad, surprise, fear, disgust,
+  anger).
 
 Unreadable or truncated images, unknown labels, missing files and (with ``--align``) photos without
 a face are skipped and counted, never fatal. The pack's order is deterministic: class by class,
@@ -35,7 +45,11 @@ from ganmut.errors import GanmutError, ImageError
 from ganmut.images import IMAGE_SUFFIXES, to_model_input
 from training.pack import Pack, PackError, save_pack
 
-LAYOUTS = ("auto", "fer2013", "csv", "folders")
+LAYOUTS = ("auto", "fer2013", "csv", "folders", "ferplus")
+FERPLUS_SPLITS = {"train": "FER2013Train", "valid": "FER2013Valid", "test": "FER2013Test"}
+FERPLUS_LABELS = "label.csv"
+FERPLUS_COLUMNS = ("neutral", "happy", "surprise", "sad", "anger", "disgust", "fear", "contempt", "unknown", "not a face")
+"""The vote columns of a FER+ ``label.csv``, in its order (GANmut's names)."""
 CSV_PATH, CSV_LABEL = "subDirectory_filePath", "expression"
 ALIGN_SIZE = 64
 """Crop side used by ``--align`` when ``--size`` is not given (the generator's default input)."""
@@ -112,33 +126,39 @@ def detect_layout(source: Path) -> str:
         raise PrepareError(f"{source} is a file but not a .csv list")
     if not source.is_dir():
         raise PrepareError(f"source not found: {source}")
+    if (source / FERPLUS_LABELS).is_file() or any((source / d / FERPLUS_LABELS).is_file() for d in FERPLUS_SPLITS.values()):
+        return "ferplus"
     if any((source / s).is_dir() and _emotion_dirs(source / s) for s in ("train", "test")):
         return "fer2013"
     if _emotion_dirs(source):
         return "folders"
     raise PrepareError(
         f"cannot tell the layout of {source}: expected train/ or test/ with emotion folders, emotion folders, "
-        "or a .csv list (set --layout)"
+        "FER+ split folders with label.csv, or a .csv list (set --layout)"
     )
 
 
-def _list_folders(folder: Path, skipped: Skipped) -> list[tuple[Path, int]]:
+Entry = tuple[Path, int, "np.ndarray | None"]
+"""(image file, label, vote distribution over the emotions or None)."""
+
+
+def _list_folders(folder: Path, skipped: Skipped) -> list[Entry]:
     if not folder.is_dir():
         raise PrepareError(f"folder not found: {folder}")
-    entries: list[tuple[Path, int]] = []
+    entries: list[Entry] = []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         label, files = _label_of(sub.name), _images_in(sub)
         if label is None:
             if files:
                 skipped.add(f"unknown label folder '{sub.name}'", str(sub), len(files))
             continue
-        entries += [(f, label) for f in files]
+        entries += [(f, label, None) for f in files]
     return entries
 
 
-def _list_csv(path: Path, root: Path | None, skipped: Skipped) -> list[tuple[Path, int]]:
+def _list_csv(path: Path, root: Path | None, skipped: Skipped) -> list[Entry]:
     base = root or path.parent
-    entries: list[tuple[Path, int]] = []
+    entries: list[Entry] = []
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames or CSV_PATH not in reader.fieldnames or CSV_LABEL not in reader.fieldnames:
@@ -156,12 +176,55 @@ def _list_csv(path: Path, root: Path | None, skipped: Skipped) -> list[tuple[Pat
             if not rel:
                 skipped.add("empty path", f"{path.name}:{row_no}")
                 continue
-            entries.append((base / rel, label))
+            entries.append((base / rel, label, None))
     return entries
 
 
-def list_entries(cfg: PrepareConfig, skipped: Skipped) -> tuple[str, list[tuple[Path, int]]]:
-    """(layout, [(file, label)]) in the pack's order, before reading any image."""
+def ferplus_votes(counts: np.ndarray) -> tuple[int, np.ndarray] | str:
+    """(plurality label, distribution over the 7 GANmut emotions) of one face's 10 FER+ vote counts, or the
+    reason it is left out: "unknown" / "not a face" / "contempt" holding the plurality (ties included), or
+    no emotion vote at all."""
+    emotion_votes = counts[:7].max(initial=0)
+    other = max((9, 8, 7), key=lambda col: counts[col])  # the strongest of not a face, unknown and contempt
+    if counts[other] > 0 and counts[other] >= emotion_votes:  # it beats the emotions on a tie
+        return f"FER+ plurality '{FERPLUS_COLUMNS[other]}'"
+    if emotion_votes <= 0:
+        return "no FER+ emotion vote"
+    gan = np.zeros(N_EMOTIONS, dtype=np.float64)
+    for col, name in enumerate(FERPLUS_COLUMNS[:7]):
+        gan[EMOTIONS.index(name)] = counts[col]
+    return int(gan.argmax()), (gan / gan.sum()).astype(np.float32)
+
+
+def _list_ferplus(source: Path, split: str, skipped: Skipped) -> list[Entry]:
+    folder = source if (source / FERPLUS_LABELS).is_file() else source / FERPLUS_SPLITS.get(split, split)
+    labels = folder / FERPLUS_LABELS
+    if not labels.is_file():
+        raise PrepareError(f"FER+ label file not found: {labels} (--split is one of {', '.join(FERPLUS_SPLITS)})")
+    entries: list[Entry] = []
+    with open(labels, newline="", encoding="utf-8-sig") as f:
+        for row_no, row in enumerate(csv.reader(f), start=1):
+            where = f"{labels.name}:{row_no}"
+            if not row or not row[0].strip():
+                skipped.add("empty row", where)
+                continue
+            try:
+                counts = np.array([float(v) for v in row[-10:]], dtype=np.float64)
+                if len(row) < 12 or not np.isfinite(counts).all() or counts.min() < 0:
+                    raise ValueError
+            except ValueError:
+                skipped.add("unreadable vote counts", f"{where}: {','.join(row)[:80]!r}")
+                continue
+            got = ferplus_votes(counts)
+            if isinstance(got, str):
+                skipped.add(got, f"{where}: {row[0]}")
+                continue
+            entries.append((folder / row[0].strip(), got[0], got[1]))
+    return entries
+
+
+def list_entries(cfg: PrepareConfig, skipped: Skipped) -> tuple[str, list[Entry]]:
+    """(layout, [(file, label, votes)]) in the pack's order, before reading any image."""
     layout = detect_layout(cfg.source) if cfg.layout == "auto" else cfg.layout
     if layout == "csv":
         if not cfg.source.is_file():
@@ -169,16 +232,18 @@ def list_entries(cfg: PrepareConfig, skipped: Skipped) -> tuple[str, list[tuple[
         entries = _list_csv(cfg.source, cfg.root, skipped)
     elif layout == "fer2013":
         entries = _list_folders(cfg.source / cfg.split, skipped)
+    elif layout == "ferplus":
+        entries = _list_ferplus(cfg.source, cfg.split, skipped)
     else:
         entries = _list_folders(cfg.source, skipped)
     entries = sorted(entries, key=lambda e: e[1])  # stable: keeps the path / row order within a class
     if cfg.limit_per_class is not None:
         taken: Counter = Counter()
         limited = []
-        for path, label in entries:
-            if taken[label] < cfg.limit_per_class:
-                taken[label] += 1
-                limited.append((path, label))
+        for entry in entries:
+            if taken[entry[1]] < cfg.limit_per_class:
+                taken[entry[1]] += 1
+                limited.append(entry)
         entries = limited
     return layout, entries
 
@@ -241,8 +306,8 @@ def prepare(cfg: PrepareConfig) -> Pack:
         raise PrepareError(f"no labelled image files found in {cfg.source} (layout {layout})")
     aligner = Aligner(cfg.size or ALIGN_SIZE) if cfg.align else None
     size = aligner.size if aligner else cfg.size
-    images, labels = [], []
-    for path, label in tqdm(entries, desc="reading", unit="img", disable=not cfg.progress, file=sys.stderr):
+    images, labels, votes = [], [], []
+    for path, label, vote in tqdm(entries, desc="reading", unit="img", disable=not cfg.progress, file=sys.stderr):
         if not path.is_file():
             skipped.add("missing file", str(path))
             continue
@@ -264,12 +329,13 @@ def prepare(cfg: PrepareConfig) -> Pack:
         size = img.shape[0]  # native size of the first image fixes the size of the rest
         images.append(img.transpose(2, 0, 1))
         labels.append(label)
+        votes.append(vote)
     if not images:
         raise PrepareError(f"none of the {len(entries)} files in {cfg.source} could be read")
     meta = {
         "source": str(cfg.source),
         "layout": layout,
-        "split": cfg.split if layout == "fer2013" else None,
+        "split": cfg.split if layout in ("fer2013", "ferplus") else None,
         "image_size": size,
         "channels": cfg.channels,
         "aligned": cfg.align,
@@ -278,7 +344,10 @@ def prepare(cfg: PrepareConfig) -> Pack:
     }
     if aligner:
         meta["template"] = aligner.template.tolist()
-    return Pack(np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64), meta)
+    if layout == "ferplus":
+        meta["contempt"] = "faces with a contempt plurality left out; other faces' contempt votes dropped"
+    pack_votes = np.stack(votes) if layout == "ferplus" else None
+    return Pack(np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64), meta, pack_votes)
 
 
 def summary(pack: Pack) -> str:
@@ -304,12 +373,13 @@ def pack_tensors(pack: Pack, size: int | None = None, channels: int | None = Non
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m training.prepare",
-        description="Read labelled face images (FER2013 folders, a GANmut/AffectNet CSV, or emotion folders) "
-        "into one dataset pack (.npz).",
+        description="Read labelled face images (FER2013 folders, FER+ vote folders, a GANmut/AffectNet CSV, or "
+        "emotion folders) into one dataset pack (.npz).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
         "  python -m training.prepare path/to/fer2013 -o packs/fer2013-train.npz --split train\n"
         "  python -m training.prepare path/to/fer2013 -o packs/fer2013-test.npz --split test\n"
+        "  python -m training.prepare path/to/ferplus -o packs/ferplus-train.npz --split train   # FER+ votes kept\n"
         "  python -m training.prepare affectnet/training.csv --root affectnet/images -o packs/affectnet.npz "
         "--size 128 --channels 3\n"
         "  python -m training.prepare my_faces/ -o packs/mine.npz --align --size 64 --limit-per-class 100",
@@ -317,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", type=Path, help="dataset folder or CSV list")
     p.add_argument("-o", "--out", type=Path, required=True, help="pack file to write (.npz)")
     p.add_argument("--layout", choices=LAYOUTS, default="auto", help="source layout (default: detect)")
-    p.add_argument("--split", default="train", help="FER2013 layout: the split folder to read (default: train)")
+    p.add_argument("--split", default="train",
+                   help="FER2013 layout: the split folder to read; FER+ layout: train, valid or test (default: train)")
     p.add_argument("--size", type=int, default=None, help="square side in pixels (default: the native size)")
     p.add_argument("--channels", type=int, choices=(1, 3), default=1, help="1 = grayscale (default), 3 = RGB")
     p.add_argument("--align", action="store_true", help="detect faces (MTCNN) and align them to the FER2013 template")

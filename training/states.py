@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -33,6 +34,7 @@ import torch
 from ganmut.checkpoint import read_safetensors, write_safetensors
 from ganmut.errors import CheckpointError
 from ganmut.files import atomic_path
+from ganmut.generator import Generator
 
 from .config import ConfigError, TrainConfig
 from .discriminator import discriminator
@@ -119,7 +121,8 @@ def load_continuation(served: str | os.PathLike, cfg: TrainConfig) -> tuple[dict
         return None, f"unreadable continuation state: {e}"
     now = architecture(cfg)
     d_state = {k[2:]: v.float() for k, v in tensors.items() if k.startswith("D.")}
-    if before != now or model.generator.cfg.to_dict() != now["generator"]:
+    new_head = _new_warp_head(before, now) and _new_warp_head(architecture_of(model), now)
+    if not new_head and (before != now or model.generator.cfg.to_dict() != now["generator"]):
         changed = [k for k in now if before.get(k) != now[k]] or ["generator"]
         return None, f"the {', '.join(changed)} architecture changed since {served.name} was trained"
     try:
@@ -127,6 +130,15 @@ def load_continuation(served: str | os.PathLike, cfg: TrainConfig) -> tuple[dict
     except RuntimeError as e:
         return None, f"{cont.name}: the discriminator tensors do not fit: {str(e).splitlines()[0]}"
     g = {k: v.float() for k, v in model.generator.state_dict().items()}
+    history = list(meta.get("history", []))
+    if new_head:  # the trained body under a warp head that starts at zero: G starts as the identity
+        fresh = Generator(cfg.generator_config())
+        body = {k: v for k, v in g.items() if k.startswith("body.")}
+        fresh.load_state_dict(body, strict=False)
+        g = {k: v.float() for k, v in fresh.state_dict().items()}
+        history.append({"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                        "new_head": f"the {before['generator']['output']} model's body under a zero warp head "
+                                    f"at {meta['iterations']} iterations"})
     space = {k: v.float() for k, v in model.space.state_dict().items()}
     state = {
         "config": cfg.to_dict(),
@@ -134,7 +146,7 @@ def load_continuation(served: str | os.PathLike, cfg: TrainConfig) -> tuple[dict
         "g_steps": meta["g_steps"],
         "images_seen": meta["images_seen"],
         "elapsed_s": meta["wall_time_s"],
-        "history": meta.get("history", []),
+        "history": history,
         "G": g,
         "ema_G": g,
         "space": space,
@@ -144,4 +156,19 @@ def load_continuation(served: str | os.PathLike, cfg: TrainConfig) -> tuple[dict
         "opt_d": None,
         "gen_states": None,
     }
-    return state, f"continuing {served.name} from iteration {meta['iterations']}"
+    how = "its body under a new warp head" if new_head else "continuing"
+    return state, f"{how} {served.name} from iteration {meta['iterations']}"
+
+
+def architecture_of(model) -> dict:
+    """The generator part of :func:`architecture` of a loaded checkpoint (its space's kind and generator)."""
+    return {"generator": model.generator.cfg.to_dict()}
+
+
+def _new_warp_head(before: dict, now: dict) -> bool:
+    """Whether ``now`` is ``before`` with its generator's output replaced by the warp head (same body, same D)."""
+    head_keys = ("output", "flow_grid", "gain_grid")
+    g0, g1 = before["generator"], now["generator"]
+    same_rest = all(before.get(k) == now.get(k) for k in now if k != "generator") if "kind" in before else True
+    return (g1.get("output") == "warp" and g0.get("output") != "warp" and same_rest
+            and {k: v for k, v in g0.items() if k not in head_keys} == {k: v for k, v in g1.items() if k not in head_keys})

@@ -38,6 +38,7 @@ from ganmut.devices import autocast_settings, pick_device
 from ganmut.emotions import EMOTIONS, NEUTRAL
 from ganmut.errors import GanmutError
 from ganmut.generator import Generator
+from ganmut.motion import Motion, render
 from ganmut.spaces import make_space
 
 from . import losses as L
@@ -152,7 +153,7 @@ class Trainer:
                 group["lr"] = lr * factor
         gcfg = self.G.cfg
         b = o.batch_size
-        x_u8, labels = self.data.sample(b, self.gen)
+        x_u8, labels, votes = self.data.sample(b, self.gen)
         x = augment(x_u8, gcfg.image_size, gcfg.channels, cfg.augment, self.gen)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -165,14 +166,14 @@ class Trainer:
         # parts' gradients (the space's small matrices) in bf16 too, and the Gaussian modes' angles would not learn
         with torch.autocast(**self.amp), torch.set_grad_enabled(do_g):  # a G step reuses the fakes' graph
             codes = sample_codes(self.space, b, cfg.n_c, targets, self.gen, cfg.sampling.noise_std, cfg.sampling.tau)
-            fake, mask = self.g_fast(x, codes.z, return_mask=True)
-        real_coor = self._d_step(x, labels, fake.detach(), codes, penalty, alpha)
+            fake, mask = self.g_fast(x, codes.z, return_aux=True)
+        real_coor = self._d_step(x, labels, votes, fake.detach(), codes, penalty, alpha)
         if do_g:
             self._g_step(x, labels, fake, mask, codes, real_coor)
         self.iter += 1
         self.images_seen += b * self.world.size
 
-    def _d_step(self, x, labels, fake, codes: Codes, penalty: str | None, alpha) -> torch.Tensor | None:
+    def _d_step(self, x, labels, votes, fake, codes: Codes, penalty: str | None, alpha) -> torch.Tensor | None:
         lo, b = self.cfg.loss, x.size(0)
         inputs = [x, fake]
         if penalty == "r1":
@@ -185,7 +186,7 @@ class Trainer:
             src = out.src
             terms = {
                 "adv": L.d_adv_loss(src[:b], src[b:2 * b], lo.adversarial),
-                "cls": lo.lambda_cls * L.cls_loss(out.cls[:b], labels),
+                "cls": lo.lambda_cls * L.soft_cls_loss(out.cls[:b], votes),  # the label distribution (FER+ votes)
             }
             if out.coor is not None:
                 terms["info"] = lo.lambda_info * L.info_loss(out.coor[b:2 * b], codes.z.detach())
@@ -220,7 +221,7 @@ class Trainer:
                 terms["guide"] = gd.weight * L.guide_loss(self.guide, fake[:n_c], codes.target, gd.blur, gd.shift, self.gen,
                                                           weight)
             own = cycle_codes(self.space, labels, real_coor)  # each real image's own code
-            x_rec, mask_rec = self.g_fast(fake, own, return_mask=True)
+            x_rec, mask_rec = self.g_fast(fake, own, return_aux=True)
             terms["rec"] = lo.lambda_rec * L.rec_loss(x, x_rec)
             if lo.lambda_neutral_id > 0:
                 terms["nid"] = lo.lambda_neutral_id * L.neutral_identity_loss(x[:n_c], fake[:n_c], is_neutral)
@@ -234,7 +235,9 @@ class Trainer:
                 k = max(1, round(lo.id_fraction * x.size(0)))
                 at = identity_codes(self.space, labels[:k], own[:k], lo.id_neutral_anchor)
                 terms["id"] = lo.lambda_id * L.rec_loss(x[:k], self.g_fast(x[:k], at))
-            if mask is not None and lo.lambda_mask > 0:
+            if isinstance(mask, Motion):
+                terms.update(self._motion_terms(x[:n_c], mask, codes.target))
+            elif mask is not None and lo.lambda_mask > 0:
                 terms["mask"] = lo.lambda_mask * (L.mask_loss(mask) + L.mask_loss(mask_rec))
         loss = sum(terms.values())
         self.opt_g.zero_grad(set_to_none=True)
@@ -245,9 +248,26 @@ class Trainer:
         self.g_steps += 1
         self._update_ema()
         extra = {"acc_fake": (out.cls[:n_c].argmax(1) == codes.target).float().mean()}
-        if mask is not None:
+        if isinstance(mask, Motion):
+            extra |= {"flow_max": mask.flow.detach().abs().amax(), "alpha_mean": mask.alpha.detach().mean()}
+        elif mask is not None:
             extra["mask_mean"] = mask.float().mean()
         self._record("g", terms, **extra)
+
+    def _motion_terms(self, x_c: torch.Tensor, motion: Motion, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The warp output's terms: a smooth, fold-free flow, small gains, a small mouth, and D's classification
+        of the S_c fakes warped only (no gain, no mouth), so that geometry carries the expression."""
+        lo = self.cfg.loss
+        terms = {
+            "flow_tv": lo.lambda_flow_tv * L.flow_smoothness_loss(motion.flow),
+            "fold": lo.lambda_fold * L.fold_loss(motion.flow),
+            "gain": lo.lambda_gain * motion.log_gain.abs().mean(),
+            "mouth": lo.lambda_mouth * motion.alpha.mean(),
+        }
+        if lo.lambda_warp_cls > 0:
+            warped = render(x_c, motion[:len(x_c)], gain=False, mouth=False)
+            terms["warp_cls"] = lo.lambda_warp_cls * L.cls_loss(self.d_fast(warped).cls, target)
+        return terms
 
     def _sync_grads(self, params: list[torch.nn.Parameter]) -> None:
         """Average gradients over ranks with one flat all-reduce (data parallelism, see module docs)."""
@@ -489,7 +509,7 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     pack = load_pack(cfg.data)
     gcfg = cfg.generator_config()
-    data = DeviceData(pack, device)
+    data = DeviceData(pack, device, cfg.sampling.class_balance)
     trainer = Trainer(cfg, data, device, world, opts.compile)
     if state is not None:
         trainer.load_state_dict(state)
@@ -540,7 +560,7 @@ def train(cfg: TrainConfig, opts: RunOptions = RunOptions(), state: dict | None 
             if world.main:
                 logger.scalars({**stats, **trainer.space_scalars(), "lr/g": trainer.opt_g.param_groups[0]["lr"]}, it)
                 short = {k.split("/")[0][0] + ":" + k.split("/")[1]: f"{v:.3g}" for k, v in stats.items()
-                         if k.endswith(("adv", "cls", "acc_fake", "guide", "id", "tex"))}
+                         if k.endswith(("adv", "cls", "acc_fake", "guide", "id", "tex", "flow_max"))}
                 if bar is not None:
                     bar.set_postfix(short)
                 else:  # a log line instead of the bar (background runs)

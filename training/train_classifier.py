@@ -3,6 +3,11 @@
 On-device batch augmentation (flip, small affine, brightness and contrast, random erasing), label
 smoothing, AdamW and a cosine schedule with warm-up, optionally following a wall-clock budget
 (``--max-minutes``); bf16 autocast on GPUs and on CPUs with native bf16.
+
+The target of each face is its label distribution: a FER+ pack's vote distribution (the FER+ paper's
+"cross-entropy" mode, :func:`soft_cross_entropy`), or a one-hot of the label for a pack without votes.
+``--balance P`` weights each class by the inverse of its share of the votes to the power ``P``
+(0: none, 1: every class counts equally; :func:`class_weights`).
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from training.augment import affine_matrices, warp
 from training.clock import STOP, process_start
 from training.config import AugmentConfig
 from training.metrics import confusion_matrix, per_class_accuracy
-from training.pack import PackError, load_pack
+from training.pack import PackError, concat_packs, load_pack
 from training.prepare import pack_tensors
 
 def _default_geometry() -> AugmentConfig:
@@ -47,7 +52,8 @@ class ClassifierTrainConfig:
     erase_p: float = 0.5
     seed: int = 0
     max_minutes: float | None = None  # wall-clock budget: the schedule follows elapsed time, ``epochs`` is the cap
-    balanced: bool = False  # each class's loss weighted by the inverse of its share (class_weights)
+    balance: float = 0.0  # each class's loss weighted by the inverse of its share to this power (class_weights)
+    train_on: str = "train"  # the packs trained on (recorded on the card)
 
 
 def lr_factor(step: int, warmup_steps: int, progress: float) -> float:
@@ -57,16 +63,35 @@ def lr_factor(step: int, warmup_steps: int, progress: float) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def class_weights(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """Loss weights that make every class present in ``labels`` count as much as the others: the
-    inverse of its share, ``len(labels) / (classes present * count)`` (mean 1 over the images), and 0
-    for a class with no image. A rare class (FER2013's disgust, 1.5 % of its faces) is then learnt
-    instead of never being predicted."""
-    counts = torch.bincount(labels.flatten().long().cpu(), minlength=n_classes)[:n_classes].double()
-    present = counts > 0
+def class_weights(targets: torch.Tensor, n_classes: int, power: float = 1.0) -> torch.Tensor:
+    """Loss weights that make the classes count alike: each class's inverse share of ``targets`` (labels
+    ``[N]`` or distributions ``[N, n_classes]``, whose mass is summed per class) to the ``power``, scaled so
+    that the average face weighs 1; 0 for a class with no mass. ``power`` 1 makes every class count as
+    much as the others, so a rare class (FER2013's disgust, 1.5 % of its faces) is learnt instead of never
+    being predicted; 0 weighs every class 1."""
+    if targets.ndim == 1:
+        mass = torch.bincount(targets.long().cpu(), minlength=n_classes)[:n_classes].double()
+    else:
+        mass = targets.detach().double().cpu().sum(0)
+    present = mass > 0
     weights = torch.zeros(n_classes, dtype=torch.float64)
-    weights[present] = len(labels) / (int(present.sum()) * counts[present])
+    weights[present] = (mass.sum() / (int(present.sum()) * mass[present])) ** power
+    weights *= mass.sum() / (weights * mass).sum()
     return weights.float()
+
+
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
+                       label_smoothing: float = 0.0) -> torch.Tensor:
+    """Cross-entropy against distributions ``target`` ``[N, K]`` (rows sum to 1), with optional per-class
+    ``weight`` (normalised by the batch's weighted mass, as :func:`torch.nn.functional.cross_entropy` does)
+    and label smoothing. For one-hot targets it equals ``F.cross_entropy`` with the same settings."""
+    k = logits.size(-1)
+    q = target.float() * (1 - label_smoothing) + label_smoothing / k
+    logp = F.log_softmax(logits.float(), -1)
+    if weight is None:
+        return -(q * logp).sum(-1).mean()
+    w = weight.to(logp)
+    return -(w * q * logp).sum() / (w * target.float()).sum()
 
 
 def augment_batch(x: torch.Tensor, cfg: ClassifierTrainConfig, gen: torch.Generator) -> torch.Tensor:
@@ -109,8 +134,8 @@ def train_classifier(
     test: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: bool = True,
 ) -> EmotionClassifier:
-    """Train on images in [-1, 1] already at ``arch.input_size``; the test set is only reported, never used
-    to pick weights."""
+    """Train on images in [-1, 1] already at ``arch.input_size`` with targets ``train_y``: labels ``[N]`` or
+    distributions ``[N, 7]``; the test set (images, labels) is only reported, never used to pick weights."""
     from tqdm import tqdm
 
     dev = train_x.device
@@ -129,7 +154,9 @@ def train_classifier(
     # the bar counts per cent of the run: of its steps, or of its time budget when that ends it first
     bar = tqdm(total=100, desc="training", bar_format="{desc}: {n:3.0f}%|{bar}| [{elapsed}<{remaining}]",
                disable=not progress, file=sys.stderr, mininterval=5)
-    weight = class_weights(train_y, N_EMOTIONS).to(dev) if cfg.balanced else None
+    if train_y.ndim == 1:
+        train_y = F.one_hot(train_y.long(), N_EMOTIONS).float()
+    weight = class_weights(train_y, N_EMOTIONS, cfg.balance).to(dev) if cfg.balance else None
     t0, step, progress_frac = time.monotonic(), 0, 0.0
     for epoch in range(cfg.epochs):
         model.train()
@@ -142,7 +169,8 @@ def train_classifier(
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
             x = augment_batch(train_x[idx], cfg, gen)
             with torch.autocast(**amp):
-                loss = F.cross_entropy(model(x), train_y[idx], weight=weight, label_smoothing=cfg.label_smoothing)
+                logits = model(x)
+            loss = soft_cross_entropy(logits, train_y[idx], weight, cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -171,10 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
         "  python -m training.train_classifier --data packs/fer2013-train.npz --test packs/fer2013-test.npz "
         "--out weights/classifier-fer2013.safetensors\n"
         "  python -m training.train_classifier --data packs/small.npz --out /tmp/cls.safetensors --epochs 1 --width 8 --device cpu\n"
-        "  python -m training.train_classifier --data packs/fer2013-train.npz --test packs/fer2013-test.npz --arch resnet "
-        "--balanced --out weights/fer-guide.safetensors   # a guide for GAN training",
+        "  python -m training.train_classifier --data packs/ferplus-train.npz packs/ferplus-valid.npz --test packs/ferplus-test.npz "
+        "--balance 0.5 --out weights/fer-classifier.safetensors   # the bundled judge, on FER+ votes\n"
+        "  python -m training.train_classifier --data packs/ferplus-train.npz --test packs/ferplus-test.npz --arch resnet "
+        "--balance 1 --out weights/fer-guide.safetensors   # a guide for GAN training",
     )
-    p.add_argument("--data", type=Path, help="training pack (python -m training.prepare or training.archive extract)")
+    p.add_argument("--data", type=Path, nargs="+", help="training pack(s) (python -m training.prepare or training.archive "
+                   "extract); several are concatenated. A FER+ pack's vote distributions are the targets")
     p.add_argument("--test", type=Path, default=None, help="test pack: reported per epoch and per class, never used for selection")
     p.add_argument("--out", type=Path, default=Path("weights/fer-classifier.safetensors"), help="weights to write (.safetensors; default the bundled file)")
     p.add_argument("--epochs", type=int, default=ClassifierTrainConfig.epochs)
@@ -185,9 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=ClassifierConfig.width, help="channels of the first stage (default 32, the bundled classifier's)")
     p.add_argument("--input-size", type=int, default=None, help="network input side (default: the pack's image size)")
     p.add_argument("--seed", type=int, default=ClassifierTrainConfig.seed)
-    p.add_argument("--balanced", action="store_true",
-                   help="weight each class's loss by the inverse of its share of the training set, so that a rare "
-                        "class (FER2013's disgust) is learnt: for a guide of GAN training, whose every class must pull")
+    p.add_argument("--balance", type=float, default=ClassifierTrainConfig.balance, metavar="P",
+                   help="weight each class's loss by the inverse of its share of the training targets to the power P: "
+                        "0 (default) none, 1 every class counts alike, so that a rare class (disgust) is learnt (for a "
+                        "guide of GAN training, whose every class must pull); 0.5 in between")
     p.add_argument("--max-minutes", type=float, default=None,
                    help="wall-clock budget from the start of this command: the learning-rate schedule follows elapsed "
                    "time and training ends on time; --epochs is then an upper bound")
@@ -206,7 +238,10 @@ def card(meta: dict) -> str:
              f"{arch.get('channels')} channel(s), {arch.get('feature_dim')}-d features"]
     if train:
         budget = f", budget {train['max_minutes']:.0f} min" if train.get("max_minutes") else ""
-        balanced = ", classes balanced (loss weighted by inverse frequency)" if train.get("balanced") else ""
+        power = train.get("balance", 1.0 if train.get("balanced") else 0.0)
+        balanced = f", classes balanced (loss weighted by inverse share to the power {power:g})" if power else ""
+        targets = ", targets: FER+ vote distributions" if meta.get("data", {}).get("votes") else ""
+        balanced += targets
         lines.append(f"- training: {train.get('epochs_done')} epochs ({train.get('epochs')} at most{budget}), batch "
                      f"{train.get('batch_size')}, lr {train.get('lr')}{balanced}, {train.get('seconds')} s on {train.get('device')}")
     if not test:
@@ -233,19 +268,23 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
             return 0
         if args.data is None:
             raise PackError("--data is required (a training pack), unless --card is given")
+        if args.balance < 0 or not math.isfinite(args.balance):
+            raise ValueError(f"--balance must be 0 or more, got {args.balance}")
         dev = pick_device(args.device)
-        train_pack = load_pack(args.data)
+        train_pack = concat_packs([load_pack(path) for path in args.data])
         test_pack = load_pack(args.test) if args.test else None
         if len(train_pack) < 2:
             raise PackError(f"{args.data} holds {len(train_pack)} image(s); need at least 2")
         arch = ClassifierConfig(arch=args.arch, input_size=args.input_size or train_pack.image_size,
                                 channels=train_pack.channels, width=args.width)
         cfg = ClassifierTrainConfig(epochs=args.epochs, batch_size=min(args.batch_size, len(train_pack)), lr=args.lr, seed=args.seed,
-                                    max_minutes=args.max_minutes, balanced=args.balanced)
+                                    max_minutes=args.max_minutes, balance=args.balance,
+                                    train_on=" + ".join(str(path) for path in args.data))
     except (ValueError, GanmutError) as e:  # PackError, bad settings, an unavailable device
         print(f"error: {e}", file=sys.stderr)
         return 2
-    tx, ty = pack_tensors(train_pack, arch.input_size, arch.channels, dev)
+    tx, _ = pack_tensors(train_pack, arch.input_size, arch.channels, dev)
+    ty = torch.as_tensor(train_pack.distributions(), device=dev)
     test = pack_tensors(test_pack, arch.input_size, arch.channels, dev) if test_pack is not None else None
     if cfg.max_minutes is not None:  # the budget counts from the start of the command: loading is inside it
         cfg.max_minutes = max(0.0, cfg.max_minutes - (time.monotonic() - started) / 60)
@@ -254,7 +293,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     seconds = time.time() - t0
     meta = {
         "train": asdict(cfg) | {"seconds": round(seconds, 1), "device": str(dev), "epochs_done": model.meta["epochs_done"]},
-        "data": {"train": str(args.data), "train_counts": train_pack.counts(), "source": train_pack.meta.get("source")},
+        "data": {"train": cfg.train_on, "train_counts": train_pack.counts(), "source": train_pack.meta.get("source"),
+                 "votes": train_pack.votes is not None},
     }
     if test is not None:
         probs, probs_flip = predict(model, test[0]), predict(model, test[0], flip=True)
