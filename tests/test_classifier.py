@@ -130,3 +130,16 @@ def test_card_prints_per_class_accuracy_and_the_confusion_matrix(tiny_classifier
     assert len(rows) == 1 + 7  # the accuracy row, then one confusion row per true emotion
     assert sum(int(v) for row in rows[1:] for v in row.strip("|").split("|")[1:]) == 14
     assert main(["--out", "x.safetensors"]) == 2 and "--data is required" in capsys.readouterr().err
+
+
+def test_init_continues_from_trained_weights(fer_pack, tmp_path, capsys):
+    first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    common = ["--data", str(fer_pack), "--epochs", "1", "--width", "4", "--device", "cpu", "--quiet"]
+    assert main([*common, "--out", str(first)]) == 0
+    assert main([*common, "--out", str(second), "--init", str(first), "--lr", "0"]) == 0  # lr 0: the weights stay
+    a, b = load_classifier(first), load_classifier(second)
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        if "running" not in k and "num_batches" not in k:  # BatchNorm's statistics follow the batches
+            assert torch.equal(va, vb), k
+    assert b.meta["train"]["init"] == str(first) and "after 1 epochs" in card(b.meta)
+    assert main([*common, "--out", str(tmp_path / "c.safetensors"), "--init", str(tmp_path / "none.safetensors")]) == 2

@@ -53,6 +53,7 @@ class ClassifierTrainConfig:
     seed: int = 0
     max_minutes: float | None = None  # wall-clock budget: the schedule follows elapsed time, ``epochs`` is the cap
     balance: float = 0.0  # each class's loss weighted by the inverse of its share to this power (class_weights)
+    init: str | None = None  # weights to start from (a classifier of the same architecture): training goes on
     train_on: str = "train"  # the packs trained on (recorded on the card)
 
 
@@ -133,15 +134,19 @@ def train_classifier(
     cfg: ClassifierTrainConfig,
     test: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: bool = True,
+    init: EmotionClassifier | None = None,
 ) -> EmotionClassifier:
     """Train on images in [-1, 1] already at ``arch.input_size`` with targets ``train_y``: labels ``[N]`` or
-    distributions ``[N, 7]``; the test set (images, labels) is only reported, never used to pick weights."""
+    distributions ``[N, 7]``, from ``init``'s weights when given (a new schedule over them); the test set (images,
+    labels) is only reported, never used to pick weights."""
     from tqdm import tqdm
 
     dev = train_x.device
     torch.manual_seed(cfg.seed)
     gen = torch.Generator(device=dev).manual_seed(cfg.seed)
     model = EmotionClassifier(arch).to(dev)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
     amp = autocast_settings(dev)
     if amp["enabled"]:  # bf16 convolutions are fastest in channels-last layout
         model = model.to(memory_format=torch.channels_last)
@@ -225,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "time and training ends on time; --epochs is then an upper bound")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1 ...")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--init", type=Path, default=None, metavar="SAFETENSORS",
+                   help="start from these weights (same architecture and input) and train on with a new schedule, "
+                   "e.g. a lower --lr: a run that stopped at its budget goes on")
     p.add_argument("--card", type=Path, metavar="SAFETENSORS",
                    help="print the model card (test accuracy per class, confusion matrix, training) of trained weights and exit")
     return p
@@ -244,6 +252,10 @@ def card(meta: dict) -> str:
         balanced += targets
         lines.append(f"- training: {train.get('epochs_done')} epochs ({train.get('epochs')} at most{budget}), batch "
                      f"{train.get('batch_size')}, lr {train.get('lr')}{balanced}, {train.get('seconds')} s on {train.get('device')}")
+        before = train.get("before")
+        while before:  # a run continued from another's weights: that run first
+            lines.append(f"  - after {before.get('epochs_done')} epochs at lr {before.get('lr')} ({before.get('seconds')} s)")
+            before = before.get("before")
     if not test:
         return "\n".join(lines + ["- no test figures recorded"]) + "\n"
     lines.append(f"- test accuracy: **{100 * test['accuracy']:.1f} %** on {test['n']} faces with flip averaging "
@@ -275,11 +287,14 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         test_pack = load_pack(args.test) if args.test else None
         if len(train_pack) < 2:
             raise PackError(f"{args.data} holds {len(train_pack)} image(s); need at least 2")
-        arch = ClassifierConfig(arch=args.arch, input_size=args.input_size or train_pack.image_size,
-                                channels=train_pack.channels, width=args.width)
+        init = load_classifier(args.init) if args.init is not None else None
+        arch = (init.cfg if init is not None else
+                ClassifierConfig(arch=args.arch, input_size=args.input_size or train_pack.image_size,
+                                 channels=train_pack.channels, width=args.width))
         cfg = ClassifierTrainConfig(epochs=args.epochs, batch_size=min(args.batch_size, len(train_pack)), lr=args.lr, seed=args.seed,
                                     max_minutes=args.max_minutes, balance=args.balance,
-                                    train_on=" + ".join(str(path) for path in args.data))
+                                    train_on=" + ".join(str(path) for path in args.data),
+                                    init=None if args.init is None else str(args.init))
     except (ValueError, GanmutError) as e:  # PackError, bad settings, an unavailable device
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -289,10 +304,11 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     if cfg.max_minutes is not None:  # the budget counts from the start of the command: loading is inside it
         cfg.max_minutes = max(0.0, cfg.max_minutes - (time.monotonic() - started) / 60)
     t0 = time.time()
-    model = train_classifier(tx, ty, arch, cfg, test, progress=not args.quiet)
+    model = train_classifier(tx, ty, arch, cfg, test, progress=not args.quiet, init=init)
     seconds = time.time() - t0
     meta = {
-        "train": asdict(cfg) | {"seconds": round(seconds, 1), "device": str(dev), "epochs_done": model.meta["epochs_done"]},
+        "train": asdict(cfg) | {"seconds": round(seconds, 1), "device": str(dev), "epochs_done": model.meta["epochs_done"],
+                                "before": None if init is None else init.meta.get("train")},
         "data": {"train": cfg.train_on, "train_counts": train_pack.counts(), "source": train_pack.meta.get("source"),
                  "votes": train_pack.votes is not None},
     }
