@@ -65,8 +65,8 @@ class SessionConfig:
     threads: int = 1
     nice: int = 19
     checkpoint_minutes: float = 5.0
-    data: Path = ROOT / "packs" / "fer2013-train.npz"
-    test: Path = ROOT / "packs" / "fer2013-test.npz"
+    data: Path | None = None  # None: each config's own training pack
+    test: Path = ROOT / "packs" / "ferplus-test.npz"
     eval_faces: int | None = 2000
     judge: Path = ROOT / "weights" / "fer-classifier.safetensors"
     weights: Path = ROOT / "weights"
@@ -158,7 +158,7 @@ def start(cfg: SessionConfig, kind: str) -> tuple[subprocess.Popen, str]:
     args, why = start_args(cfg, kind)
     run = cfg.run_dir(kind)
     cmd = [sys.executable, "-m", "training.train", "--config", str(cfg.configs / f"ganmut-{kind}.toml"),
-           "--data", str(cfg.data), "--out", str(run), "--max-minutes", f"{cfg.minutes:.3f}",
+           *(["--data", str(cfg.data)] if cfg.data is not None else []), "--out", str(run), "--max-minutes", f"{cfg.minutes:.3f}",
            "--checkpoint-minutes", str(cfg.checkpoint_minutes), "--device", cfg.device, "--no-progress", *args]
     for text in cfg.sets:
         cmd += ["--set", text]
@@ -282,7 +282,7 @@ def markdown(reports: list[dict], cfg: SessionConfig) -> str:
 
     lines = ["# Last training session", "", f"- finished: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
              f"- judge: `{cfg.judge.name}` (G never trained against it), {reports[0]['new']['faces'] if reports else 0} "
-             "class-balanced FER2013 test faces, full-intensity edits", ""]
+             f"class-balanced test faces of `{cfg.test.name}`, full-intensity edits", ""]
     rows = [f"{r['kind']} | {r['iterations']} | {r['images_seen']:,} | {r['device_hours']} | {figure_cells(r['new'])} "
             f"| {'yes' if r['served'] else 'no'}" for r in reports]
     lines.append(table(f"model | iterations | images seen | device hours | {FIGURE_COLUMNS} | served", rows))
@@ -322,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=text, description=text)
         s.add_argument("--kinds", default=",".join(d.kinds), help="models, comma-separated (default linear,gaussian)")
         s.add_argument("--device", default=d.device, help="auto (default), cpu, cuda, cuda:N")
-        s.add_argument("--test", type=Path, default=d.test, help="test pack for the judge (default packs/fer2013-test.npz)")
+        s.add_argument("--test", type=Path, default=d.test, help="test pack for the judge (default packs/ferplus-test.npz: FER+'s test faces and their pluralities)")
         s.add_argument("--eval-faces", type=int, default=d.eval_faces, help="class-balanced test faces judged (default 2000; 0: all)")
         s.add_argument("--judge", type=Path, default=d.judge, help="classifier that judges (default the bundled one)")
         s.add_argument("--weights", type=Path, default=d.weights, help="folder of the served files and training-state/ (default weights/)")
@@ -330,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--docs", type=Path, default=d.docs, help="report, curve and sample sheets (default docs/training/)")
         if name == "run":
             s.add_argument("--minutes", type=float, default=d.minutes, help="training time of each model (default 140)")
-            s.add_argument("--data", type=Path, default=d.data, help="training pack (default packs/fer2013-train.npz)")
+            s.add_argument("--data", type=Path, default=d.data, help="training pack for every model (default: each config's own)")
             s.add_argument("--configs", type=Path, default=d.configs, help="folder of ganmut-<kind>.toml (default configs/)")
             s.add_argument("--threads", type=int, default=d.threads, help="CPU threads per model (default 1)")
             s.add_argument("--nice", type=int, default=d.nice, help="priority of the training processes (default 19, the lowest)")
@@ -361,10 +361,10 @@ def main(argv: list[str] | None = None) -> int:
             cfg.nice, cfg.checkpoint_minutes, cfg.sets = args.nice, args.checkpoint_minutes, args.set
             if cfg.minutes <= 0 or cfg.threads < 1 or cfg.checkpoint_minutes <= 0:
                 raise SessionError("--minutes and --checkpoint-minutes must be positive and --threads at least 1")
-            if not cfg.data.is_file():
-                raise SessionError(f"no training pack at {cfg.data} (python -m training.prepare path/to/fer2013 -o {cfg.data})")
             for kind in cfg.kinds:
-                run_config(cfg, kind)
+                data = cfg.data or Path(run_config(cfg, kind).data)
+                if not (data if data.is_absolute() else ROOT / data).is_file():
+                    raise SessionError(f"no training pack at {data} (python -m training.prepare path/to/ferplus -o {data})")
             if not train_all(cfg):
                 log("stopped without finishing; the runs resume next time")
                 return 1
