@@ -104,37 +104,37 @@ def apply_warp(pixels: np.ndarray, edit: WarpEdit, m: np.ndarray, size: int, mas
     if x1 <= x0 or y1 <= y0:
         return out
     m = np.asarray(m, dtype=np.float64)
-    xs, ys = np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5  # pixel centres
-    cx = (m[0, 0] * xs + m[0, 2])[None, :] + (m[0, 1] * ys)[:, None]  # crop coordinates
-    cy = (m[1, 0] * xs + m[1, 2])[None, :] + (m[1, 1] * ys)[:, None]
-    grid = torch.from_numpy(np.stack([cx / size * 2 - 1, cy / size * 2 - 1], -1).astype(np.float32))[None]
+    xs = torch.arange(x0, x1, dtype=torch.float64) + 0.5  # pixel centres
+    ys = torch.arange(y0, y1, dtype=torch.float64) + 0.5
+    k = 2.0 / size  # crop pixels -> grid_sample's [-1, 1]
+    gx = ((m[0, 0] * k) * xs + (m[0, 2] * k - 1)).float()[None, :] + ((m[0, 1] * k) * ys).float()[:, None]
+    gy = ((m[1, 0] * k) * xs + (m[1, 2] * k - 1)).float()[None, :] + ((m[1, 1] * k) * ys).float()[:, None]
+    grid = torch.stack([gx, gy], -1)[None]
     feather = _sample(mask, grid, "zeros")[0]
-    inside = feather > 0
-    flow = _sample(edit.flow, grid, "border") * feather * size  # crop pixels
+    flow = _sample(edit.flow, grid, "border") * (feather * size)  # crop pixels
     gain = torch.exp(_sample(edit.log_gain, grid, "border")[0] * feather)
     alpha = _sample(edit.alpha, grid, "zeros")[0] * feather
-    alpha = torch.where(alpha < ALPHA_FLOOR, torch.zeros_like(alpha), alpha)
+    alpha = torch.where(alpha < ALPHA_FLOOR, 0.0, alpha)
     a_inv = invert_affine(m)[:, :2]  # crop displacement -> photo displacement
-    dx = float(a_inv[0, 0]) * flow[0] + float(a_inv[0, 1]) * flow[1]
-    dy = float(a_inv[1, 0]) * flow[0] + float(a_inv[1, 1]) * flow[1]
+    dx = flow[0] * float(a_inv[0, 0]) + flow[1] * float(a_inv[0, 1])
+    dy = flow[0] * float(a_inv[1, 0]) + flow[1] * float(a_inv[1, 1])
     h, w = pixels.shape[:2]
-    reach = int(np.ceil(max(float(dx.abs().max()), float(dy.abs().max())))) + 3  # bicubic reads 2 pixels further
-    rx0, ry0, rx1, ry1 = max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach)
+    r = int(np.ceil(max(float(dx.abs().max()), float(dy.abs().max())))) + 3  # bicubic reads 2 pixels further
+    rx0, ry0, rx1, ry1 = max(0, x0 - r), max(0, y0 - r), min(w, x1 + r), min(h, y1 + r)
     src = torch.from_numpy(pixels[ry0:ry1, rx0:rx1].astype(np.float32)).permute(2, 0, 1)[None]
-    px = torch.from_numpy(xs - rx0).float()[None, :] + dx  # source position in the read region's pixels
-    py = torch.from_numpy(ys - ry0).float()[:, None] + dy
-    at = torch.stack([px / (rx1 - rx0) * 2 - 1, py / (ry1 - ry0) * 2 - 1], -1)[None]
-    warped = F.grid_sample(src, at, mode="bicubic", padding_mode="border", align_corners=False)[0]
-    new = warped * gain
+    px = (xs - rx0).float()[None, :] + dx  # source positions in the read region's pixels
+    py = (ys - ry0).float()[:, None] + dy
+    at = torch.stack([px * (2.0 / (rx1 - rx0)) - 1, py * (2.0 / (ry1 - ry0)) - 1], -1)[None]
+    new = F.grid_sample(src, at, mode="bicubic", padding_mode="border", align_corners=False)[0]
+    new *= gain
     if bool((alpha > 0).any()):
         top = float(np.iinfo(pixels.dtype).max)
-        luma = new[0] if new.shape[0] == 1 else sum(k * c for k, c in zip(LUMA, new))
+        luma = new[0] if new.shape[0] == 1 else sum(c * k for k, c in zip(LUMA, new))
         content = _sample(edit.content, grid, "border")[0] * top
         painted = new * (content / luma.clamp_min(1.0))  # the content's luminance, the warped photo's hue
         new = torch.lerp(new, painted, alpha)
     info = np.iinfo(pixels.dtype)
-    new = new.round().clamp(info.min, info.max).permute(1, 2, 0).numpy().astype(pixels.dtype)
-    region = out[y0:y1, x0:x1]
-    keep = inside.numpy()
-    region[keep] = new[keep]
+    new = new.round_().clamp_(info.min, info.max).permute(1, 2, 0).numpy().astype(pixels.dtype)
+    moved = (feather > 0) & ((dx != 0) | (dy != 0) | (gain != 1) | (alpha > 0))  # a still pixel stays bit-identical
+    np.copyto(out[y0:y1, x0:x1], new, where=moved.numpy()[..., None])
     return out

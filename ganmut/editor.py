@@ -236,15 +236,15 @@ def _shifted(m: np.ndarray, box: tuple[int, int, int, int], factor: int = 1) -> 
 def paste_edits(prep: Prepared, idx: list[int], edits: list[Edit], mask: np.ndarray, size: int,
                 box: tuple[int, int, int, int] | None) -> Image.Image:
     """The edits of faces ``idx`` (:mod:`ganmut.compose`) applied to the photo with the feathered ``mask`` of a
-    ``size`` crop, or to the part of it inside ``box``. A warp reads pixels around those it changes, so a box is
-    edited with its reach around it, then cut out. A module function, so that an EditResult, which pastes on
-    first use, pickles without its Editor (ZeroGPU sends results between processes)."""
+    ``size`` crop, or to the part of it inside ``box``. A warp reads pixels around those it changes (and its
+    sampling positions are computed in the photo's coordinates), so a box of a warp edit is cut out of the whole
+    edit, which is the box's exact part of it. A module function, so that an EditResult, which pastes on first
+    use, pickles without its Editor (ZeroGPU sends results between processes)."""
     full = prep.photo
     h, w = full.pixels.shape[:2]
     whole = (0, 0, w, h)
     box = box or whole
-    r = max([compose.reach(prep.matrices[i], size) for e, i in zip(edits, idx) if isinstance(e, WarpEdit)], default=0)
-    outer = (max(0, box[0] - r), max(0, box[1] - r), min(w, box[2] + r), min(h, box[3] + r))
+    outer = whole if any(isinstance(e, WarpEdit) for e in edits) else box
     dx, dy = box[0] - outer[0], box[1] - outer[1]
     pixels, boxes = full.pixels[outer[1]:outer[3], outer[0]:outer[2]], []
     for edit, i in zip(edits, idx):
