@@ -35,11 +35,12 @@ from .devices import pick_device
 from .face import Face, FaceDetector, face_choice
 from .images import ImageSource, Photo, detection_rgb, display_copy, from_photo, match_channels, pixels_key, read_image, to_model_input, to_photo, to_pil
 from .limits import MB, ByteLRU, nbytes
+from .registry import SERVED
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-MODEL_FILES: dict[str, str] = {"linear": "ganmut-linear.safetensors", "gaussian": "ganmut-gaussian.safetensors"}
-"""Bundled model names and their files under :data:`WEIGHTS_DIR`."""
-MODEL_ALIASES = {"ganmut": "linear", "gganmut": "gaussian"}
+MODEL_FILES: dict[str, str] = {m.name: m.file for m in SERVED}
+"""Bundled model names and their files under :data:`WEIGHTS_DIR` (from :data:`ganmut.registry.SERVED`)."""
+MODEL_ALIASES = {alias: m.name for m in SERVED for alias in m.aliases}
 """Other names of the bundled models (the paper's)."""
 CLASSIFIER_FILE = WEIGHTS_DIR / "fer-classifier.safetensors"
 """The bundled emotion classifier behind the readout (:class:`~ganmut.classifier.Reading`)."""
@@ -102,7 +103,8 @@ def load_readout(classifier: str | os.PathLike | None = "auto", device: str | to
         return None, f"emotion readout off: no classifier at weights/{path.name}"
     clf = load_classifier(path, device).to(memory_format=torch.channels_last)  # about 15 % faster on a CPU
     acc = clf.meta.get("test", {}).get("accuracy")
-    return clf, f"emotion readout by {path.name}" + (f" ({acc:.1%} on the FER2013 test split)" if acc else "")
+    pack = Path(str(clf.meta.get("test", {}).get("pack", "its test faces"))).stem
+    return clf, f"emotion readout by {path.name}" + (f" ({acc:.1%} on {pack})" if acc else "")
 
 
 def find_weights(spec: str | os.PathLike | None = None) -> dict[str, Path]:

@@ -21,7 +21,7 @@ import pytest
 from ganmut.checkpoint import load_checkpoint
 from training.config import load_config
 from training.states import continuation_path, load_continuation, load_training_checkpoint
-from training.session import SessionConfig, SessionError, finish_kind, main, run_config
+from training.session import SessionConfig, SessionError, finish_lineage, main, run_config
 from conftest import write_tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +31,9 @@ CHECKPOINT_MINUTES = 0.02  # 1.2 s
 @pytest.fixture(scope="module")
 def configs(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("configs")
-    for kind in ("linear", "gaussian"):
-        write_tiny_config(d / f"ganmut-{kind}.toml", kind=kind,
+    for name, kind, output in (("linear", "linear", "residual"), ("gaussian", "gaussian", "residual"),
+                               ("linear-warp", "linear", "warp")):
+        write_tiny_config(d / f"ganmut-{name}.toml", kind=kind, generator={"output": output},
                           optim={"batch_size": 8, "n_critic": 1, "ema_decay": 0.9, "iters": 10**6, "decay_iters": 0},
                           loss={"adversarial": "logistic", "penalty": "r1"},
                           log={"log_every": 5, "sample_every": 10**6, "ckpt_every": 10**6})
@@ -74,34 +75,35 @@ def test_run_advances_the_state_and_the_curve_and_serves_nothing_below_the_floor
     state = where["weights"] / "training-state" / "ganmut-linear.safetensors"
     assert main(_args(where, minutes=0.1)) == 0
     out = capsys.readouterr().out
-    assert "linear: starting fresh" in out and "gaussian: starting fresh" in out
-    for kind in ("linear", "gaussian"):
-        s = where["weights"] / "training-state" / f"ganmut-{kind}.safetensors"
+    assert all(f"{name}: starting fresh" in out for name in ("linear", "gaussian", "linear-warp"))
+    for name, kind in (("linear", "linear"), ("gaussian", "gaussian"), ("linear-warp", "linear")):
+        s = where["weights"] / "training-state" / f"ganmut-{name}.safetensors"
         assert load_checkpoint(s).parametrization == kind and continuation_path(s).is_file()
-        assert not (where["weights"] / f"ganmut-{kind}.safetensors").exists()  # untrained: below the floor
+        assert not (where["weights"] / f"ganmut-{name}.safetensors").exists()  # untrained: below the floor
+    assert load_checkpoint(where["weights"] / "training-state" / "ganmut-linear-warp.safetensors").config.output == "warp"
     first = _images_seen(state)
     assert first > 0
     report = (where["docs"] / "report.md").read_text()
     assert "| linear |" in report and "below:" in report and "mean of the six emotions" in report
 
-    assert main(_args(where, minutes=0.1, kinds="linear")) == 0
+    assert main(_args(where, minutes=0.1, lineages="linear")) == 0
     assert "linear: resuming the run" in capsys.readouterr().out  # the run folder holds the exact, newer state
     assert _images_seen(state) > first
     curve = (where["docs"] / "curve.tsv").read_text().splitlines()
-    assert curve[0].startswith("date\tkind\titerations\timages_seen") and len(curve) == 4  # header, 2 + 1 rows
-    assert [row.split("\t")[1] for row in curve[1:]] == ["linear", "gaussian", "linear"]
+    assert curve[0].startswith("date\tkind\titerations\timages_seen") and len(curve) == 5  # header, 3 + 1 rows
+    assert [row.split("\t")[1] for row in curve[1:]] == ["linear", "gaussian", "linear-warp", "linear"]
 
 
 def test_a_new_committed_state_wins_over_an_old_run_folder(where, capsys):
-    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert main(_args(where, minutes=0.05, lineages="linear")) == 0
     (where["work"] / "linear" / "origin.json").write_text('{"state": "from another clone"}')
-    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert main(_args(where, minutes=0.05, lineages="linear")) == 0
     assert "linear: continuing weights/training-state/ganmut-linear.safetensors" in capsys.readouterr().out
 
 
 def _start(where: dict, minutes: float) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "training.session", *_args(where, minutes=minutes, kinds="linear")],
+    return subprocess.Popen([sys.executable, "-m", "training.session", *_args(where, minutes=minutes, lineages="linear")],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
 
@@ -117,7 +119,7 @@ def _wait_for_checkpoints(ckpt: Path, n: int, timeout: float = 120) -> None:
 
 
 def test_sigkill_at_any_moment_keeps_the_committed_files_and_loses_at_most_one_checkpoint_interval(where, capsys):
-    assert main(_args(where, minutes=0.05, kinds="linear")) == 0  # a committed state to protect
+    assert main(_args(where, minutes=0.05, lineages="linear")) == 0  # a committed state to protect
     before = _digests(where["weights"])
     ckpt = where["work"] / "linear" / "checkpoint.pt"
     proc = _start(where, minutes=5)
@@ -131,7 +133,7 @@ def test_sigkill_at_any_moment_keeps_the_committed_files_and_loses_at_most_one_c
     saved = load_training_checkpoint(ckpt)["images_seen"]
     assert saved > _images_seen(where["weights"] / "training-state" / "ganmut-linear.safetensors")
 
-    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert main(_args(where, minutes=0.05, lineages="linear")) == 0
     assert "linear: resuming the run" in capsys.readouterr().out
     assert _images_seen(where["weights"] / "training-state" / "ganmut-linear.safetensors") > saved
 
@@ -151,8 +153,8 @@ def test_a_stop_between_the_state_files_is_picked_up_by_the_next_run(where, monk
     the run folder (newer than both) and publishes a matching pair."""
     import shutil
 
-    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
-    cfg = SessionConfig(kinds=("linear",), device="cpu", test=where["test"], judge=where["judge"], eval_faces=14,
+    assert main(_args(where, minutes=0.05, lineages="linear")) == 0
+    cfg = SessionConfig(lineages=("linear",), device="cpu", test=where["test"], judge=where["judge"], eval_faces=14,
                         weights=where["weights"], work=where["work"], docs=where["docs"])
     real_copy, calls = shutil.copyfile, []
 
@@ -164,9 +166,9 @@ def test_a_stop_between_the_state_files_is_picked_up_by_the_next_run(where, monk
 
     monkeypatch.setattr("training.session.shutil.copyfile", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
-        finish_kind(cfg, "linear")
+        finish_lineage(cfg, "linear")
     monkeypatch.undo()
-    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert main(_args(where, minutes=0.05, lineages="linear")) == 0
     assert "linear: resuming the run" in capsys.readouterr().out
     _assert_continuable(where)
 
@@ -178,12 +180,12 @@ def test_the_judge_may_not_guide(where, tmp_path):
 
 
 def test_one_line_errors(where, tmp_path, capsys):
-    assert main(_args(where, kinds="linear,sad")) == 2
+    assert main(_args(where, lineages="linear,sad")) == 2
     assert main(_args(where | {"data": tmp_path / "missing.npz"})) == 2
     assert main(_args(where, "finish") + ["--work", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
-    assert "unknown model kind" in err[0] and "no training pack" in err[1] and "no checkpoint" in err[2]
+    assert "unknown lineage" in err[0] and "no training pack" in err[1] and "no checkpoint" in err[2]
 
 
 def test_a_model_that_passes_the_floor_is_served_only_while_it_is_the_better(where, monkeypatch, capsys):
@@ -193,13 +195,17 @@ def test_a_model_that_passes_the_floor_is_served_only_while_it_is_the_better(whe
 
     monkeypatch.setattr(training.floor, "verdict", lambda fig, floor=None: {"passes": True, "misses": [], "floor": {}})
     served = where["weights"] / "ganmut-linear.safetensors"
-    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert main(_args(where, minutes=0.05, lineages="linear")) == 0
     assert "now the served default" in capsys.readouterr().out
     first = served.read_bytes()
     assert load_checkpoint(served).parametrization == "linear"
     monkeypatch.setattr(session, "better", lambda new, old: False)
-    assert main(_args(where, minutes=0.05, kinds="linear")) == 0
+    assert main(_args(where, minutes=0.05, lineages="linear")) == 0
     assert "the served file is unchanged" in capsys.readouterr().out and served.read_bytes() == first
+    monkeypatch.setattr(session, "better", lambda new, old: True)  # a candidate lineage serves nothing, even so
+    assert main(_args(where, minutes=0.05, lineages="linear-warp")) == 0
+    assert "the served file is unchanged" in capsys.readouterr().out and served.read_bytes() == first
+    assert sorted(p.name for p in where["weights"].glob("*.safetensors")) == ["ganmut-linear.safetensors"]
 
 
 def test_better_ranks_passing_first_then_the_mean():

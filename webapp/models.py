@@ -18,8 +18,9 @@ from PIL import Image
 import ganmut
 from ganmut import animate, video, wheel
 from ganmut.editor import MODEL_FILES, Prepared, find_weights, load_readout
+from ganmut.registry import SERVED
 
-MODEL_LABELS = {"linear": "GANmut (linear)", "gaussian": "GGANmut (Gaussian)"}
+MODEL_LABELS = {m.name: m.label for m in SERVED}
 Key = tuple[str, str | None]
 """What a GPU-bound call loads an editor by: (checkpoint path, readout classifier or None)."""
 
