@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import Callable, NamedTuple, Protocol
 
 import torch
 
@@ -32,8 +32,13 @@ from ganmut.spaces import TAU, GaussianSpace, LinearSpace, Space, polar_to_xy
 
 from .losses import rho_loss, symmetric_kl
 
-if TYPE_CHECKING:  # (the config reads the recipes' defaults)
-    from .config import LossConfig
+class LossWeights(Protocol):
+    """The loss settings a recipe's G terms read (:class:`training.config.LossConfig` has them; the config reads
+    the recipes' defaults, so the recipes name only what they use)."""
+
+    lambda_rho: float
+    lambda_div: float
+    div_modes: bool
 
 
 class Codes(NamedTuple):
@@ -47,7 +52,7 @@ def _uniform(n: int, gen: torch.Generator, device, low: float = 0.0, high: float
 
 
 SampleFn = Callable[[Space, int, int, torch.Tensor, torch.Generator, float, float], Codes]
-GTermsFn = Callable[[Space, torch.Tensor, Codes, "LossConfig", float], dict]
+GTermsFn = Callable[[Space, torch.Tensor, Codes, LossWeights, float], dict]
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def _linear(space: LinearSpace, n: int, n_c: int, labels: torch.Tensor, gen: tor
     return Codes(torch.cat([z_c, z_r]), target, torch.cat([rho_c, rho_r]))
 
 
-def _linear_terms(space: Space, logits: torch.Tensor, codes: Codes, lo: LossConfig, tau: float) -> dict:
+def _linear_terms(space: Space, logits: torch.Tensor, codes: Codes, lo: LossWeights, tau: float) -> dict:
     return {"rho": lo.lambda_rho * rho_loss(logits, codes.rho, tau)}
 
 
@@ -126,7 +131,7 @@ def _gaussian(space: GaussianSpace, n: int, n_c: int, labels: torch.Tensor, gen:
     return Codes(torch.cat([z_c, z_r]), target, None)
 
 
-def _gaussian_terms(space: Space, logits: torch.Tensor, codes: Codes, lo: LossConfig, tau: float) -> dict:
+def _gaussian_terms(space: Space, logits: torch.Tensor, codes: Codes, lo: LossWeights, tau: float) -> dict:
     """The symmetric KL (eq. 9) between each code's label distribution and D's reading of its fake: over the
     whole batch as the official code, or, without ``lo.div_modes``, over S_r only, so that S_c's codes at the
     modes answer to their classification target alone (eq. 10) and not also to the mix that the modes'
