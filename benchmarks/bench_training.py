@@ -25,7 +25,7 @@ import torch
 from training.config import ConfigError, load_config, merge, parse_override
 from training.data import DeviceData
 from training.pack import Pack, PackError, load_pack
-from training.train import Trainer
+from training.trainer import Trainer
 
 
 def _sync(device: torch.device) -> None:

@@ -9,7 +9,6 @@ import pytest
 import skimage.data
 from PIL import Image
 
-import ganmut
 from ganmut import compose
 from ganmut.align import feather_mask, paste_region
 from ganmut.compose import ResidualEdit, WarpEdit

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from training import train as train_module
+from training import budget as budget_module
 from training.states import continuation_path, load_continuation
 from training.config import load_config
 from training.train import RunOptions, main, train
@@ -89,12 +89,12 @@ class _Stub:
 
 def test_budget_probes_then_fits_the_schedule_into_the_budget(monkeypatch):
     clock = _Clock()
-    monkeypatch.setattr(train_module.time, "monotonic", clock)
+    monkeypatch.setattr(budget_module.time, "monotonic", clock)
     cfg = load_config(None, {"optim": {"iters": 5, "decay_iters": 2}})
     trainer = _Stub()
-    budget = train_module.Budget(trainer, cfg, 0.0, RunOptions(budget_minutes=2.0, probe_seconds=20))
+    budget = budget_module.Budget(trainer, cfg, 0.0, end_time=120.0, probe_seconds=20)
     assert cfg.optim.iters > 10**8 and cfg.optim.decay_iters == 0  # full learning rate while probing
-    for _ in range(train_module.PROBE_WARMUP):  # warm-up iterations are not timed; the probe starts after them
+    for _ in range(budget_module.PROBE_WARMUP):  # warm-up iterations are not timed; the probe starts after them
         trainer.iter += 1
         clock.t += 1.0
         assert not budget.observe()
@@ -103,7 +103,7 @@ def test_budget_probes_then_fits_the_schedule_into_the_budget(monkeypatch):
         clock.t += 0.25
         fixed = budget.observe()
     assert fixed and budget.rate == pytest.approx(4.0)
-    planned = int(4.0 * (120 - 30) * train_module.BUDGET_SAFETY)
+    planned = int(4.0 * (120 - 30) * budget_module.BUDGET_SAFETY)
     assert cfg.optim.iters == 100 + 90 + planned
     assert cfg.optim.decay_iters == (90 + planned) // 2
     assert "measured 4.00 iterations/s" in budget.describe()
@@ -113,7 +113,7 @@ def test_budget_probes_then_fits_the_schedule_into_the_budget(monkeypatch):
         clock.t += 0.5
         replanned = budget.observe()
     assert replanned and budget.rate_again == pytest.approx(2.0)
-    assert cfg.optim.iters == 226 + int(2.0 * (120 - 48) * train_module.BUDGET_SAFETY)
+    assert cfg.optim.iters == 226 + int(2.0 * (120 - 48) * budget_module.BUDGET_SAFETY)
     assert cfg.optim.decay_iters == (90 + planned) // 2  # the decay keeps its length
     assert "measured 4.00 iterations/s, then 2.00" in budget.describe()
     assert not budget.observe()  # once
@@ -124,4 +124,4 @@ def test_budgeted_run_ends_inside_its_budget(tiny, fer_pack, tmp_path, capsys):
               "--budget-minutes", "0.25"])
     assert t.summary["session_s"] < 0.25 * 60 + 5
     assert "budget: measured" in capsys.readouterr().err
-    assert t.iter > train_module.PROBE_WARMUP and t.cfg.optim.decay_iters > 0
+    assert t.iter > budget_module.PROBE_WARMUP and t.cfg.optim.decay_iters > 0

@@ -12,7 +12,8 @@ from ganmut.spaces import make_space
 from training.config import ConfigError, DiscriminatorConfig, load_config, parse_override
 from training.discriminator import Discriminator
 from training.states import CKPT_NAME, load_training_checkpoint
-from training.train import _lr_factor, main
+from training.train import main
+from training.trainer import _lr_factor
 from conftest import write_tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
