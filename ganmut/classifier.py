@@ -170,6 +170,8 @@ def predict(model: EmotionClassifier, x: torch.Tensor, batch_size: int = 512, fl
 # --------------------------------------------------------------------------- the editor's readout
 HINT_BELOW = 0.4
 """Below this probability of the target emotion after an edit, the readout adds a hint."""
+FULL_INTENSITY = 0.995
+"""A point at least this intense (the slider's 100 %) lies at the edge of its space: no point lies further out."""
 
 
 def probabilities(row: torch.Tensor) -> dict[str, float]:
@@ -189,14 +191,16 @@ class Reading:
         name = max(probs, key=probs.get)
         return name, probs[name]
 
-    def hint(self, target: str) -> str | None:
-        """A plain sentence when the edit does not read as ``target``; None when it does."""
+    def hint(self, target: str, edge: bool = False) -> str | None:
+        """A plain sentence when the edit does not read as ``target``; None when it does. ``edge``: the
+        point is already at the edge of the space (full intensity), so no point lies further out."""
         p = self.after[target]
         if p >= HINT_BELOW:
             return None
         name, q = self.top()
-        return (f"the classifier reads this edit as {name} ({q:.0%}) and {target} at only {p:.0%}: "
-                "try a point further out, or another face")
+        advice = "the point is at full intensity already: try another face" if edge else \
+            "try a point further out, or another face"
+        return f"the classifier reads this edit as {name} ({q:.0%}) and {target} at only {p:.0%}: {advice}"
 
     def describe(self) -> str:
         """One line: the top three emotions before and after."""

@@ -22,7 +22,7 @@ from .editor import MAX_DIRECTIONS, MAX_RINGS
 from .video import Tracking, VideoLimits
 from .emotions import EMOTIONS
 from .errors import CodeError, GanmutError, shorten
-from .files import atomic_path
+from .files import atomic_path, check_output
 
 EPILOG_EDIT = """\
 codes:
@@ -279,14 +279,14 @@ def _target(text: str) -> tuple[Path, str]:
 def _save(image, out: Path, fmt: str) -> list[str]:
     """Write ``image`` as ``fmt`` through a temporary file in the same folder, so an existing
     ``out`` is replaced whole or not at all; the notes on how it was written."""
-    from .images import can_write, storable
+    from .images import can_write, save_options, storable
 
     img = storable(image, fmt)
     if not can_write(img.mode, fmt):
         raise GanmutError(f"cannot write {out.name}: {fmt} cannot store {img.mode} images; choose e.g. .png or .tif")
     try:
         with atomic_path(out) as tmp:
-            img.save(tmp, fmt)
+            img.save(tmp, fmt, **save_options(fmt))
     except (OSError, ValueError) as e:
         raise GanmutError(f"cannot write {out.name}: {getattr(e, 'strerror', None) or e}") from None
     return [f"{fmt} cannot store {image.mode} images: {out.name} is written as {img.mode}"] if img is not image else []
@@ -310,10 +310,13 @@ def _code(args: argparse.Namespace) -> tuple[tuple[float, ...] | None, str | Non
 
 
 def _print_readings(editor, result, prefix: str = "  ") -> None:
-    target = EMOTIONS[editor.space.dominant(result.code)[0]]
+    from .classifier import FULL_INTENSITY
+
+    e = editor.space.dominant(result.code)[0]
+    edge = editor.space.intensity_of(result.code, e) >= FULL_INTENSITY
     for i, reading in enumerate(result.readings):
         print(f"{prefix}face {i}: {reading.describe()}")
-        hint = reading.hint(target)
+        hint = reading.hint(EMOTIONS[e], edge)
         if hint:
             print(f"{prefix}  hint: {hint}")
 
@@ -329,11 +332,16 @@ def _edit(args: argparse.Namespace) -> int:
         preset = PresetStore(args.presets_file).get(args.preset)
         z, model = preset.z, model or preset.model
     model = model or "linear"
+    src = Path(args.input)
+    if src.is_dir():
+        out_dir = _out_folder(Path(args.output), src)
+    else:
+        out, fmt = _target(args.output)
+        check_output(out, src, args.like)
     if args.like is not None:
         z = _like(args, model)
-    if Path(args.input).is_dir():
-        return _edit_folder(args, Path(args.input), model, z, emotion, intensity)
-    out, fmt = _target(args.output)
+    if src.is_dir():
+        return _edit_folder(args, src, out_dir, model, z, emotion, intensity)
     loaded = read_image(args.input)
     editor = load(model, args.device, classifier=args.classifier if args.verbose else None, weights=args.weights)
     result = editor.edit(loaded.image, z=z, emotion=emotion, intensity=intensity, face=args.face)
@@ -359,14 +367,10 @@ def _like(args: argparse.Namespace, model: str) -> tuple[float, ...]:
     return point
 
 
-def _edit_folder(args: argparse.Namespace, src: Path, model: str, z, emotion: str | None, intensity: float) -> int:
-    """Every photo of ``src`` (not its sub-folders) to the folder ``args.output``, same names; one line per failure."""
-    from tqdm import tqdm
+def _out_folder(out_dir: Path, src: Path) -> Path:
+    """The folder ``-o`` names for the edits of the photos of ``src``, checked before any work."""
+    from .images import IMAGE_SUFFIXES
 
-    from .editor import load
-    from .images import IMAGE_SUFFIXES, read_image
-
-    out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise GanmutError(f"{shorten(out_dir.name)} is not a folder: with a folder of photos, -o names a folder")
     if not out_dir.exists() and out_dir.suffix.lower() in IMAGE_SUFFIXES:
@@ -376,6 +380,17 @@ def _edit_folder(args: argparse.Namespace, src: Path, model: str, z, emotion: st
         raise GanmutError(f"folder {out_dir.parent} does not exist")
     if out_dir.resolve() == src.resolve():
         raise GanmutError("write the edits to another folder than the photos (-o)")
+    return out_dir
+
+
+def _edit_folder(args: argparse.Namespace, src: Path, out_dir: Path, model: str, z, emotion: str | None,
+                 intensity: float) -> int:
+    """Every photo of ``src`` (not its sub-folders) to the folder ``out_dir``, same names; one line per failure."""
+    from tqdm import tqdm
+
+    from .editor import load
+    from .images import IMAGE_SUFFIXES, read_image
+
     files = sorted(f for f in src.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise GanmutError(f"no photos in {shorten(src.name)} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
@@ -412,6 +427,7 @@ def _animate(args: argparse.Namespace) -> int:
         raise GanmutError(f"cannot write an animation as {shorten(out.suffix or out.name)}; use .gif or .mp4")
     if not 64 <= args.side <= 1024:
         raise GanmutError(f"--side must lie in 64..1024, got {args.side}")
+    check_output(out, args.input)
     loaded = read_image(args.input)
     editor = load(args.model or "linear", args.device, classifier=None, weights=args.weights)
     codes = animate.path_codes(editor.space, "tour" if args.tour else "ramp", args.emotion)
@@ -443,7 +459,7 @@ def _video(args: argparse.Namespace) -> int:
     from . import video
     from .editor import load
 
-    out = video.output_path(args.output)
+    out = check_output(video.output_path(args.output), args.input)
     if args.path is None:
         z, emotion, intensity = _code(args)
     else:
@@ -498,6 +514,7 @@ def _grid(args: argparse.Namespace) -> int:
     from .images import read_image
 
     out, fmt = _target(args.output)
+    check_output(out, args.input)
     loaded = read_image(args.input)
     editor = load(args.model or "linear", args.device, weights=args.weights)
     _save(editor.grid(loaded.image, rings=args.rings, n_directions=args.directions, face=args.face), out, fmt)

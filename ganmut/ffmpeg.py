@@ -136,14 +136,18 @@ def _run_log(log, *paths: str | Path | None) -> str:
     return text
 
 
-def frames(path: str | Path, clip: Clip, fps: float | None = None, timeout: float = TIMEOUT_S) -> Iterator[np.ndarray]:
+def frames(path: str | Path, clip: Clip, fps: float | None = None, timeout: float = TIMEOUT_S,
+           keys: bool = False) -> Iterator[np.ndarray]:
     """The frames of a probed clip, upright RGB uint8 ``[clip.height, clip.width, 3]``, at a constant
-    ``fps`` (default: the clip's average rate). VideoError when ffmpeg fails before the first frame or
-    stalls for ``timeout`` seconds; a file damaged further on ends early."""
+    ``fps`` (default: the clip's average rate); ``keys``: only its key frames, as they come (the first
+    frame, then one every second or few in most clips; the others are not even decoded). VideoError when
+    ffmpeg fails before the first frame or stalls for ``timeout`` seconds; a file damaged further on ends early."""
     path = Path(path)
     rate = str(Fraction(fps or clip.fps).limit_denominator(1001))
-    cmd = [exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn",
-           "-vf", f"fps={rate},scale={clip.width}:{clip.height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    scale = f"scale={clip.width}:{clip.height}"
+    pace = ["-fps_mode", "passthrough", "-vf", scale] if keys else ["-vf", f"fps={rate},{scale}"]
+    cmd = [exe(), "-nostdin", "-v", "error", *(["-skip_frame", "nokey"] if keys else []), "-i", str(path),
+           "-map", "0:v:0", "-an", "-sn", "-dn", *pace, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     size = clip.width * clip.height * 3
     fired: list[bool] = []
     count = 0

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -38,7 +39,7 @@ from . import ffmpeg
 from .emotions import EMOTIONS
 from .errors import CodeError, GanmutError, NoFaceError, VideoError, number, require_file, shorten
 from .face import Face, FaceDetector
-from .files import atomic_path
+from .files import atomic_path, same_file
 from .images import detection_rgb, to_photo
 
 Progress = Callable[[str, int, int], None]
@@ -46,6 +47,10 @@ Progress = Callable[[str, int, int], None]
 CHUNK = 8
 """Frames edited in one generator batch."""
 PATHS = ("neutral-to:EMOTION", "tour")
+FACE_CHECK_FRAMES = 8
+"""Key frames :func:`find_face` looks at, at most."""
+FACE_CHECK_S = 2.0
+"""Seconds :func:`find_face` searches for a face, at most (it looks at one frame at least)."""
 """The paths a clip can follow (``path=``), from its first frame to its last."""
 
 
@@ -141,8 +146,29 @@ def _frames(src: Path, clip: ffmpeg.Clip, fps: float, limits: VideoLimits) -> It
         yield frame
 
 
-def output_path(out: str | Path) -> Path:
-    """The output clip, checked before any work: an .mp4 in a folder that exists."""
+def find_face(detector: FaceDetector, src: str | Path, limits: VideoLimits = VideoLimits(),
+              tracking: Tracking = Tracking(), most: int = FACE_CHECK_FRAMES, seconds: float = FACE_CHECK_S) -> None:
+    """Check, before a clip's edit, that a face shows in its first key frames: at most ``most`` of them,
+    searched for at most ``seconds`` (at least one is searched), the others never decoded, so that a clip
+    without a face is answered in a few seconds rather than after a pass over every frame; NoFaceError, in
+    one line, when none has one (VideoError, as :func:`inspect`, for a bad clip). A face that shows only
+    later in the clip is not seen: :func:`edit_video` itself searches every frame."""
+    src = Path(src)
+    clip, _, _ = inspect(src, limits)
+    deadline = time.monotonic() + seconds
+    looked = 0
+    for frame in ffmpeg.frames(src, clip, timeout=limits.timeout, keys=True):
+        looked += 1
+        if _search(detector, frame, tracking.detect_side):
+            return
+        if looked >= most or time.monotonic() > deadline:
+            break
+    raise NoFaceError(f"no face found in {src.name}: none in the first {looked} key frame{'s' * (looked > 1)} "
+                      "looked at; the face should show from the start")
+
+
+def output_path(out: str | Path, src: str | Path | None = None) -> Path:
+    """The output clip, checked before any work: an .mp4 in a folder that exists, not the clip ``src``."""
     out = Path(out)
     if out.suffix.lower() != ".mp4":
         raise GanmutError(f"a video is written as .mp4, not {shorten(out.suffix or out.name)}")
@@ -150,6 +176,8 @@ def output_path(out: str | Path) -> Path:
         raise GanmutError(f"folder {out.parent} does not exist")
     if out.exists() and not out.is_file():
         raise GanmutError(f"{out.name} is not a regular file; name an .mp4 file to write")
+    if src is not None and same_file(out, src):
+        raise GanmutError(f"{out.name} is also the input: write the edited clip to another file")
     return out
 
 
@@ -265,7 +293,7 @@ def edit_video(editor, src: str | Path, out: str | Path, z: Sequence[float] | No
         raise CodeError("intensity applies to an emotion or a neutral-to path")
     else:
         path_codes(editor.space, path, 2, intensity)  # a bad path fails here
-    out = output_path(out)
+    out = output_path(out, src)
     src = Path(src)
     clip, fps, notes = inspect(src, limits)
     say = progress or (lambda stage, done, total: None)
@@ -291,7 +319,10 @@ def edit_video(editor, src: str | Path, out: str | Path, z: Sequence[float] | No
                 say("editing", done, n)
 
     with atomic_path(out) as tmp:
-        written = ffmpeg.write_mp4(edited(), tmp, fps, audio=src if clip.audio else None, timeout=limits.timeout)
+        try:
+            written = ffmpeg.write_mp4(edited(), tmp, fps, audio=src if clip.audio else None, timeout=limits.timeout)
+        except VideoError as e:  # named as the caller named it, not as the temporary file
+            raise VideoError(str(e).replace(tmp.name, out.name)) from None
     edited_count = sum(f is not None for f in faces[:written])
     if edited_count < written:
         notes += (f"{written - edited_count} of {written} frames have no face found and are kept as they are",)

@@ -541,3 +541,70 @@ def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ck
         readout = upload(app, OBAMA)["readout"]
         assert "bar-row" not in readout and line in readout and readout.count("<p") == 1, readout
         assert app.models.edit("linear", app.models.prepare("linear", str(OBAMA)), (0.1, 0.2), 0).readings == []
+
+
+def test_an_intensity_typed_outside_its_range_is_clamped_in_one_line(server):
+    """The slider's number box sends what was typed (then shows it clamped): the edit is at the clamped
+    intensity, the controls agree, and the log gets one line; a value that is not a number is one line too."""
+    tab = UISession(server.url)
+    photo = {"photo": tab.upload(OBAMA), "model": "linear", "whole": False, "emotion": "sad", "intensity": 1.0}
+    assert tab.run("photo", "change", photo).success
+    logged = len(server.log.read_text(errors="replace"))
+    view = {"model": "linear", "face": "0", "whole": False, "emotion": "sad"}
+    for typed, bound in ((1.5, 1.0), (-3, 0.0)):
+        clamped = tab.run("intensity", "release", {**view, "intensity": typed})
+        exact = tab.run("intensity", "release", {**view, "intensity": bound})
+        assert clamped.success and clamped.error is None, clamped.error
+        assert clamped.named["status"] == exact.named["status"] and clamped.named["status"].startswith("Edited face 1")
+        assert clamped.named["mix"] == exact.named["mix"]
+    for junk in ("abc", None):
+        refused = tab.run("intensity", "release", {**view, "intensity": junk})
+        assert refused.success and refused.named["status"] == f"⚠️ intensity must be a number, got {junk!r}"
+        assert refused.named["result"] == {"__type__": "update"}  # the view left as it was
+    switched = tab.run("model", "input", {"model": "gaussian", "face": "0", "whole": False, "emotion": "sad",
+                                          "intensity": 1.5})
+    assert switched.success and switched.named["status"].startswith("Edited face 1"), switched.error
+    tab.close()
+    log = server.log.read_text(errors="replace")[logged:]
+    assert "Traceback" not in log, log[-3000:]
+    assert log.count("user error: intensity must be a number in [0, 1], got 1.5: 1 is used") == 2
+    assert log.count("user error: intensity must be a number in [0, 1], got -3: 0 is used") == 1
+    assert log.count("user error: intensity must be a number, got ") == 2
+
+
+def test_bad_wheel_events_get_one_line_and_the_wheel_keeps_working(server):
+    """A wheel event's number is a whole number in 0..MAX_SEQ and its data is required: anything else
+    is one line, never noted, so the page's next click is answered; no traceback in the log."""
+    tab = UISession(server.url)
+    photo = {"photo": tab.upload(OBAMA), "model": "linear", "whole": False, "emotion": "happy", "intensity": 1.0}
+    assert tab.run("photo", "change", photo).success
+    logged = len(server.log.read_text(errors="replace"))
+    view = {"model": "linear", "face": "0", "whole": False}
+    cases = [(None, "the wheel event carries no data; it takes {x, y, seq}"),
+             ([1, 2], "the wheel event carries no data; it takes {x, y, seq}"),
+             ({"x": 0.1, "y": 0.2, "seq": 1e30}, f"the wheel event's number must be a whole number in 0..{ui_picker.MAX_SEQ}, got 1e+30"),
+             ({"x": 0.1, "y": 0.2, "seq": 2**63}, f"the wheel event's number must be a whole number in 0..{ui_picker.MAX_SEQ}, got {2**63}"),
+             ({"x": 0.1, "y": 0.2, "seq": 2.5}, "the wheel event's number must be a whole number"),
+             ({"x": 0.1, "y": 0.2, "seq": -1}, "the wheel event's number must be a whole number"),
+             ({"x": 0.1, "y": 0.2, "seq": "abc"}, "the wheel event's number must be a number, got 'abc'")]
+    for trigger in ("click", "input"):
+        for data, says in cases:
+            bad = tab.run("wheel", trigger, view, data)
+            assert bad.success and bad.named["status"].startswith(f"⚠️ {says}"), (data, bad.error, bad.named)
+            assert ("warning", bad.named["status"][3:]) in bad.toasts
+    clicked = tab.run("wheel", "click", view, {"x": 0.3, "y": 0.4, "seq": 1})
+    assert clicked.success and clicked.named["status"].startswith("Edited face 1") and clicked.named["wheel"] is not None
+    tab.close()
+    log = server.log.read_text(errors="replace")[logged:]
+    assert "Traceback" not in log and log.count("user error: the wheel event") == 2 * len(cases), log[-3000:]
+
+
+def test_the_hint_at_full_intensity_does_not_ask_for_a_point_further_out(linear_ckpt, gaussian_ckpt, tiny_classifier):
+    """At 100 % no point lies further out: the hint says to try another face instead (the tiny classifier
+    reads every edit as neutral, so the hint shows)."""
+    app = make_app(f"{linear_ckpt},{gaussian_ckpt}", str(tiny_classifier))
+    key = upload(app, OBAMA)["photo_key"]
+    full = ui_picker.on_emotion(app, key, "linear", "0", False, "sad", 1.0)["readout"]
+    half = ui_picker.on_emotion(app, key, "linear", "0", False, "sad", 0.5)["readout"]
+    assert "Hint:" in full and "try a point further out" not in full and "at full intensity already: try another face" in full
+    assert "try a point further out, or another face" in half

@@ -4,6 +4,8 @@ waits are bounded and released by what they wait for)."""
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -101,7 +103,7 @@ def test_session_photos_are_bounded_by_bytes_least_recently_used_first(app, monk
 def test_an_api_client_past_its_limit_gets_a_one_line_429(app):
     import gradio as gr
 
-    work = api.png(app, lambda: Image.new("RGB", (8, 8), "red"))
+    work = api.png(app, None, lambda: Image.new("RGB", (8, 8), "red"))
 
     with ExitStack() as calls:
         for _ in range(API_PER_CLIENT):  # calls of client-a under way
@@ -112,7 +114,66 @@ def test_an_api_client_past_its_limit_gets_a_one_line_429(app):
                                    "wait for one to finish, then call again")
         assert Image.open(api.api_call(app, work, _session("client-b"))).getpixel((0, 0)) == (255, 0, 0)  # others go on
     path = api.api_call(app, work, _session("client-a"))  # its calls ended: room again
-    assert Path(path).parent == app.sessions.temp_dir and Path(path).suffix == ".png"
+    assert Path(path).parent.parent == app.sessions.api_dir and Path(path).suffix == ".png"
+
+
+def _age(folder: Path, seconds: float) -> None:
+    """Make every file under ``folder`` ``seconds`` older, as if that much time had passed."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            t = path.stat().st_mtime - seconds
+            os.utime(path, (t, t))
+
+
+def test_a_flood_from_one_api_client_deletes_no_page_s_files(linear_ckpt, gaussian_ckpt, tmp_path, monkeypatch):
+    """A page holds a clip, a photo and its PNG while one API client sends result after result (a
+    sweep between calls, each a couple of minutes after the last): the client loses its own results,
+    the old uploads of the calls go, the page keeps every file past 30 minutes and edits its clip;
+    when the disk budget is spent, a call is refused in one line."""
+    import gradio as gr
+    import numpy as np
+
+    from clips import PHOTOS_OBAMA, face_frames, write_clip
+    from webapp import ui_video
+
+    temp = tmp_path / "gradio-tmp"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(temp))
+    app = webapp.create_app(f"{linear_ckpt},{gaussian_ckpt}", "off", Limits(temp_bytes=40 * MB))
+    (temp / "c1").mkdir(parents=True)
+    clip = write_clip(temp / "c1" / "clip.mp4", face_frames(PHOTOS_OBAMA, 12))  # as Gradio stores an upload
+    (temp / "p1").mkdir()
+    photo = Path(shutil.copy(OBAMA, temp / "p1" / "obama.jpg"))
+    tab = _session("page")
+    assert ui_video.on_clip(app, {"path": str(clip)}, "linear", tab)["clip_status"].startswith("Clip: 1.0 s")
+    key = _upload(app, photo, tab)["photo_key"]
+    png = Path(ui_result.on_save(app, key, "linear", "0", [0.3, 0.4], tab)["download"].value["path"])
+    _age(temp, 600)  # the page's files are the oldest in the folder
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (1000, 1000, 3), dtype=np.uint8))
+    greedy = _session("greedy")
+    inputs = []
+    for i in range(12):
+        inputs.append(temp / f"u{i}" / "noise.png")
+        inputs[-1].parent.mkdir()
+        noise.save(inputs[-1])  # the call's upload
+        api.api_call(app, api.png(app, greedy, lambda: noise), greedy, ({"path": str(inputs[-1])},))
+        _age(temp, 120)
+        app.sessions.temp.sweep()
+    assert all(p.exists() for p in (clip, photo, png)), "a page's file was deleted"
+    own = sorted(app.sessions.api_dir.rglob("*.png"))
+    assert 1 <= len(own) <= API_PER_CLIENT + 1 and not inputs[0].exists() and inputs[-1].exists()
+    assert app.sessions.temp.usage() <= 40 * MB
+    edited = ui_video.on_edit_clip(app, {"path": str(clip)}, "linear", None, "happy", 1.0, "point", tab,
+                                   progress=lambda *a, **k: None)
+    assert edited["clip_status"].startswith("Edited 12 of 12 frames"), edited
+    with pytest.raises(gr.Error) as e:  # clients of a call each fill what is left: refused, in one line
+        for i in range(20):
+            api.api_call(app, api.png(app, _session(f"client-{i}"), lambda: noise), _session(f"client-{i}"))
+    assert e.value.message == "the server's temporary storage is full: try again in a minute"
+    assert all(p.exists() for p in (clip, photo, png)) and app.sessions.temp.usage() <= 40 * MB
+    app.sessions.end(tab)
+    _age(temp, 120)
+    app.sessions.temp.sweep()
+    assert not clip.exists() and not photo.exists()  # let go when the tab closed
 
 
 def test_upload_guard_refuses_what_does_not_fit(app, tmp_path):
@@ -164,6 +225,20 @@ def test_upload_guard_renames_dot_named_files_in_part_headers_only():
 
     for size in (1, 2, 5, 13, 40, len(body)):  # the pattern split across chunks at every place
         assert asyncio.run(through(size)) == renamed, size
+
+
+def test_the_upload_cap_is_30_mb_as_the_page_says(server, tmp_path):
+    """30 MB as the README and the page say it: 30,000,000 bytes pass, one byte more is refused (not 30 MiB)."""
+    import httpx
+
+    for size, ok in ((30_000_000, True), (30_000_001, False)):
+        big = tmp_path / "big.bin"
+        with open(big, "wb") as f:
+            f.truncate(size)
+        with open(big, "rb") as f:
+            r = httpx.post(server.url + "gradio_api/upload", files={"files": ("big.bin", f)}, timeout=120)
+        assert (r.status_code == 200) == ok, (size, r.status_code, r.text[:200])
+        big.unlink()
 
 
 def test_closing_the_tab_frees_the_session_on_the_server(server):

@@ -39,14 +39,14 @@ def edit(app, clip, path="point", point=None, emotion="happy", intensity=1.0, se
 
 
 def test_a_clip_is_checked_when_it_arrives(app, clip, tmp_path):
-    out = ui_video.on_clip(app, {"path": str(clip)})
+    out = ui_video.on_clip(app, {"path": str(clip)}, "linear")
     assert out["clip_out"] is None
     assert out["clip_status"].startswith("Clip: 1.0 s, 320×240 px, 12 fps, with sound")
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
-    status = ui_video.on_clip(app, {"path": str(bad)})["clip_status"]
+    status = ui_video.on_clip(app, {"path": str(bad)}, "linear")["clip_status"]
     assert status.startswith("⚠️ notes.mp4 is not a video ffmpeg can read") and "\n" not in status
-    assert ui_video.on_clip(app, None) == {"clip_out": None, "clip_status": ""}
+    assert ui_video.on_clip(app, None, "linear") == {"clip_out": None, "clip_status": ""}
 
 
 @pytest.mark.parametrize("path", ["point", "neutral-to", "tour"])
@@ -63,7 +63,7 @@ def test_a_webcam_recording_is_edited(app, clip, tmp_path):
     """What a browser's webcam recorder makes: WebM (VP8 and Opus) muxed live, with no length in its header."""
     webm = tmp_path / "webcam.webm"
     run_ffmpeg("-i", str(clip), "-c:v", "libvpx", "-c:a", "libopus", "-live", "1", "-f", "webm", str(webm))
-    assert ui_video.on_clip(app, {"path": str(webm)})["clip_status"].startswith("Clip: length not in its header")
+    assert ui_video.on_clip(app, {"path": str(webm)}, "linear")["clip_status"].startswith("Clip: length not in its header")
     out = edit(app, webm, session=Request("video-webcam"))
     assert out["clip_status"].startswith("Edited 12 of 12 frames"), out
     frames, meta = decode(out["clip_out"])
@@ -108,6 +108,36 @@ def test_a_clip_that_does_not_fit_in_the_temporary_folder_is_refused(app, clip, 
     # the room asked for: the MP4 at 0.25 bits a pixel of 12 frames of 320x240 (under 2x the clip) + 5 MB
     assert asked == [2 * clip.stat().st_size + 5_000_000]
     assert ui_video.room_for(str(clip)) == asked[0]
+
+
+def test_a_clip_without_a_face_is_answered_in_seconds_before_the_slot(app, tmp_path):
+    """A 20-s 1080p clip without a face: one line in under 5 s when it arrives, when the page edits it and
+    when the API does, even while another clip holds the one slot (the check comes before it)."""
+    import time
+
+    import gradio as gr
+    import skimage.data
+    from PIL import Image
+
+    from webapp import api
+
+    still = tmp_path / "cat.png"
+    Image.fromarray(skimage.data.chelsea()).save(still)
+    cat = tmp_path / "cat.mp4"
+    run_ffmpeg("-loop", "1", "-i", str(still), "-t", "20", "-r", "30", "-vf", "scale=1920:1080", "-c:v", "libx264",
+               "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(cat))
+    says = "no face found in cat.mp4: none in the first "
+    t = time.monotonic()
+    arrived = ui_video.on_clip(app, {"path": str(cat)}, "linear")["clip_status"]
+    assert arrived.startswith("⚠️ " + says) and "\n" not in arrived and time.monotonic() - t < 5, arrived
+    t = time.monotonic()
+    edited = edit(app, cat, session=Request("video-cat"))
+    assert edited["clip_out"] is None and edited["clip_status"].startswith("⚠️ " + says) and time.monotonic() - t < 5
+    with app.clips:  # another clip being edited
+        t = time.monotonic()
+        with pytest.raises(gr.Error) as e:
+            api.video(app, {"path": str(cat)}, "happy", 1.0, "linear", Request("video-cat"))
+        assert e.value.message.startswith(says) and time.monotonic() - t < 5, e.value.message
 
 
 def test_one_clip_at_a_time_and_the_clip_read_is_kept(app, clip, monkeypatch):

@@ -620,9 +620,12 @@ def test_a_finger_drags_the_marker_on_the_phone(browser, server):
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
         pg.wait_for_timeout(40)
     views = pg.evaluate("() => window.__views.length")
+    hover = f"{WHEEL} .hoverlayer .hovertext"
+    hovered = pg.locator(hover).count()  # Plotly's hover box follows the finger
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     settled(pg)
     assert views >= 3, f"only {views} views during a touch drag"
+    assert hovered and pg.locator(hover).count() == 0, "the hover box stayed on the wheel after the drag"
     assert pg.evaluate("() => window.scrollY") == scrolled  # the finger moved the marker, not the page
     assert math.dist(point(wheel_state(pg)), end) < one_px(state) * 2
     assert math.dist(status_point(pg), end) < 0.006 + one_px(state) * 2 and control_values(pg)[0] == "surprise"

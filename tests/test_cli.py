@@ -263,3 +263,52 @@ def test_a_folder_is_edited_photo_by_photo_and_failures_go_on(capsys, tmp_path, 
     assert rc == 2 and _one_error_line(err) == ("error: 'o.png' names an image file: with a folder of photos, "
                                                 "-o names a folder (made if missing)")
     assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize(
+    "command, extra, output, says",
+    [
+        ("edit", ["--emotion", "happy"], "/proc/a.png", "cannot write /proc/a.png: No such file or directory"),
+        ("grid", [], "/proc/a.png", "cannot write /proc/a.png: No such file or directory"),
+        ("animate", [], "/proc/a.gif", "cannot write /proc/a.gif: No such file or directory"),
+        ("video", ["--emotion", "happy"], "/proc/a.mp4", "cannot write /proc/a.mp4: No such file or directory"),
+        ("edit", ["--emotion", "happy"], "IN", "{IN} is also the input: write the output to another file"),
+        ("edit", ["--like", "IN"], "IN", "{IN} is also the input: write the output to another file"),
+        ("grid", [], "IN", "{IN} is also the input: write the output to another file"),
+        ("animate", [], "IN", "{IN} is also the input: write the output to another file"),
+        ("video", ["--emotion", "happy"], "IN", "{IN} is also the input: write the output to another file"),
+    ],
+)
+def test_the_output_is_checked_before_any_work(capsys, tmp_path, face_png, linear_ckpt, monkeypatch, command, extra,
+                                               output, says):
+    """An output that cannot be written, or that is the input, is one line naming the path as given,
+    before a model loads or the input is read; the input is left as it was."""
+    import ganmut.editor
+
+    src = tmp_path / {"animate": "in.gif", "video": "in.mp4"}.get(command, "in.png")
+    src.write_bytes(face_png.read_bytes())  # the work would fail on this content: the check comes first
+    loads = []
+    monkeypatch.setattr(ganmut.editor, "load", lambda *a, **k: loads.append(a))
+    argv = [a.replace("IN", str(src)) for a in [command, str(src), "-o", output, "--model", str(linear_ckpt), *extra]]
+    rc, _, err = _run(capsys, *argv)
+    assert rc == 2 and _one_error_line(err) == "error: " + says.replace("{IN}", str(src))
+    assert loads == [] and src.read_bytes() == face_png.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [src.name]  # no probe or temporary file left
+
+
+def _zlib_header(png) -> bytes:
+    """The first two bytes of a PNG's image data: zlib's header, whose FLEVEL bits say how hard it compressed."""
+    data = png.read_bytes()
+    at = data.index(b"IDAT") + 4
+    return data[at:at + 2]
+
+
+def test_pngs_are_written_at_the_measured_fast_level(capsys, tmp_path, face_png, linear_ckpt):
+    """The full-resolution PNG is written at zlib level 1 (benchmarks/inference.md): zlib's header says
+    "fastest" (0x78 0x01), not Pillow's default level 6 (0x78 0x9c)."""
+    from ganmut.images import PNG_COMPRESS_LEVEL, save_options
+
+    out = tmp_path / "out.png"
+    rc, _, _ = _run(capsys, "edit", face_png, "-o", out, "--model", linear_ckpt, "--emotion", "happy")
+    assert rc == 0 and PNG_COMPRESS_LEVEL == 1 and _zlib_header(out) == b"\x78\x01"
+    assert save_options("PNG") == {"compress_level": 1} and save_options("JPEG") == {}

@@ -10,9 +10,7 @@ a call made while another clip is edited is refused at once, in one line.
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -22,11 +20,12 @@ import ganmut
 from ganmut.editor import model_name
 from ganmut.errors import VideoError, shorten
 from ganmut.face import face_choice
-from ganmut.images import read_image, storable
+from ganmut.images import read_image, save_options, storable
 from ganmut.presets import parse_preset
 
 from .events import bind, inform, log_user_error
 from .limits import API_CONCURRENCY, API_PER_CLIENT, TooMany
+from .sessions import png_room
 from . import ui_video
 from .ui_gamut import sheet_face
 from .ui_photo import payload_path
@@ -85,13 +84,15 @@ def api_image(payload: Any) -> Image.Image:
     return loaded.image
 
 
-def api_call(app: Any, work: Callable[[], str], request: gr.Request | None) -> str:
+def api_call(app: Any, work: Callable[[], str], request: gr.Request | None, payloads: tuple[Any, ...] = ()) -> str:
     """An API call: ``work``, which writes the call's file and answers its path, on an API worker (low
-    priority), within one of its client's places. Past the places, and for a user error, a one-line
-    gr.Error (and one line in the server log, no traceback)."""
+    priority), within one of its client's places, its uploaded ``payloads`` kept from the temporary
+    folder's sweeps meanwhile. Past the places, and for a user error, a one-line gr.Error (and one line
+    in the server log, no traceback)."""
     try:
         with app.api_clients.hold(getattr(request, "session_hash", None) or "anonymous"):
-            return app.api_pool.run(work)
+            with app.sessions.reading(payload_path(p) for p in payloads):
+                return app.api_pool.run(work)
     except TooMany:
         log_user_error(TOO_MANY)
         raise gr.Error(TOO_MANY, print_exception=False) from None
@@ -100,17 +101,12 @@ def api_call(app: Any, work: Callable[[], str], request: gr.Request | None) -> s
         raise gr.Error(str(e), print_exception=False) from None
 
 
-def api_file(app: Any, suffix: str) -> Path:
-    """A new file for an API result in the temporary folder (where Gradio serves it from, and its sweep deletes it)."""
-    app.sessions.temp_dir.mkdir(parents=True, exist_ok=True)
-    return app.sessions.temp_dir / f"ganmut-api-{uuid.uuid4().hex}{suffix}"
-
-
-def png(app: Any, work: Callable[[], Image.Image]) -> Callable[[], str]:
-    """``work`` with its image written as a PNG API result: the path."""
+def png(app: Any, request: gr.Request | None, work: Callable[[], Image.Image]) -> Callable[[], str]:
+    """``work`` with its image written as a PNG API result of ``request``'s client (:meth:`Sessions.api_result`): the path."""
     def write() -> str:
-        path = api_file(app, ".png")
-        storable(work(), "PNG").save(path)
+        image = storable(work(), "PNG")
+        with app.sessions.api_result(request, ".png", png_room(image)) as path:
+            image.save(path, **save_options("PNG"))
         return str(path)
 
     return write
@@ -125,7 +121,8 @@ def edited(app: Any, image: Any, model: Any, face: Any,
 
 def edit_xy(app: Any, image: Any, x: float, y: float, model: str, face: str, client: gr.Request | None = None) -> str:
     """Edit to the code (x, y) of the model's space (linear: unit disc; Gaussian: [-1, 1]^2)."""
-    return api_call(app, png(app, lambda: edited(app, image, model, face, lambda ed: ed.code(z=(x, y)))), client)
+    return api_call(app, png(app, client, lambda: edited(app, image, model, face, lambda ed: ed.code(z=(x, y)))), client,
+                    (image,))
 
 
 def edit_emotion(app: Any, image: Any, emotion: str, intensity: float, model: str, face: str,
@@ -134,7 +131,7 @@ def edit_emotion(app: Any, image: Any, emotion: str, intensity: float, model: st
     def code(ed: ganmut.Editor) -> tuple[float, ...]:
         return ed.code(emotion=text(emotion, "emotion"), intensity=intensity)
 
-    return api_call(app, png(app, lambda: edited(app, image, model, face, code)), client)
+    return api_call(app, png(app, client, lambda: edited(app, image, model, face, code)), client, (image,))
 
 
 def edit_preset(app: Any, image: Any, preset: str, face: str, client: gr.Request | None = None) -> str:
@@ -144,7 +141,7 @@ def edit_preset(app: Any, image: Any, preset: str, face: str, client: gr.Request
         p = parse_preset(text(preset, "preset"))
         return edited(app, image, p.model, face, lambda ed: ed.code(z=p.z))
 
-    return api_call(app, png(app, edit), client)
+    return api_call(app, png(app, client, edit), client, (image,))
 
 
 def match(app: Any, image: Any, reference: Any, model: str, face: str, reference_face: str,
@@ -161,7 +158,7 @@ def match(app: Any, image: Any, reference: Any, model: str, face: str, reference
         point = app.models.reference_point(kind, path, which)[0]
         return edited(app, image, kind, face, lambda ed: point)
 
-    return api_call(app, png(app, edit), client)
+    return api_call(app, png(app, client, edit), client, (image, reference))
 
 
 def grid(app: Any, image: Any, model: str, face: str, client: gr.Request | None = None) -> str:
@@ -170,7 +167,7 @@ def grid(app: Any, image: Any, model: str, face: str, client: gr.Request | None 
         kind = model_name(text(model, "model"))
         return app.models.grid(kind, api_image(image), sheet_face(text(face, "face")))
 
-    return api_call(app, png(app, sheet), client)
+    return api_call(app, png(app, client, sheet), client, (image,))
 
 
 def video(app: Any, clip: Any, target: str, intensity: float, model: str, client: gr.Request | None = None) -> str:
@@ -181,12 +178,12 @@ def video(app: Any, clip: Any, target: str, intensity: float, model: str, client
         src = payload_path(clip)
         if src is None:
             raise VideoError("no video given")
-        out = api_file(app, ".mp4")  # written whole or not at all (ganmut.files.atomic_path)
-        inform(ui_video.edit_clip(app, kind, src, out, ui_video.clip_target(text(target, "target"), intensity),
-                                  wait=False).notes)
+        spec = ui_video.clip_target(text(target, "target"), intensity)
+        with app.sessions.api_result(client, ".mp4") as out:  # edit_clip reserves the MP4's room
+            inform(ui_video.edit_clip(app, kind, src, out, spec, wait=False).notes)  # written whole or not at all
         return str(out)
 
-    return api_call(app, edit, client)
+    return api_call(app, edit, client, (clip,))
 
 
 def layout_and_wire(app: Any, default: str) -> None:

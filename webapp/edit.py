@@ -7,12 +7,14 @@ from typing import Any
 import gradio as gr
 
 import ganmut
+from ganmut.classifier import FULL_INTENSITY
 from ganmut.editor import Prepared
 from ganmut.emotions import EMOTIONS, NEUTRAL
+from ganmut.errors import number
 from ganmut.face import face_choice
 
 from . import views
-from .events import warn
+from .events import log_user_error, warn
 
 EMOTION_CHOICES = [e for e in EMOTIONS if e != EMOTIONS[NEUTRAL]]
 EDIT = ("point", "wheel", "emotion", "intensity", "result", "crops", "mix", "readout", "status", "download")
@@ -36,16 +38,33 @@ def as_code(z: Any) -> tuple[float, ...]:
     return tuple(float(v) for v in (z.tolist() if hasattr(z, "tolist") else z))
 
 
-def start_code(app: Any, kind: str, emotion: str, intensity: float) -> tuple[float, ...]:
-    """The point of an emotion at an intensity in a model's space (CodeError for bad values)."""
-    return app.models.editor(kind).code(emotion=emotion, intensity=float(intensity))
+def page_intensity(value: Any) -> float:
+    """The intensity control's value as the page sends it (raw): a value typed in the slider's box outside
+    [0, 1] is taken as the nearer end, as the box then shows, with one line in the server log; CodeError,
+    in one line, for anything that is not a number."""
+    try:
+        x = number(value, "intensity")
+    except ValueError as e:
+        raise ganmut.CodeError(str(e)) from None
+    inside = min(max(x, 0.0), 1.0)
+    if inside != x:
+        log_user_error(f"intensity must be a number in [0, 1], got {x:g}: {inside:g} is used")
+    return inside
+
+
+def start_code(app: Any, kind: str, emotion: str, intensity: Any) -> tuple[float, ...]:
+    """The point of an emotion at the intensity control's value (:func:`page_intensity`) in a model's
+    space (CodeError for bad values)."""
+    return app.models.editor(kind).code(emotion=emotion, intensity=page_intensity(intensity))
 
 
 def readout(app: Any, kind: str, code: tuple[float, ...], result: ganmut.EditResult | None = None,
             who: str = "face 1") -> str:
     """The readout's HTML of an edit of model ``kind`` at ``code`` (or only its status line)."""
-    target = EMOTIONS[app.models.editor(kind).space.dominant(code)[0]]
-    return views.readout_html(app.models.readout_status(kind), result, target, who)
+    space = app.models.editor(kind).space
+    e = space.dominant(code)[0]
+    edge = space.intensity_of(code, e) >= FULL_INTENSITY
+    return views.readout_html(app.models.readout_status(kind), result, EMOTIONS[e], who, edge)
 
 
 def controls_at(space: Any, code: tuple[float, ...]) -> dict[str, Any]:

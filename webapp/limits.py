@@ -34,6 +34,9 @@ API_CONCURRENCY = 16
 """API calls let through Gradio's "api" group at once, to the per-client check and the API workers' queue."""
 API_PER_CLIENT = 2
 """API calls one client (a gradio_client session) may have waiting or running; past that, a 429 error."""
+API_FILES_SHARE = 10
+"""A client's API results take at most this fraction (1/N) of the temporary folder's cap; past that, its
+own oldest results are deleted first (a gradio_client downloads each result as its call ends)."""
 QUEUE_SIZE = 64
 """Events that may wait in Gradio's queue; past that, Gradio answers "Queue is full"."""
 MAX_SESSIONS = 1000
@@ -44,6 +47,9 @@ SWEEP_S = 5.0
 """How often the temporary folder is swept."""
 EMPTY_FOLDER_S = 60.0
 """A folder emptied by a sweep is removed once it has stayed empty this long."""
+GRACE_S = 60.0
+"""The temporary folder's sweeps never delete a file younger than this to make room (an upload whose
+event has not run yet, an output a page or a client has not fetched yet)."""
 
 
 def env_count(name: str, default: int) -> int:
@@ -88,20 +94,22 @@ class DiskBudget:
     """Keeps the files under ``folders`` within ``max_bytes`` and ``max_age_s``.
 
     :meth:`sweep` deletes files older than ``max_age_s`` and, when more than ``target_bytes``
-    remain, the least recently modified ones until ``target_bytes`` are left, then folders that
-    stayed empty for :data:`EMPTY_FOLDER_S` (never the budget's own folders); files named by
-    ``keep()`` are never deleted, and ``forget`` is told which paths went. :meth:`admit` reserves
+    remain, the least recently modified ones older than ``grace_s`` until ``target_bytes`` are left,
+    then folders that stayed empty for :data:`EMPTY_FOLDER_S` (never the budget's own folders); files
+    named by ``keep()``, or directly inside a folder it names, are never deleted, and ``forget`` is
+    told which paths went. :meth:`admit` reserves
     room for a file about to be written (an upload), sweeping first when needed, and :meth:`done`
     says it was written. :meth:`run` sweeps every ``every_s`` seconds until :meth:`stop`.
     """
 
     def __init__(self, folders: Iterable[str | os.PathLike], max_bytes: int, target_bytes: int | None = None,
                  max_age_s: float = 1800.0, keep: Callable[[], set[str]] = set,
-                 forget: Callable[[set[str]], None] = lambda paths: None) -> None:
+                 forget: Callable[[set[str]], None] = lambda paths: None, grace_s: float = 0.0) -> None:
         self.folders = [Path(f) for f in folders]
         self.max_bytes = int(max_bytes)
         self.target_bytes = int(max_bytes // 2 if target_bytes is None else target_bytes)
         self.max_age_s = max_age_s
+        self.grace_s = grace_s
         self._keep = keep
         self._forget = forget
         self._on_disk = 0  # at the last sweep
@@ -136,8 +144,9 @@ class DiskBudget:
         return sum(size for _, size, _ in self._scan()[0])
 
     def sweep(self) -> int:
-        """Delete what is too old, then the oldest files past ``target_bytes``, and folders left
-        empty for a minute (a writer may be about to use a newer one); the bytes freed."""
+        """Delete what is too old, then the oldest files past ``target_bytes`` (none younger than
+        ``grace_s``), and folders left empty for a minute (a writer may be about to use a newer
+        one); the bytes freed. What ``keep()`` names stays, however old."""
         with self._lock:
             files, empty = self._scan()
             files.sort()
@@ -147,9 +156,10 @@ class DiskBudget:
             gone: set[str] = set()
             freed = 0
             for mtime, size, path in files:
-                if total - freed <= self.target_bytes and now - mtime <= self.max_age_s:
-                    break
-                if path in keep:
+                age = now - mtime
+                if age <= self.max_age_s and (total - freed <= self.target_bytes or age < self.grace_s):
+                    break  # the files are in order of age: the rest are younger still
+                if path in keep or os.path.dirname(path) in keep:
                     continue
                 try:
                     os.unlink(path)

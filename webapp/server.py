@@ -32,8 +32,8 @@ from .ui_picker import PLOTLY_URL
 
 STYLESHEET = Path(__file__).with_name("static") / "app.css"
 PLOTLY_JS = Path(importlib.util.find_spec("plotly").submodule_search_locations[0]) / "package_data" / "plotly.min.js"
-MAX_FILE_SIZE = "30mb"
 MAX_UPLOAD_BYTES = 30 * 1000 * 1000
+"""The largest upload, 30 MB (Gradio's "30mb" would be 30 MiB, which the page and the README do not say)."""
 
 
 class DotNames:
@@ -130,7 +130,7 @@ def launch(blocks: gr.Blocks, budget: DiskBudget, **kwargs: Any) -> None:
         torch.set_num_threads(1)  # edits run side by side, one core each; more threads per edit oversubscribe the cores
     blocks.queue(max_size=QUEUE_SIZE, default_concurrency_limit=UI_CONCURRENCY).launch(
         theme=gr.themes.Soft(primary_hue="amber", secondary_hue="slate"), css=STYLESHEET.read_text(),
-        state_session_capacity=MAX_SESSIONS, max_file_size=MAX_FILE_SIZE, show_error=False,
+        state_session_capacity=MAX_SESSIONS, max_file_size=MAX_UPLOAD_BYTES, show_error=False,
         app_kwargs={"routes": [Route(PLOTLY_URL, plotly_js)], "lifespan": lifespan(budget),
                     "middleware": [Middleware(UploadGuard, budget=budget)]},
         **kwargs,

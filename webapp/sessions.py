@@ -4,7 +4,13 @@ A session (a browser tab, or a gradio_client client) holds one photo, read, dete
 (:class:`ganmut.editor.Prepared`), under its session key, in a map bounded by bytes; the session's
 ``photo_key`` State holds only that key. Its files (the PNG download, the animation's GIF and MP4, the edited clip) live in a
 folder of its own under Gradio's temporary folder. Both go when the tab closes (:meth:`Sessions.end`).
-The temporary folder as a whole is kept within ``Limits.temp_bytes`` and 30 minutes (``temp``).
+
+The temporary folder as a whole is kept within ``Limits.temp_bytes`` and 30 minutes (``temp``), but
+nothing an open page may still use is deleted to get there: its folder, and the uploads its photo,
+clip and reference show (:meth:`Sessions.hold`), stay until the tab closes, for the newest
+:data:`~webapp.limits.MAX_SESSIONS` pages (the sessions whose state Gradio keeps). API results live in a
+folder of their client and count against it (:meth:`Sessions.api_result`): a client past its share of the
+cap loses its own oldest results first, and a result that does not fit even then is refused in one line.
 """
 from __future__ import annotations
 
@@ -14,22 +20,29 @@ import os
 import shutil
 import tempfile
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import gradio as gr
+from PIL import Image
 
 import ganmut
 from ganmut.editor import Prepared
-from ganmut.limits import MB, ByteLRU
+from ganmut.limits import MB, ByteLRU, nbytes
 
-from .limits import STORAGE_FULL, DiskBudget, Limits, trim_heap
+from .limits import API_FILES_SHARE, API_PER_CLIENT, GRACE_S, MAX_SESSIONS, STORAGE_FULL, DiskBudget, Limits, trim_heap
 
 WHEEL_PAGES = 10_000
 """How many pages' newest wheel events are remembered (a page forgotten answers every event)."""
 RELEASED = "Your photo was released to make room for other visitors: please upload it again."
+
+
+def png_room(image: Image.Image) -> int:
+    """Bytes a PNG of ``image`` may take on disk: its pixels in memory (at least its raw rows) plus 64 kB."""
+    return nbytes(image) + image.height + 65536
 
 
 def session_key(request: gr.Request | None) -> str:
@@ -47,9 +60,12 @@ class Sessions:
         self.photos: ByteLRU[str, Prepared] = ByteLRU(limits.session_memory, Prepared.nbytes)
         self.temp_dir = Path(gr.utils.get_upload_folder())
         self.sessions_dir = self.temp_dir / "ganmut-sessions"
+        self.api_dir = self.temp_dir / "ganmut-api"
+        self.api_quota = limits.temp_bytes // API_FILES_SHARE
         self.temp = DiskBudget([self.temp_dir], limits.temp_bytes, limits.temp_bytes // 2, max_age_s=1800,
-                               keep=self.kept_files, forget=self.forget_files)
+                               keep=self.kept_files, forget=self.forget_files, grace_s=GRACE_S)
         self._reading: Counter[str] = Counter()
+        self._pages: dict[str, dict[str, str]] = {}  # open pages' held uploads by part, the most recent pages last
         self._wheel: dict[str, int] = {}  # each page's newest wheel event (its number), the most recent pages last
         self._lock = threading.Lock()
 
@@ -83,10 +99,63 @@ class Sessions:
         """A new file named ``prefix...suffix`` in the session's folder (deleted when the tab closes),
         after deleting the session's older files of that prefix and suffix: one PNG, one animation
         and one clip at a time, each with a prefix of its own."""
-        folder = self.sessions_dir / session_key(request)
+        key = session_key(request)
+        with self._lock:
+            self._page(key)
+        folder = self.sessions_dir / key
         folder.mkdir(parents=True, exist_ok=True)
         self.discard(folder.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"))
         return Path(tempfile.mkstemp(suffix=suffix, prefix=prefix, dir=folder)[1])
+
+    def _page(self, key: str) -> dict[str, str]:
+        """The uploads the open page ``key`` holds by part, the page made the most recent (under the lock);
+        past :data:`MAX_SESSIONS` pages, the least recent one's files are no longer kept."""
+        page = self._pages.pop(key, {})
+        self._pages[key] = page
+        while len(self._pages) > MAX_SESSIONS:
+            del self._pages[next(iter(self._pages))]
+        return page
+
+    def hold(self, request: gr.Request | None, part: str, path: str | None) -> None:
+        """Keep the upload ``path`` that a page's ``part`` ("photo", "clip", "reference") shows from the
+        sweeps until the tab closes; the part's previous upload (or, with None, its upload) is let go."""
+        with self._lock:
+            page = self._page(session_key(request))
+            if path is None:
+                page.pop(part, None)
+            else:
+                page[part] = str(path)
+
+    @contextmanager
+    def api_result(self, request: gr.Request | None, suffix: str, nbytes: int = 0) -> Iterator[Path]:
+        """A new path for an API result, in its client's folder: first the client's own oldest results
+        go until they take at most ``api_quota`` with ``nbytes`` more (its newest ones, which it may be
+        fetching, are kept), then ``nbytes`` are reserved while the block writes it (:meth:`room`:
+        GanmutError, in one line, when the temporary folder has no room even then)."""
+        folder = self.api_dir / session_key(request)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.trim(folder, self.api_quota - nbytes, API_PER_CLIENT)
+        with self.room(nbytes):
+            yield folder / f"ganmut-api-{uuid.uuid4().hex}{suffix}"
+
+    def trim(self, folder: Path, max_bytes: int, newest: int) -> None:
+        """Delete the oldest files of ``folder`` until they take at most ``max_bytes``, never its ``newest`` ones."""
+        files = []
+        for path in folder.iterdir():
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            files.append((st.st_mtime, st.st_blocks * 512 or st.st_size, path))
+        files.sort()
+        total = sum(size for _, size, _ in files)
+        gone = []
+        for _, size, path in files[:max(0, len(files) - newest)]:
+            if total <= max_bytes:
+                break
+            gone.append(path)
+            total -= size
+        self.discard(gone)
 
     def wheel_event(self, key: str, seq: int) -> None:
         """Note that the page of session ``key`` sent its wheel event number ``seq`` (the page numbers them
@@ -109,7 +178,16 @@ class Sessions:
         made from (``reading``) kept from the sweeps."""
         if not self.temp.admit(nbytes):
             raise ganmut.GanmutError(STORAGE_FULL)
-        names = [name for path in reading for name in (str(path), os.path.abspath(path))]
+        try:
+            with self.reading(reading):
+                yield
+        finally:
+            self.temp.done(nbytes)
+
+    @contextmanager
+    def reading(self, paths: Iterable[str | os.PathLike | None]) -> Iterator[None]:
+        """While the block runs (an API call waiting for a worker and computing), ``paths`` are kept from the sweeps."""
+        names = [name for path in paths if path is not None for name in (str(path), os.path.abspath(path))]
         with self._lock:
             self._reading.update(names)
         try:
@@ -117,15 +195,18 @@ class Sessions:
         finally:
             with self._lock:
                 self._reading.subtract(names)
-                self._reading = +self._reading  # drop the names no clip reads any more
-            self.temp.done(nbytes)
+                self._reading = +self._reading  # drop the names nothing reads any more
 
     def kept_files(self) -> set[str]:
-        """Temporary files the sweeps must keep: the examples' copies Gradio keeps, and the files a
-        clip is being made from (:meth:`room`)."""
+        """Temporary files (and folders, whose files) the sweeps must keep: the examples' copies Gradio
+        keeps, the files being read (:meth:`reading`), and what open pages may still use: their
+        folders and the uploads they hold (:meth:`hold`)."""
         with self._lock:
-            reading = set(self._reading)
-        return reading.union(*(getattr(b, "keep_in_cache", set()) for b in self.blocks.blocks.values()))
+            kept = set(self._reading)
+            for key, held in self._pages.items():
+                kept.add(str(self.sessions_dir / key))
+                kept.update(name for path in held.values() for name in (path, os.path.abspath(path)))
+        return kept.union(*(getattr(b, "keep_in_cache", set()) for b in self.blocks.blocks.values()))
 
     def forget_files(self, paths: set[str]) -> None:
         """Drop deleted files from Gradio's records of the files it made (which would otherwise grow)."""
@@ -146,6 +227,7 @@ class Sessions:
         self.photos.pop(key)
         with self._lock:
             self._wheel.pop(key, None)
+            self._pages.pop(key, None)
         folder = self.sessions_dir / key
         self.discard(folder.glob("*") if folder.is_dir() else ())
         shutil.rmtree(folder, ignore_errors=True)

@@ -27,10 +27,12 @@ def reading_line(reading: dict[str, float]) -> str:
     return ", ".join(f"{e} {p:.0%}" for e, p in top)
 
 
-def on_reference(app: Any, key: str | None, kind: str, face: str, whole: bool, payload: Any) -> dict[str, Any]:
+def on_reference(app: Any, key: str | None, kind: str, face: str, whole: bool, payload: Any,
+                 session: gr.Request | None = None) -> dict[str, Any]:
     """A reference photo: the point its largest face reads as, and the edit there (the controls set
     to it). A reference without a face, or no classifier, is one line; a cleared reference changes nothing."""
     path = payload_path(payload)
+    app.sessions.hold(session, "reference", path)
     if path is None:
         return {}
     try:

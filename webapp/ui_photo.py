@@ -52,6 +52,7 @@ def on_image(app: Any, payload: Any, kind: str, whole: bool, point: list | None,
                "result": None, "crops": [], "readout": readout(app, kind, (0.0, 0.0)) if app.models.paths else "",
                "download": hidden_download(), "grid": None, "anim": None, "anim_mp4": hidden_download()}
     path = payload_path(payload)
+    app.sessions.hold(session, "photo", path)
     if path is None:
         return {**cleared, "status": NO_PHOTO}
     try:

@@ -13,10 +13,11 @@ from typing import Any
 import gradio as gr
 
 import ganmut
-from ganmut.errors import number
+from ganmut.errors import number, shorten
 
 from . import views
-from .edit import DRAG, EDIT, EMOTION_CHOICES, MODEL_SWITCH, as_code, preview, show, start_code, switch_model
+from .edit import (DRAG, EDIT, EMOTION_CHOICES, MODEL_SWITCH, as_code, page_intensity, preview, show, start_code,
+                   switch_model)
 from .events import Wiring, warn
 from .models import MODEL_LABELS
 from .sessions import session_key
@@ -27,6 +28,8 @@ PLOTLY_URL = "/ganmut/plotly.min.js"
 WHEEL_HTML = ('<div class="ganmut-stage"><div class="ganmut-wheel"></div><div class="ganmut-marker"></div></div>'
               '<div class="ganmut-wheel-empty">The emotion wheel appears here once trained weights are available.'
               '</div>')
+MAX_SEQ = 2**31 - 1
+"""The largest wheel event number taken (the page numbers its events 1, 2, ...: years of dragging)."""
 START = {"emotion": "happy", "intensity": 1.0}
 """The first edit of a new photo: full happiness."""
 
@@ -49,15 +52,35 @@ def layout(app: Any, default: str) -> dict[str, Any]:
             "model_note": note, "point": gr.State(None)}
 
 
+def event_data(evt: Any) -> dict[str, Any]:
+    """The data a wheel event carries (``{x, y, seq}``); ValueError, in one line, when it carries none."""
+    data = getattr(evt, "_data", None) if isinstance(evt, gr.EventData) else vars(evt) if evt is not None else None
+    if not isinstance(data, dict):
+        raise ValueError("the wheel event carries no data; it takes {x, y, seq}")
+    return data
+
+
+def wheel_seq(value: Any) -> int:
+    """A wheel event's number: a whole number in 0..:data:`MAX_SEQ` (0, or none: not ordered); ValueError otherwise."""
+    if value is None:
+        return 0
+    x = number(value, "the wheel event's number")
+    if not (x.is_integer() and 0 <= x <= MAX_SEQ):
+        raise ValueError(f"the wheel event's number must be a whole number in 0..{MAX_SEQ}, got {shorten(value)}")
+    return int(x)
+
+
 def wheel_event(app: Any, kind: str, evt: gr.EventData) -> tuple[int, tuple[float, ...] | None, str]:
     """A wheel event's number (0 when it has no valid one), its exact point projected into the space
-    (a point outside goes to the edge) and ``""``; for a bad event, None and the warning's status line."""
+    (a point outside goes to the edge) and ``""``; for a bad event, None and the warning's status line
+    (a bad number is never noted, so the page's later events still count)."""
     try:
-        seq = int(number(getattr(evt, "seq", 0) or 0, "the wheel event's number"))
+        data = event_data(evt)
+        seq = wheel_seq(data.get("seq"))
     except ValueError as e:
         return 0, None, warn(e)
     try:
-        xy = (number(getattr(evt, "x", None), "x"), number(getattr(evt, "y", None), "y"))
+        xy = (number(data.get("x"), "x"), number(data.get("y"), "y"))
         return seq, as_code(app.models.editor(kind).space.project(xy)), ""
     except (ganmut.GanmutError, ValueError) as e:
         return seq, None, warn(e)
@@ -100,8 +123,8 @@ def on_intensity(app: Any, key: str | None, kind: str, face: str, whole: bool, p
     """The intensity slider moved: the point moves along its ray (GGANmut: along the emotion's path)."""
     try:
         space = app.models.editor(kind).space
-        moved = space.at_intensity(point, emotion, float(intensity)) if point else space.code(emotion, float(intensity))
-        code = as_code(moved)
+        r = page_intensity(intensity)
+        code = as_code(space.at_intensity(point, emotion, r) if point else space.code(emotion, r))
     except (ganmut.GanmutError, ValueError) as e:
         return {"status": warn(e)}
     return show(app, app.sessions.held(key), kind, face, whole, code)
@@ -138,15 +161,17 @@ def on_model(app: Any, kind: str, key: str | None, face: str, whole: bool, emoti
 
 
 def wire(w: Wiring) -> None:
+    # The events that take the intensity control take it raw (preprocess=False): Gradio's own check of a
+    # value typed outside the slider's range answered with a bare error and a traceback (edit.page_intensity).
     # Wheel clicks and drags are sent one at a time by the page, the last one kept (see static/wheel.js).
     w.on(w["wheel"].click, on_click, ("photo_key", "model", "face", "whole"), EDIT, live=True, trigger_mode="multiple")
     w.on(w["wheel"].input, on_drag, ("photo_key", "model", "face", "whole"), DRAG, trigger_mode="multiple",
          show_progress="hidden")
     for trigger in (w["intensity"].input, w["intensity"].release):
         w.on(trigger, on_intensity, ("photo_key", "model", "face", "whole", "point", "emotion", "intensity"), EDIT,
-             live=True)
+             live=True, preprocess=False)
     w.on(w["emotion"].input, on_emotion, ("photo_key", "model", "face", "whole", "emotion", "intensity"), EDIT,
-         live=True)
+         live=True, preprocess=False)
     w.on(w["neutral"].click, on_neutral, ("photo_key", "model", "face", "whole"), EDIT, live=True)
     w.on(w["model"].input, on_model, ("model", "photo_key", "face", "whole", "emotion", "intensity"), MODEL_SWITCH,
-         live=True)
+         live=True, preprocess=False)

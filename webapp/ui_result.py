@@ -7,10 +7,11 @@ from typing import Any
 import gradio as gr
 
 import ganmut
-from ganmut.images import storable
+from ganmut.images import save_options, storable
 
 from .edit import EDIT, hidden_download, readout, show, start_code
 from .events import Wiring, warn
+from .sessions import png_room
 from .ui_photo import NO_PHOTO, ONE_FACE
 
 
@@ -55,19 +56,21 @@ def on_save(app: Any, key: str | None, kind: str, face: str, point: list | None,
     prep = app.sessions.photo_or_warn(key)
     if prep is None or not point:
         return hidden
+    out = app.sessions.session_file(session, "ganmut-edit-", ".png")
     try:
         image = storable(app.models.edit(kind, prep, tuple(point), face).image, "PNG")
+        with app.sessions.room(png_room(image)):  # the server's storage full: one line
+            image.save(out, **save_options("PNG"))
     except ganmut.GanmutError as e:
+        app.sessions.discard([out])
         warn(e)
         return hidden
-    out = app.sessions.session_file(session, "ganmut-edit-", ".png")
-    image.save(out)
     label = f"⬇ Download the PNG ({image.width}×{image.height})"
     return {"download": gr.DownloadButton(value=str(out), visible=True, label=label)}
 
 
 def wire(w: Wiring) -> None:
     inputs = ("photo_key", "model", "face", "whole", "point", "emotion", "intensity")
-    for trigger in (w["face"].input, w["whole"].input):
-        w.on(trigger, on_view, inputs, EDIT, live=True)
+    for trigger in (w["face"].input, w["whole"].input):  # the intensity raw: edit.page_intensity checks it
+        w.on(trigger, on_view, inputs, EDIT, live=True, preprocess=False)
     w.on(w["save"].click, on_save, ("photo_key", "model", "face", "point"), ("download",))

@@ -11,7 +11,7 @@ import gradio as gr
 
 import ganmut
 from ganmut.errors import VideoError, number, shorten
-from ganmut.video import Progress, VideoLimits, VideoReport, inspect
+from ganmut.video import Progress, VideoLimits, VideoReport, find_face, inspect
 
 from .events import Wiring, inform, warn
 from .server import MAX_UPLOAD_BYTES
@@ -83,8 +83,10 @@ def edit_clip(app: Any, kind: str, src: str, out: Path, target: dict[str, Any], 
     on the server (``wait``: for the one being edited, else GanmutError :data:`BUSY`), with room
     reserved in the temporary folder and ``src`` kept from its sweeps. A user's error, and a file
     that went away meanwhile (a closed tab), are one line of GanmutError. Callers run it on an API
-    worker (``app.api_pool``, lower CPU priority), so that wheel clicks get the CPU first."""
+    worker (``app.api_pool``, lower CPU priority), so that wheel clicks get the CPU first. A clip without
+    a face in its first key frames is refused before the slot is taken (:func:`ganmut.video.find_face`)."""
     room = room_for(src)  # a missing, odd or too large clip fails here, before anything is held
+    find_face(app.models.editor(kind).detector, src, LIMITS)  # and one without a face in a few seconds
     if not app.clips.acquire(blocking=wait):
         raise ganmut.GanmutError(BUSY)
     try:
@@ -103,13 +105,18 @@ def summary(report: VideoReport) -> str:
             f"{report.size[1]} px at {report.fps:.3g} fps), {sound}." + inform(report.notes))
 
 
-def on_clip(app: Any, payload: Any) -> dict[str, Any]:
-    """A new clip (or a cleared one): checked at once, and the last edited clip cleared."""
+def on_clip(app: Any, payload: Any, kind: str, session: gr.Request | None = None) -> dict[str, Any]:
+    """A new clip (or a cleared one): checked at once (its header, and a face in its first key frames,
+    :func:`ganmut.video.find_face`), kept from the temporary folder's sweeps until the tab closes
+    (:meth:`~webapp.sessions.Sessions.hold`), and the last edited clip cleared."""
     path = payload_path(payload)
+    app.sessions.hold(session, "clip", path)
     if path is None:
         return {"clip_out": None, "clip_status": ""}
     try:
-        return {"clip_out": None, "clip_status": describe(path)}
+        status = describe(path)
+        find_face(app.models.editor(kind).detector, path, LIMITS)
+        return {"clip_out": None, "clip_status": status}
     except ganmut.GanmutError as e:
         return {"clip_out": None, "clip_status": warn(e)}
 
@@ -138,6 +145,6 @@ def on_edit_clip(app: Any, payload: Any, kind: str, point: list | None, emotion:
 
 
 def wire(w: Wiring) -> None:
-    w.on(w["clip"].change, on_clip, ("clip",), ("clip_out", "clip_status"), preprocess=False)
+    w.on(w["clip"].change, on_clip, ("clip", "model"), ("clip_out", "clip_status"), preprocess=False)
     w.on(w["clip_btn"].click, on_edit_clip, ("clip", "model", "point", "emotion", "intensity", "clip_path"),
          ("clip_out", "clip_status"), preprocess=False, concurrency_id="video", concurrency_limit=1)

@@ -97,9 +97,11 @@ def mix_html(space: Space, code: tuple[float, ...]) -> str:
     return f'<div class="bars"><div class="bars-title">{title}</div>{rows}</div>'
 
 
-def readout_html(status: str, result: ganmut.EditResult | None = None, target: str = "", who: str = "face 1") -> str:
+def readout_html(status: str, result: ganmut.EditResult | None = None, target: str = "", who: str = "face 1",
+                 edge: bool = False) -> str:
     """The classifier's readout of an edit (``result``, to the emotion ``target``) as compact bars,
-    before (grey) and after (the emotion's colour), with a hint when ``target`` reads low; or, with
+    before (grey) and after (the emotion's colour), with a hint when ``target`` reads low (``edge``: the
+    point is at full intensity, :meth:`ganmut.classifier.Reading.hint`); or, with
     no result or no readings, the ``status`` line alone (which classifier reads, or why none does)."""
     if result is None or not result.readings:
         return f'<p class="readout-line">{status}</p>'
@@ -111,7 +113,7 @@ def readout_html(status: str, result: ganmut.EditResult | None = None, target: s
         f'<span class="bar-val">{reading.before[e]:.0%} → {reading.after[e]:.0%}</span></div>'
         for e, c in zip(EMOTIONS, COLORS)
     )
-    hint = reading.hint(target)
+    hint = reading.hint(target, edge)
     return (f'<div class="bars readout"><div class="bars-title">What the classifier reads on {who}, before (grey) and '
             f'after (colour); you asked for <b>{target}</b></div>{rows}'
             + (f'<p class="hint"><b>Hint:</b> {hint}.</p>' if hint else "")

@@ -92,6 +92,7 @@ function onMove(e) {
 }
 function onRelease(e) {
   if (!press || e.pointerId !== press.id) return;
+  if (press.dragging) P.Fx.unhover(host);  // a finger leaves no pointer to move off: the hover box would stay
   press = null;
   delete host.dataset.dragging;
   post('click', point);  // the marker's point: where the press ended
@@ -113,6 +114,7 @@ function render() {
   }
   shown = spec;
   press = null;
+  if (fig) P.Fx.unhover(host);  // another model's figure: no hover box of the last one
   if (!spec) {
     P.purge(host);
     fig = null;
