@@ -89,10 +89,18 @@ def summary(name: str, timings: list[dict]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clicks", type=int, default=10, help="timed clicks per case (default 10)")
+    ap.add_argument("--arch", choices=("default", "served", "warp"), default="default",
+                    help="generator architecture: the library's default (default), the served configs' or the warp "
+                    "lineage's (configs/ganmut-linear-warp.toml, for both models)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
+    from training.config import load_config
+
+    recipe = {"served": "ganmut-{kind}.toml", "warp": "ganmut-linear-warp.toml"}.get(args.arch)
+    generators = {kind: load_config(ROOT / "configs" / recipe.format(kind=kind)).generator if recipe else None
+                  for kind in ("linear", "gaussian")}
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, app_page(Path(tmp)) as pg:
+    with tempfile.TemporaryDirectory() as tmp, app_page(Path(tmp), generators) as pg:
         for name, size in SIZES.items():
             tb.upload(pg, photo(Path(tmp), size))
             rows.append(summary(f"{name}, face view", clicks(pg, args.clicks, len(rows))))
@@ -105,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 pg.locator("#whole input").uncheck()
                 tb.settled(pg)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"\ncpu {cpu}; {time.strftime('%Y-%m-%d %H:%M')}; random default-architecture weights, readout on")
+    print(f"\ncpu {cpu}; {time.strftime('%Y-%m-%d %H:%M')}; random weights, {args.arch} generator architecture, readout on")
     print("| case | clicks | p50 | min | max | kB per click | view |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

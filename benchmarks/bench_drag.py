@@ -57,11 +57,13 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     ap.add_argument("--drags", type=int, default=5, help="drags to time (default 5)")
     ap.add_argument("--seconds", type=float, default=5.0, help="length of each drag (default 5 s)")
-    ap.add_argument("--arch", choices=("served", "default"), default="served",
-                    help="generator architecture: the served configs' (default) or the library's default")
+    ap.add_argument("--arch", choices=("served", "warp", "default"), default="served",
+                    help="generator architecture: the served configs' (default), the warp lineage's "
+                    "(configs/ganmut-linear-warp.toml, for both models) or the library's default")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
-    generators = {kind: load_config(ROOT / "configs" / f"ganmut-{kind}.toml").generator if args.arch == "served" else None
+    recipe = {"served": "ganmut-{kind}.toml", "warp": "ganmut-linear-warp.toml"}.get(args.arch)
+    generators = {kind: load_config(ROOT / "configs" / recipe.format(kind=kind)).generator if recipe else None
                   for kind in ("linear", "gaussian")}
     with tempfile.TemporaryDirectory() as tmp, app_page(Path(tmp), generators) as pg:
         tb.upload(pg, photo(Path(tmp), SIZES["12 MP"]))

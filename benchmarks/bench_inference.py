@@ -56,6 +56,10 @@ def random_model(path: Path, kind: str = "linear", generator: dict | None = None
             t = torch.arange(6) * (2 * torch.pi / 6)
             space.weight.copy_(torch.stack([t.cos(), t.sin()], -1))
     gen = Generator(GeneratorConfig(**(generator or {"image_size": 64, "channels": 1, "conv_dim": 64, "n_res": 6})))
+    if gen.cfg.output == "warp":  # a head at zero would move nothing: every part of the motion is timed
+        torch.nn.init.normal_(gen.head.weight, std=0.05)
+        with torch.no_grad():
+            gen.head.weight[3] += 0.2
     return save_checkpoint(path, gen, space, FER2013_TEMPLATE.tolist(), training={"note": "random weights, benchmark only"})
 
 

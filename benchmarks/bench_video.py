@@ -35,10 +35,7 @@ import torch  # noqa: E402
 import ganmut  # noqa: E402
 from bench_inference import random_model  # noqa: E402
 from clips import PHOTOS_OBAMA, decode, face_frames, write_clip  # noqa: E402
-from ganmut.align import FER2013_TEMPLATE, face_to_crop_matrix, paste_region  # noqa: E402
-from ganmut.checkpoint import save_checkpoint  # noqa: E402
-from ganmut.generator import Generator, GeneratorConfig  # noqa: E402
-from ganmut.spaces import make_space  # noqa: E402
+from ganmut.align import face_to_crop_matrix, paste_region  # noqa: E402
 from ganmut import video  # noqa: E402
 
 SIZE = (1280, 720)
@@ -47,13 +44,9 @@ CENTRE = (455, 260)
 """What of obama.jpg a 720p frame shows: 760 px across (enlarged 1.7x: the face about 400 px tall)."""
 
 
-def served_model(path: Path) -> Path:
-    """The served recipe's generator architecture with random weights (for timing only)."""
-    torch.manual_seed(0)
-    gen_cfg = tomllib.loads((ROOT / "configs" / "ganmut-linear.toml").read_text())["generator"]
-    gen = Generator(GeneratorConfig(**gen_cfg))
-    note = {"note": "random weights, benchmark only"}
-    return save_checkpoint(path, gen, make_space("linear"), FER2013_TEMPLATE.tolist(), training=note)
+def recipe_model(path: Path, config: str = "ganmut-linear.toml") -> Path:
+    """A recipe's generator architecture (``configs/<config>``) with random weights (for timing only)."""
+    return random_model(path, "linear", tomllib.loads((ROOT / "configs" / config).read_text())["generator"])
 
 
 def speed(editor, folder: Path, seconds: float) -> None:
@@ -99,7 +92,9 @@ def jitter(editor, folder: Path, seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--arch", choices=("served", "default"), default="served", help="generator architecture (default served)")
+    ap.add_argument("--arch", choices=("served", "warp", "default"), default="served",
+                    help="generator architecture: served (configs/ganmut-linear.toml, default), warp "
+                    "(configs/ganmut-linear-warp.toml) or the library's default")
     ap.add_argument("--part", choices=("speed", "jitter", "both"), default="both")
     ap.add_argument("--seconds", type=float, default=5.0, help="length of the speed clip (default 5; the jitter clip is 3 s)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
@@ -108,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        make = served_model if args.arch == "served" else random_model
-        editor = ganmut.load(make(folder / "model.safetensors"), "cpu", classifier=None)
+        model = folder / "model.safetensors"
+        configs = {"served": "ganmut-linear.toml", "warp": "ganmut-linear-warp.toml"}
+        made = recipe_model(model, configs[args.arch]) if args.arch in configs else random_model(model)
+        editor = ganmut.load(made, "cpu", classifier=None)
         cfg = editor.model.config
         print(f"cpu {cpu} | torch threads {torch.get_num_threads()} | generator {args.arch}: {cfg.image_size} px, "
               f"conv_dim {cfg.conv_dim}, n_res {cfg.n_res}, output {cfg.output} (random weights)")
