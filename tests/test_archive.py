@@ -79,3 +79,21 @@ def test_cli_builds_from_fer_folders_and_reports_errors(fer2013, tmp_path, capsy
     assert len(load_pack(tmp_path / "p" / "test.npz")) == 70
     assert archive.main(["build", str(fer2013), "-o", str(out), "--quality", "0"]) == 2
     assert capsys.readouterr().err.strip() == "error: --quality must lie in 1..100, got 0"
+
+
+def test_a_ferplus_archive_carries_three_splits_and_the_votes(ferplus, tmp_path, capsys):
+    out = tmp_path / "ferplus.tar"
+    assert archive.main(["build", str(ferplus), "-o", str(out), "--quiet", "--lossless"]) == 0
+    assert "valid 2 faces" in capsys.readouterr().out
+    assert archive.main(["extract", str(out), "-o", str(tmp_path / "p")]) == 0
+    train = load_pack(tmp_path / "p" / "train.npz")
+    assert len(train) == 5 and train.votes is not None and np.allclose(train.votes.sum(1), 1)
+    assert np.allclose(train.votes, load_pack(_prepared(ferplus, tmp_path)).votes, atol=1e-3)  # float16 in the archive
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["test.npz", "train.npz", "valid.npz"]
+
+
+def _prepared(ferplus, tmp_path):
+    from training.prepare import main as prepare_main
+
+    assert prepare_main([str(ferplus), "-o", str(tmp_path / "direct.npz"), "--quiet"]) == 0
+    return tmp_path / "direct.npz"

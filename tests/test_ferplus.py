@@ -2,10 +2,6 @@
 faces, packs with vote distributions, the losses against them and the class-balanced sampling."""
 from __future__ import annotations
 
-import csv
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -15,48 +11,10 @@ from ganmut.emotions import EMOTIONS
 from training.data import DeviceData
 from training.losses import cls_loss, soft_cls_loss
 from training.pack import Pack, PackError, concat_packs, load_pack, save_pack
-from training.prepare import FERPLUS_SPLITS, detect_layout, ferplus_votes, main
+from training.prepare import detect_layout, ferplus_votes, main
 from training.train_classifier import ClassifierTrainConfig, soft_cross_entropy, train_classifier
+from conftest import FERPLUS_ROWS as ROWS
 from ganmut.classifier import ClassifierConfig
-
-# vote columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
-ROWS = [
-    ("a.png", [4, 0, 0, 1, 3, 2, 0, 0, 0, 0]),  # neutral 4 of 10: kept, anger 3, disgust 2, sad 1
-    ("b.png", [0, 10, 0, 0, 0, 0, 0, 0, 0, 0]),  # happy
-    ("c.png", [0, 0, 6, 0, 0, 0, 4, 0, 0, 0]),  # surprise with fear votes
-    ("d.png", [1, 0, 0, 0, 0, 0, 0, 2, 6, 1]),  # unknown: left out
-    ("e.png", [0, 0, 0, 0, 0, 0, 0, 0, 0, 10]),  # not a face: left out
-    ("f.png", [2, 0, 0, 0, 0, 2, 0, 6, 0, 0]),  # contempt: left out
-    ("g.png", [3, 0, 0, 0, 0, 0, 6, 1, 0, 0]),  # fear; the contempt vote is dropped
-    ("h.png", [4, 0, 0, 4, 0, 0, 0, 0, 0, 2]),  # a tie of emotions goes to the first in GANmut's order
-    ("i.png", [0, 0, 0, 0, 0, 5, 0, 0, 5, 0]),  # unknown ties disgust: left out
-    ("missing.png", [0, 9, 0, 0, 0, 0, 0, 0, 1, 0]),  # no such file: skipped, counted
-]
-
-
-def _write_split(folder: Path, faces: list[Path], rows=ROWS, extra_lines: tuple[str, ...] = ()) -> None:
-    folder.mkdir(parents=True)
-    with open(folder / "label.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        for (name, votes), src in zip(rows, faces + [None] * len(rows)):
-            if src is not None and name != "missing.png":
-                shutil.copy(src, folder / name)
-            w.writerow([name, "(0, 0, 48, 48)", *votes])
-    with open(folder / "label.csv", "a") as f:
-        f.writelines(line + "\n" for line in extra_lines)
-
-
-@pytest.fixture(scope="module")
-def ferplus(fer2013, tmp_path_factory) -> Path:
-    """A FER+ layout of real FER2013 faces: the rows above in FER2013Train (with a row of unreadable counts
-    and a short row), two rows in FER2013Valid and FER2013Test."""
-    faces = sorted((fer2013 / "train").rglob("*.png"))
-    root = tmp_path_factory.mktemp("ferplus")
-    _write_split(root / FERPLUS_SPLITS["train"], faces, extra_lines=("j.png,\"(0, 0, 48, 48)\",1,x,0,0,0,0,0,0,0,0", "k.png,3"))
-    for split in ("valid", "test"):
-        _write_split(root / FERPLUS_SPLITS[split], faces[20:], ROWS[:2])
-    return root
-
 
 def test_votes_of_one_face_map_to_ganmut_order_and_leave_out_non_emotions():
     label, dist = ferplus_votes(np.array(ROWS[0][1], float))

@@ -1,11 +1,12 @@
-"""One compact archive of the training and test packs, to carry to a GPU machine.
+"""One compact archive of the training and test packs, to copy to a remote (GPU) machine as one file.
 
+    python -m training.archive build path/to/ferplus -o carry/ferplus.tar      # FER+ folders -> archive
     python -m training.archive build path/to/fer2013 -o carry/fer2013.tar      # FER2013 folders -> archive
-    python -m training.archive check carry/fer2013.tar                         # intact? (hashes, shapes)
-    python -m training.archive extract carry/fer2013.tar -o /tmp/packs         # -> train.npz, test.npz
+    python -m training.archive check carry/ferplus.tar                         # intact? (hashes, shapes)
+    python -m training.archive extract carry/ferplus.tar -o packs              # -> packs/<split>.npz
 
-The GPU machine receives only the working tree (64 MiB in all, the committed weights included), so
-the data travels as one file. Each split's faces are tiled into mosaics of ``TILE`` x ``TILE``
+The source is read by :mod:`training.prepare` (FER2013's train and test splits, or FER+'s train, valid and
+test splits with their vote distributions). Each split's faces are tiled into mosaics of ``TILE`` x ``TILE``
 faces and stored as WebP, by default lossy at quality 90: FER2013's 34,102 faces (78 MB as raw
 pixels, 57 MB as PNG files) take 24.9 MB, with a PSNR of 42.3 dB on both splits (measured, and written to
 the manifest). 48-px faces sit on whole 16-px WebP macroblocks, so only the codec's deblocking
@@ -14,7 +15,8 @@ stores exact pixels.
 
 The archive is an uncompressed tar with ``manifest.json`` (format, per-split counts, shapes, pack
 metadata, quality, PSNR and the SHA-256 of every member), ``<split>-labels.npy`` and the mosaics
-``<split>-NNN.webp``. Reading checks every hash and shape and never unpickles.
+``<split>-NNN.webp``, and ``<split>-votes.npy`` for a FER+ split (float16 vote distributions). Reading checks
+every hash and shape and never unpickles.
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ FORMAT = "ganmut-archive/1"
 TILE = 32
 """Faces per mosaic side: 1,024 faces per WebP image."""
 SPLITS = ("train", "test")
+"""The splits every archive holds (a FER+ archive also holds ``valid``)."""
+LAYOUT_SPLITS = {"fer2013": ("train", "test"), "ferplus": ("train", "valid", "test")}
 DEFAULT_QUALITY = 90
 MAX_MEMBER = 64 * 1024 * 1024
 
@@ -107,6 +111,10 @@ def build(packs: dict[str, Pack], out: Path, enc: Encoding = Encoding(), progres
         labels = io.BytesIO()
         np.save(labels, pack.labels.astype(np.int8), allow_pickle=False)
         members[f"{split}-labels.npy"] = labels.getvalue()
+        if pack.votes is not None:
+            votes = io.BytesIO()
+            np.save(votes, pack.votes.astype(np.float16), allow_pickle=False)
+            members[f"{split}-votes.npy"] = votes.getvalue()
         tiles, decoded = [], []
         for i, mosaic in enumerate(to_mosaics(pack.images)):
             name = f"{split}-{i:03d}.webp"
@@ -182,8 +190,19 @@ def read(path: str | Path) -> dict[str, Pack]:
         if len(images) != info["n"] or len(labels) != info["n"]:
             raise ArchiveError(f"{Path(path).name}: split {split!r} holds {len(images)} faces, expected {info['n']}")
         meta = dict(info["meta"], archive={"encoding": manifest["encoding"], "psnr_db": info["psnr_db"]})
-        packs[split] = Pack(images, labels, meta)
+        packs[split] = Pack(images, labels, meta, _votes(members.get(f"{split}-votes.npy"), path, split))
     return packs
+
+
+def _votes(data: bytes | None, path: str | Path, split: str) -> np.ndarray | None:
+    """A split's vote distributions (float16 in the archive, renormalised in float32), or None without them."""
+    if data is None:
+        return None
+    try:
+        votes = np.load(io.BytesIO(data), allow_pickle=False).astype(np.float32)
+    except ValueError as e:
+        raise ArchiveError(f"{Path(path).name}: split {split!r} has unreadable votes: {e}") from None
+    return votes / np.maximum(votes.sum(-1, keepdims=True), 1e-6)
 
 
 def extract(path: str | Path, out_dir: str | Path) -> dict[str, Path]:
@@ -196,38 +215,43 @@ def extract(path: str | Path, out_dir: str | Path) -> dict[str, Path]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m training.archive",
-        description="Pack the training and test faces into one compact archive for a GPU machine, check it, or unpack it.",
+        description="Pack the training and test faces into one compact archive to copy to a remote (GPU) machine, "
+        "check it, or unpack it.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
-        "  python -m training.archive build path/to/fer2013 -o carry/fer2013.tar\n"
-        "  python -m training.archive check carry/fer2013.tar\n"
-        "  python -m training.archive extract carry/fer2013.tar -o /tmp/packs",
+        "  python -m training.archive build path/to/ferplus -o carry/ferplus.tar\n"
+        "  python -m training.archive check carry/ferplus.tar\n"
+        "  python -m training.archive extract carry/ferplus.tar -o packs   # packs/train.npz, valid.npz, test.npz",
     )
     sub = p.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="FER2013 folders (train/ and test/) -> archive")
-    b.add_argument("source", type=Path, help="FER2013 folder with train/<emotion>/*.png and test/<emotion>/*.png")
+    b = sub.add_parser("build", help="FER+ or FER2013 folders -> archive")
+    b.add_argument("source", type=Path, help="FER+ folder (FER2013Train/, FER2013Valid/, FER2013Test/ with label.csv) or "
+                   "FER2013 folder (train/<emotion>/*.png, test/<emotion>/*.png)")
     b.add_argument("-o", "--output", type=Path, required=True, help="archive to write (.tar)")
     b.add_argument("--quality", type=int, default=DEFAULT_QUALITY, help=f"WebP quality 1-100 (default {DEFAULT_QUALITY})")
     b.add_argument("--lossless", action="store_true", help="exact pixels (about twice the size)")
     b.add_argument("--quiet", action="store_true", help="no progress output")
     c = sub.add_parser("check", help="verify hashes and splits (no decoding)")
     c.add_argument("archive", type=Path)
-    e = sub.add_parser("extract", help="archive -> OUT/train.npz and OUT/test.npz packs")
+    e = sub.add_parser("extract", help="archive -> OUT/<split>.npz packs")
     e.add_argument("archive", type=Path)
     e.add_argument("-o", "--output", type=Path, required=True, help="folder for the packs")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .prepare import PrepareConfig, PrepareError, prepare
+    from .prepare import PrepareConfig, PrepareError, detect_layout, prepare
 
     args = build_parser().parse_args(argv)
     try:
         if args.command == "build":
             if not 1 <= args.quality <= 100:
                 raise ArchiveError(f"--quality must lie in 1..100, got {args.quality}")
-            packs = {s: prepare(PrepareConfig(source=args.source, out=args.output, split=s, layout="fer2013", progress=not args.quiet))
-                     for s in SPLITS}
+            layout = detect_layout(args.source)
+            if layout not in LAYOUT_SPLITS:
+                raise ArchiveError(f"{args.source} is a {layout} source; an archive is built from FER+ or FER2013 folders")
+            packs = {s: prepare(PrepareConfig(source=args.source, out=args.output, split=s, layout=layout, progress=not args.quiet))
+                     for s in LAYOUT_SPLITS[layout]}
             manifest = build(packs, args.output, Encoding(args.quality, args.lossless), progress=not args.quiet)
             size = args.output.stat().st_size / 1e6
             print(f"wrote {args.output} ({size:.1f} MB, {manifest['encoding']}): "
