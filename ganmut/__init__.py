@@ -7,7 +7,8 @@
 """
 from __future__ import annotations
 
-from .editor import MODEL_FILES, EditResult, Editor, load
+from .editor import EditResult, Editor, load
+from .weights import MODEL_FILES
 from .emotions import EMOTIONS
 from .errors import CheckpointError, CodeError, GanmutError, ImageError, NoFaceError
 from .face import Face, FaceDetector

@@ -493,7 +493,7 @@ def _presets(args: argparse.Namespace) -> int:
         print(f"deleted {args.name}")
         return 0
     from .checkpoint import load_checkpoint
-    from .editor import model_path
+    from .weights import model_path
 
     check_name(args.name)
     z, emotion, intensity = _code(args)
@@ -525,9 +525,9 @@ def _grid(args: argparse.Namespace) -> int:
 
 def describe(model: str, weights: str | None = None) -> dict:
     """A JSON-friendly description of a checkpoint (no face detector is loaded); ``weights`` as in
-    :func:`ganmut.editor.model_path`."""
+    :func:`ganmut.weights.model_path`."""
     from .checkpoint import load_checkpoint
-    from .editor import model_path
+    from .weights import model_path
 
     path = model_path(model, weights)
     m = load_checkpoint(path)

@@ -21,7 +21,7 @@ import ganmut
 from uiclient import UISession
 from ganmut.emotions import EMOTIONS
 from ganmut.images import load_image
-from webapp import api, edit, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved
+from webapp import api, edit, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved, views
 from webapp.models import Models
 
 ROOT = appserver.ROOT
@@ -308,7 +308,7 @@ def test_hostile_clicks_and_a_failed_mp4_get_one_line(linear_ckpt, gaussian_ckpt
 
 
 def test_weights_are_found_as_the_library_finds_them(tmp_path, linear_ckpt, gaussian_ckpt):
-    from ganmut.editor import find_weights
+    from ganmut.weights import find_weights
 
     models = Models(str(tmp_path / "nothing-here"), "off")
     assert models.paths == {} and models.problem == "weights not found: 'nothing-here'" and models.names == ["linear", "gaussian"]
@@ -428,7 +428,10 @@ def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussia
     assert set(look) <= set(edit.DRAG) and "point" not in look and "readout" not in look  # the release commits
     assert look["wheel"].props["seq"] == 12 and "point" not in look["wheel"].props  # the page keeps its marker
     assert look["emotion"].value == "anger" and look["intensity"].value == pytest.approx(0.6, abs=1e-3)
-    assert 'data-emotion="anger"' in look["mix"] and "status" not in look
+    assert 'data-emotion="anger"' in look["mix"]
+    # the status line describes the point dragged over, as a preview, not the last edit
+    assert look["status"] == f"Preview at {views.describe(space, at)}: release to edit there."
+    assert look["status"].startswith("Preview at **anger at 60%** · mix neutral 40% · anger 60% at (")
     before, after = look["result"]
     assert max(after.size) <= edit.PREVIEW_SIDE and before.size == after.size and before.tobytes() != after.tobytes()
     release = ui_picker.on_click(app, key, "linear", "0", False, SimpleNamespace(x=at[0], y=at[1], seq=13))
@@ -445,8 +448,6 @@ def test_a_drag_on_a_big_photo_previews_a_reduced_view_near_the_exact_one(linear
     """On 12 megapixels the look is reduced (a whole factor, at most PREVIEW_SIDE), of the face and of
     the whole photo, and shows the same edit as the exact view reduced alike."""
     from types import SimpleNamespace
-
-    from webapp import views
 
     canvas = Image.new("RGB", (4000, 3000), (120, 130, 140))
     with Image.open(OBAMA) as src:
@@ -487,6 +488,34 @@ def test_neutral_through_the_api_is_edit_emotion_neutral(client, face_boxes):
     assert_edited_only_around(OBAMA, out, face_boxes[OBAMA])
 
 
+def call_raw(url: str, endpoint: str, data: list) -> tuple[str, dict]:
+    """One call over Gradio's HTTP API, as any client may make it: the event's kind and its data."""
+    req = urllib.request.Request(f"{url}gradio_api/call/{endpoint}", data=json.dumps({"data": data}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        event_id = json.load(r)["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/{endpoint}/{event_id}", timeout=120) as r:
+        lines = r.read().decode().splitlines()
+    return lines[0].removeprefix("event: "), json.loads(lines[1].removeprefix("data: "))
+
+
+def test_a_file_argument_that_is_no_file_gets_one_line_and_no_traceback(server):
+    """A plain string, a path on the server that was never uploaded, too few arguments: Gradio refuses
+    them before the handler; the client gets one line saying why, the log one line and no traceback."""
+    start = len(server.log.read_text(errors="replace"))
+    form = "image must be a file sent with gradio_client's handle_file(path)"
+    cases = [(["hello", 0.3, 0.3, "linear", "0"], f"{form}, got 'hello'"),
+             ([str(OBAMA), 0.3, 0.3, "linear", "0"], f"{form}, got '{OBAMA}'"),
+             ([{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, 0.3, 0.3, "linear", "0"],
+              f"{form}, not the path of a file on the server (passwd)"),
+             ([None, 0.3], "this call takes 5 arguments, got 2")]
+    for data, says in cases:
+        kind, answer = call_raw(server.url, "edit_xy", data)
+        assert (kind, answer["error"]) == ("error", says), answer
+    log = server.log.read_text(errors="replace")[start:]
+    assert "Traceback" not in log and all(f"user error: {says}" in log for _, says in cases), log
+
+
 def test_match_through_the_api_and_a_reference_without_a_face(client, server, face_boxes, tmp_path):
     import skimage.data
     from gradio_client import handle_file
@@ -505,7 +534,7 @@ def test_match_through_the_api_and_a_reference_without_a_face(client, server, fa
 def test_a_smiling_reference_moves_the_point_into_the_happy_sector(linear_ckpt, gaussian_ckpt, monkeypatch, tmp_path):
     import skimage.data
 
-    from ganmut.editor import CLASSIFIER_FILE
+    from ganmut.weights import CLASSIFIER_FILE
 
     # the bundled classifier (by its path: "auto" would share the editor that another test loads without it)
     app = make_app(f"{linear_ckpt},{gaussian_ckpt}", str(CLASSIFIER_FILE))  # it reads obama.jpg as happy 83 %
@@ -515,7 +544,7 @@ def test_a_smiling_reference_moves_the_point_into_the_happy_sector(linear_ckpt, 
     space = app.models.editor("linear").space
     assert space.nearest_emotion(out["point"]) == EMOTIONS.index("happy") and out["emotion"].value == "happy"
     assert out["wheel"].props["point"] == out["point"] and len(out["crops"]) == 2
-    assert out["status"].startswith("The reference reads happy 8") and "Edited face 1" in out["status"]
+    assert out["status"].startswith("The reference reads happy 8") and "Edited face 1 to **happy at " in out["status"]
     path = api.match(app, {"path": str(BIDEN)}, {"path": str(OBAMA)}, "linear", "0", "0")
     assert Image.open(path).size == Image.open(BIDEN).size
     cat = tmp_path / "cat.png"
@@ -523,6 +552,24 @@ def test_a_smiling_reference_moves_the_point_into_the_happy_sector(linear_ckpt, 
     warned = ui_match.on_reference(app, key, "linear", "0", False, {"path": str(cat)})
     assert warned == {"status": "⚠️ reference photo: no face found in the image"}
     assert ui_match.on_reference(app, key, "linear", "0", False, None) == {}  # a cleared reference changes nothing
+
+
+def test_a_match_names_one_emotion_in_the_status_the_control_and_the_readout():
+    """GGANmut with the bundled weights and classifier: obama2.jpg reads anger 37 %, but the average of
+    its emotions' points leans to sad, in a mix that neutral leads. The status line's edit, the emotion
+    control and the readout's target all name the emotion the point leans to, and the status says why."""
+    import re
+
+    from ganmut.weights import CLASSIFIER_FILE
+
+    app = make_app(str(ROOT / "weights"), str(CLASSIFIER_FILE))
+    key = upload(app, OBAMA, "gaussian")["photo_key"]
+    for ref in ("obama2.jpg", "biden.jpg", "lfw-jacques-chirac.jpg"):
+        out = ui_match.on_reference(app, key, "gaussian", "0", False, {"path": str(ROOT / "assets" / "examples" / ref)})
+        edited = re.search(r"Edited face 1 to \*\*(\w+)", out["status"]).group(1)
+        asked = re.search(r"you asked for <b>(\w+)</b>", out["readout"]).group(1)
+        assert edited == out["emotion"].value == asked, (ref, out["status"], out["emotion"].value, asked)
+        assert f"which averaged over the emotions' points is {edited}." in out["status"], out["status"]
 
 
 def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ckpt, tiny_classifier, tmp_path, monkeypatch):
@@ -533,7 +580,7 @@ def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ck
     out = upload(app, OBAMA)
     assert out["readout"].count('class="bar-row') == 7 and "emotion readout by tiny-classifier.safetensors" in out["readout"]
     assert "you asked for <b>happy</b>" in out["readout"]
-    monkeypatch.setattr(ganmut.editor, "CLASSIFIER_FILE", tmp_path / "fer-classifier.safetensors")  # none bundled
+    monkeypatch.setattr(ganmut.weights, "CLASSIFIER_FILE", tmp_path / "fer-classifier.safetensors")  # none bundled
     for spec, line in ((None, "emotion readout off: no classifier at weights/fer-classifier.safetensors"),
                        ("off", "emotion readout off (GANMUT_CLASSIFIER=off)"),
                        (str(tmp_path / "missing.safetensors"), "emotion readout off: ")):

@@ -52,9 +52,9 @@ def test_verbose_prints_the_classifier_readout(capsys, tmp_path, face_png, linea
     assert "emotion readout by tiny-classifier.safetensors" in stdout and "dominant emotion is sad" in stdout
     face = next(line for line in stdout.splitlines() if line.startswith("  face 0: before: "))
     assert face.count("%") == 6 and " | after: " in face
-    import ganmut.editor as editor_mod
+    import ganmut.weights as weights_mod
 
-    monkeypatch.setattr(editor_mod, "CLASSIFIER_FILE", tmp_path / "none.safetensors")
+    monkeypatch.setattr(weights_mod, "CLASSIFIER_FILE", tmp_path / "none.safetensors")
     rc, stdout, err = _run(capsys, "edit", face_png, "-o", out, "--model", linear_ckpt, "--emotion", "sad", "-v")
     assert rc == 0 and "emotion readout off: no classifier at weights/none.safetensors" in stdout and "face 0" not in stdout
 
@@ -195,7 +195,7 @@ def test_grid_size_is_bounded(capsys, tmp_path, face_png, linear_ckpt):
 def test_bundled_model_missing_is_one_line(capsys, tmp_path, face_png, monkeypatch):
     import ganmut.editor
 
-    monkeypatch.setattr(ganmut.editor, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(ganmut.weights, "WEIGHTS_DIR", tmp_path)
     monkeypatch.delenv("GANMUT_WEIGHTS", raising=False)
     rc, _, err = _run(capsys, "edit", face_png, "-o", tmp_path / "o.png", "--emotion", "happy")
     assert rc == 2 and "no trained weights are bundled yet" in _one_error_line(err)

@@ -15,11 +15,13 @@ from conftest import DetectionCounter
 
 import ganmut
 import ganmut.editor as editor_mod
+import ganmut.weights as weights_mod
 from ganmut import canvas
 from ganmut.align import apply_affine, face_to_crop_matrix, invert_affine, paste_region
 from ganmut.checkpoint import Model
 from ganmut.classifier import Reading, load_classifier, predict
-from ganmut.editor import Editor, load_readout
+from ganmut.editor import Editor
+from ganmut.weights import load_readout
 from ganmut.emotions import EMOTIONS
 from ganmut.errors import CheckpointError, CodeError, ImageError, NoFaceError
 from ganmut.generator import GeneratorConfig
@@ -368,7 +370,7 @@ def test_grid_draws_every_tile_without_overlap(editor, gaussian_editor, portrait
 
 
 def test_bundled_names_without_weights_give_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(editor_mod, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(weights_mod, "WEIGHTS_DIR", tmp_path)
     with pytest.raises(CheckpointError, match="no trained weights are bundled yet.*path of a .safetensors"):
         ganmut.load("linear", device="cpu")
 
@@ -457,7 +459,7 @@ def test_reading_hints_when_the_target_reads_low():
 
 
 def test_load_says_why_the_readout_is_off(monkeypatch, tmp_path, tiny_classifier):
-    monkeypatch.setattr(editor_mod, "CLASSIFIER_FILE", tmp_path / "fer-classifier.safetensors")
+    monkeypatch.setattr(weights_mod, "CLASSIFIER_FILE", tmp_path / "fer-classifier.safetensors")
     assert load_readout("auto") == (None, "emotion readout off: no classifier at weights/fer-classifier.safetensors")
     clf, status = load_readout(tiny_classifier)
     assert clf is not None and status.startswith("emotion readout by tiny-classifier.safetensors")

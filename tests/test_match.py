@@ -10,7 +10,8 @@ from PIL import Image
 
 import ganmut
 from ganmut.cli import main
-from ganmut.editor import CLASSIFIER_FILE, Editor, Match
+from ganmut.editor import Editor, Match
+from ganmut.weights import CLASSIFIER_FILE
 from ganmut.emotions import EMOTIONS, NEUTRAL
 from ganmut.errors import CheckpointError, NoFaceError
 

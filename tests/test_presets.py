@@ -103,7 +103,7 @@ def test_hostile_presets_files_get_one_line(capsys, tmp_path, linear_ckpt):
 def test_the_cli_finds_weights_as_the_app_does(capsys, tmp_path, linear_ckpt, monkeypatch):
     import ganmut.editor
 
-    monkeypatch.setattr(ganmut.editor, "WEIGHTS_DIR", tmp_path / "bundled")  # nothing bundled
+    monkeypatch.setattr(ganmut.weights, "WEIGHTS_DIR", tmp_path / "bundled")  # nothing bundled
     monkeypatch.delenv("GANMUT_WEIGHTS", raising=False)
     folder = tmp_path / "mine"
     folder.mkdir()

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_consumer_lists_exactly_the_registry_s_served_models():
-    from ganmut.editor import MODEL_ALIASES, MODEL_FILES
+    from ganmut.weights import MODEL_ALIASES, MODEL_FILES
     from webapp.models import MODEL_LABELS
 
     names = [m.name for m in registry.SERVED]

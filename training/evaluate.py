@@ -38,7 +38,7 @@ import torch
 from ganmut.checkpoint import Model, load_checkpoint
 from ganmut.classifier import EmotionClassifier, load_classifier
 from ganmut.devices import pick_device
-from ganmut.editor import CLASSIFIER_FILE
+from ganmut.weights import CLASSIFIER_FILE
 from ganmut.emotions import EMOTIONS, N_EMOTIONS, NEUTRAL
 from ganmut.errors import GanmutError
 from ganmut.images import from_model_output, to_model_input

@@ -17,7 +17,7 @@ import gradio as gr
 from PIL import Image
 
 import ganmut
-from ganmut.editor import model_name
+from ganmut.weights import model_name
 from ganmut.errors import VideoError, shorten
 from ganmut.face import face_choice
 from ganmut.images import read_image, save_options, storable

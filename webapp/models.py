@@ -17,7 +17,8 @@ from PIL import Image
 
 import ganmut
 from ganmut import animate, video, wheel
-from ganmut.editor import MODEL_FILES, Prepared, find_weights, load_readout
+from ganmut.editor import Prepared
+from ganmut.weights import MODEL_FILES, find_weights, load_readout
 from ganmut.registry import SERVED
 
 MODEL_LABELS = {m.name: m.label for m in SERVED}
@@ -84,7 +85,7 @@ def gpu_video(model: Key, src: str, out: str, target: dict[str, Any],
 
 
 class Models:
-    """The models an app serves: the checkpoints ``weights`` holds (see :func:`ganmut.editor.find_weights`),
+    """The models an app serves: the checkpoints ``weights`` holds (see :func:`ganmut.weights.find_weights`),
     each loaded now (on ZeroGPU the weights must reach CUDA at start-up), with the readout's classifier
     (``classifier``: a file, ``"auto"`` or ``"off"``). A checkpoint that fails to load is left out, and
     the banner says why. The GPU-bound work of a model runs through :meth:`prepare`, :meth:`edit`,

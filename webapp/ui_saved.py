@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 import ganmut
-from ganmut.editor import model_name
+from ganmut.weights import model_name
 from ganmut.presets import Preset, PresetError, add_preset, parse_presets, to_json
 
 from .edit import MODEL_SWITCH, show, switch_model
