@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .align import PastePlan, apply_paste, invert_affine, paste_plan, paste_region
-from .motion import FLOW_LIMIT, Motion
+from .motion import FLOW_LIMIT, Motion, unfold
 
 ALPHA_FLOOR = 0.01
 """Mouth opacities below this are not applied: a warp head's opacity is a sigmoid, never exactly 0."""
@@ -69,9 +69,10 @@ def reach(m: np.ndarray, size: int) -> int:
 
 
 def warp_edits(motion: Motion) -> list[WarpEdit]:
-    """The :class:`WarpEdit` of each face of a batch's motion (grey content: its channels averaged)."""
+    """The :class:`WarpEdit` of each face of a batch's motion (grey content: its channels averaged), each flow
+    unfolded (:func:`ganmut.motion.unfold`): an edit never folds the face over itself."""
     m = motion.detach()
-    flow, gain = m.flow.float().cpu().numpy(), m.log_gain.float().cpu().numpy()
+    flow, gain = unfold(m.flow.float()).cpu().numpy(), m.log_gain.float().cpu().numpy()
     alpha = m.alpha.float().cpu().numpy()
     content = ((m.content.float().mean(1) + 1) / 2).cpu().numpy()
     return [WarpEdit(flow[i], gain[i, 0], alpha[i, 0], content[i]) for i in range(len(flow))]

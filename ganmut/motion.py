@@ -120,3 +120,24 @@ def jacobian_det(flow: torch.Tensor) -> torch.Tensor:
     dx = (flow[..., :-1, 1:] - flow[..., :-1, :-1]) * g  # d(flow)/dx, flow in fractions, x in cells -> fractions
     dy = (flow[..., 1:, :-1] - flow[..., :-1, :-1]) * g
     return (1 + dx[:, 0]) * (1 + dy[:, 1]) - dx[:, 1] * dy[:, 0]
+
+
+FOLD_MARGIN = 0.1
+"""The least area ratio (det J) a served warp may leave anywhere: :func:`unfold` scales a flow to keep it."""
+
+
+def unfold(flow: torch.Tensor, margin: float = FOLD_MARGIN, steps: int = 12) -> torch.Tensor:
+    """Each flow of a batch ``[B, 2, g, g]`` scaled down, as little as needed (bisection on the scale), so that its
+    warp nowhere folds or crushes a region below ``margin`` of its area (``det J >= margin``); a flow that already
+    does not is returned unchanged. Training prices folds (:func:`training.losses.fold_loss`); this guarantees
+    that an edit never shows one."""
+    out = flow.clone()
+    for i in range(len(flow)):
+        if float(jacobian_det(flow[i:i + 1]).min()) >= margin:
+            continue
+        lo, hi = 0.0, 1.0  # det J at scale 0 is 1 everywhere
+        for _ in range(steps):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if float(jacobian_det(flow[i:i + 1] * mid).min()) >= margin else (lo, mid)
+        out[i] = flow[i] * lo
+    return out

@@ -211,3 +211,17 @@ def _crop_and_code(editor):
 
     gen = torch.Generator().manual_seed(0)
     return torch.rand(1, 1, editor.size, editor.size, generator=gen) * 2 - 1, torch.tensor([[0.5, 0.5]])
+
+
+def test_a_motion_that_would_fold_reaches_the_photo_unfolded():
+    import torch
+
+    from ganmut.motion import FOLD_MARGIN, Motion, jacobian_det
+
+    g = 12
+    xs = (torch.arange(g) + 0.5) / g
+    flow = torch.zeros(1, 2, g, g)
+    flow[0, 0] = (-1.5 * xs)[None, :].expand(g, g)
+    motion = Motion(flow, torch.zeros(1, 1, 12, 12), torch.zeros(1, 1, SIZE, SIZE), torch.zeros(1, 1, SIZE, SIZE))
+    edit = compose.warp_edits(motion)[0]
+    assert float(jacobian_det(torch.from_numpy(edit.flow)[None]).min()) >= FOLD_MARGIN

@@ -96,3 +96,16 @@ def test_a_warp_generator_starts_as_the_identity_and_stays_bounded():
         Generator(GeneratorConfig(image_size=48, conv_dim=8, n_res=1, output="residual")).motion(x, z)
     with pytest.raises(ValueError, match="flow_grid"):
         GeneratorConfig(image_size=48, output="warp", flow_grid=1)
+
+
+def test_unfold_scales_a_folding_flow_just_enough_and_leaves_the_rest():
+    g = 12
+    xs = (torch.arange(g) + 0.5) / g
+    fold = torch.zeros(2, 2, g, g)
+    fold[0, 0] = (-1.5 * xs)[None, :].expand(g, g)  # folds: det J = -0.5
+    fold[1, 0] = (0.3 * xs)[None, :].expand(g, g)  # a stretch: left alone
+    out = M.unfold(fold)
+    assert torch.equal(out[1], fold[1])
+    det = M.jacobian_det(out[:1])
+    assert float(det.min()) >= M.FOLD_MARGIN and float(det.min()) < M.FOLD_MARGIN + 0.01  # no more than needed
+    assert torch.allclose(out[0] / out[0, 0].abs().max(), fold[0] / fold[0, 0].abs().max())  # the same direction
