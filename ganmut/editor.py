@@ -32,7 +32,7 @@ from .errors import CheckpointError, CodeError, ImageError, NoFaceError, number,
 from .devices import pick_device
 from .face import Face, FaceDetector, face_choice
 from .images import ImageSource, Photo, detection_rgb, display_copy, from_photo, match_channels, pixels_key, read_image, to_model_input, to_photo, to_pil
-from .limits import MB, ByteLRU, nbytes
+from .cache import MB, ByteLRU, nbytes
 from .weights import load_readout, model_path
 
 CACHE_BYTES = 64 * MB

@@ -19,7 +19,7 @@ import appserver
 from uiclient import UISession
 
 from ganmut.editor import Prepared
-from ganmut.limits import MB, ByteLRU
+from ganmut.cache import MB, ByteLRU
 from webapp import api, ui_gamut, ui_photo, ui_picker, ui_result
 from webapp.limits import API_PER_CLIENT, DiskBudget, Limits
 from webapp.server import UploadGuard

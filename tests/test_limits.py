@@ -1,4 +1,4 @@
-"""The bounds of ganmut.limits (bytes) and webapp.limits (disk, lanes, clients) (no timing: every wait is released by the test)."""
+"""The bounds of ganmut.cache (bytes) and webapp.limits (disk, lanes, clients) (no timing: every wait is released by the test)."""
 from __future__ import annotations
 
 import contextvars
@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ganmut.limits import ByteLRU, nbytes
+from ganmut.cache import ByteLRU, nbytes
 from webapp.limits import DiskBudget, LowPriorityPool, PerClient, TooMany
 
 

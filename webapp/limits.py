@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ganmut.errors import shorten
-from ganmut.limits import MB
+from ganmut.cache import MB
 
 V = TypeVar("V")
 UI_CONCURRENCY = 2

@@ -31,7 +31,7 @@ from PIL import Image
 
 import ganmut
 from ganmut.editor import Prepared
-from ganmut.limits import MB, ByteLRU, nbytes
+from ganmut.cache import MB, ByteLRU, nbytes
 
 from .limits import API_FILES_SHARE, API_PER_CLIENT, GRACE_S, MAX_SESSIONS, STORAGE_FULL, DiskBudget, Limits, trim_heap
 

@@ -1,4 +1,4 @@
-"""Memory bounds of the editor's caches: :class:`ByteLRU`, a least-recently-used map bounded by the
+"""The editor's caches, bounded by memory: :class:`ByteLRU`, a least-recently-used map bounded by the
 bytes of its values, which :func:`nbytes` measures (arrays, tensors, images)."""
 from __future__ import annotations
 
