@@ -13,8 +13,8 @@ caches faces (:mod:`ganmut.editor`). Two kinds of edit, as the generator's ``out
   the mouth's opacity are interpolated there; the photo is resampled (bicubic) at
   ``p + A^-1 flow * size`` (``A`` the alignment's linear part), so the face keeps the photo's own detail
   and colour at any resolution; the gain multiplies R, G and B together (the hue is kept); the mouth's
-  new pixels take the luminance of the generator's content and the chromaticity of the warped photo
-  beneath them. All three fade out over the crop's feathered border, a displacement that would read
+  new pixels take the luminance of the generator's content, the colour of the warped photo around them
+  (averaged over a crop pixel) and the photo's grain (:func:`hue`, :func:`grain`). All three fade out over the crop's feathered border, a displacement that would read
   outside the photo reads its border, and every pixel outside the feathered crop is bit-identical to
   the input.
 """
@@ -88,6 +88,31 @@ def apply(pixels: np.ndarray, edit: Edit, m: np.ndarray, size: int, mask: np.nda
     return apply_warp(pixels, edit, m, size, mask)
 
 
+def hue(image: torch.Tensor, cell: int) -> torch.Tensor:
+    """``[C, h, w]``: each channel over the luminance of ``image`` ``[C, h, w]``, averaged over ``cell`` x ``cell``
+    blocks and interpolated back: the local colour of the photo without its pixel noise (1 for grey)."""
+    if image.shape[0] == 1:
+        return torch.ones_like(image)
+    small = F.avg_pool2d(image[None], cell, cell, ceil_mode=True) if cell > 1 else image[None]
+    luma = sum(c * k for k, c in zip(LUMA, small[0]))
+    ratio = small / luma.clamp_min(1.0)
+    return F.interpolate(ratio, size=image.shape[1:], mode="bilinear", align_corners=False)[0]
+
+
+def grain(photo: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:
+    """``[C, h, w]`` noise for new pixels in ``box`` (its size) with the fine grain of ``photo`` ``[C, H, W]``
+    around it: the standard deviation of the photo's detail finer than 3 pixels (its difference from a 3x3
+    mean), the same in every channel. Seeded by the box, so the same edit always gets the same grain."""
+    h, w = photo.shape[1:]
+    y, x = max(0, h // 2 - 256), max(0, w // 2 - 256)
+    middle = photo[:, y:y + 512, x:x + 512]  # the grain of the face's middle: enough to measure, cheap on 48 MP
+    detail = middle - F.avg_pool2d(middle[None], 3, 1, 1, count_include_pad=False)[0]
+    std = float(detail.std())
+    x0, y0, x1, y1 = box
+    gen = torch.Generator().manual_seed(hash(box) & 0x7FFFFFFF)
+    return torch.randn((1, y1 - y0, x1 - x0), generator=gen) * std
+
+
 def _sample(field: np.ndarray, grid: torch.Tensor, padding: str) -> torch.Tensor:
     """A ``[C, g, g]`` (or ``[g, g]``) crop-space field at grid_sample positions ``grid`` ``[1, h, w, 2]``: ``[C, h, w]``."""
     t = torch.from_numpy(np.ascontiguousarray(field, dtype=np.float32))
@@ -130,9 +155,10 @@ def apply_warp(pixels: np.ndarray, edit: WarpEdit, m: np.ndarray, size: int, mas
     new *= gain
     if bool((alpha > 0).any()):
         top = float(np.iinfo(pixels.dtype).max)
-        luma = new[0] if new.shape[0] == 1 else sum(c * k for k, c in zip(LUMA, new))
         content = _sample(edit.content, grid, "border")[0] * top
-        painted = new * (content / luma.clamp_min(1.0))  # the content's luminance, the warped photo's hue
+        cell = max(1, round(1 / float(np.sqrt(abs(np.linalg.det(m[:, :2]))))))  # photo pixels a crop pixel
+        painted = content * hue(new, cell)  # the content's luminance, the warped photo's colour around it
+        painted = painted + grain(src[0], (x0, y0, x1, y1))  # as grainy as the photo: a smooth patch reads as painted
         new = torch.lerp(new, painted, alpha)
     info = np.iinfo(pixels.dtype)
     new = new.round_().clamp_(info.min, info.max).permute(1, 2, 0).numpy().astype(pixels.dtype)
