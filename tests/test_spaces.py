@@ -6,19 +6,16 @@ import pytest
 import torch
 
 from ganmut.emotions import EMOTIONS, NEUTRAL, emotion_index, mix_vector
-from ganmut.spaces import (
-    CategoricalSpace,
-    GaussianSpace,
-    LinearSpace,
+from ganmut.geometry import (
     covariance,
     expected_anchor,
     label_distribution,
     linear_distribution,
     mahalanobis_sq,
-    make_space,
     polar_to_xy,
     xy_to_polar,
 )
+from ganmut.spaces import CategoricalSpace, GaussianSpace, LinearSpace, make_space
 
 
 def test_emotion_names_and_aliases():

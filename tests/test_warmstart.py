@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from ganmut.emotions import N_EMOTIONS, NEUTRAL
-from ganmut.spaces import MODE_LIMIT, make_space
+from ganmut.geometry import MODE_LIMIT
+from ganmut.spaces import make_space
 from training.export import training_model
 from training.states import load_training_checkpoint
 from training.train import main as train_main

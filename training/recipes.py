@@ -28,7 +28,8 @@ from typing import Callable, NamedTuple, Protocol
 import torch
 
 from ganmut.emotions import N_EMOTIONS, NEUTRAL
-from ganmut.spaces import TAU, GaussianSpace, LinearSpace, Space, polar_to_xy
+from ganmut.geometry import polar_to_xy
+from ganmut.spaces import TAU, GaussianSpace, LinearSpace, Space
 
 from .losses import rho_loss, symmetric_kl
 
