@@ -11,7 +11,10 @@ Every loop is bounded by a count, every request by a timeout; nothing leaves 127
 2. Fairness: a UI-style client (tests/uiclient.py: the page's own HTTP protocol, inputs and
    outputs named by the elem_id of their components) clicks the wheel, first on an idle server,
    then while 6 API clients call ``/edit_xy`` without pause: its p50/p95 and the ratio of the p95s.
-3. Soak: 4 browser sessions (with their heartbeats) edit 20 distinct photos (tests/data/photos,
+3. Flood (issue #33): a page session holds a clip and a photo while one API client calls
+   ``/edit_emotion`` ``--flood`` times on a 4000x3000 photo: RSS and the temporary folder, whether the
+   page's files are still there, and the page's clip edited after it.
+4. Soak: 4 browser sessions (with their heartbeats) edit 20 distinct photos (tests/data/photos,
    assets/examples and two enlarged copies, 12 and 35 megapixels), 500 edits in all (a photo
    upload is one edit, a wheel click one more); the server's RSS and its temporary folder are
    sampled every second; then the sessions end (heartbeats closed) and RSS is followed for
@@ -282,6 +285,54 @@ def soak(url: str, photos: list[Path], edits: int, sessions: int) -> tuple[Calls
     return calls, tabs
 
 
+def flood(server: Server, url: str, folder: Path, calls_n: int) -> tuple[Calls, list[str]]:
+    """Issue #33's flood: a page session holds a clip and a photo while one gradio_client client calls
+    ``/edit_emotion`` ``calls_n`` times on a 4000x3000 photo (each result a PNG of about 20 MB). Its
+    calls and what it found: the page's files still there, and the page's clip edited after the flood
+    (an error of the page's is a failed call, the run stops)."""
+    from gradio_client import Client, handle_file
+
+    from clips import PHOTOS_OBAMA, face_frames, write_clip
+
+    big = folder / "flood-12mp.jpg"
+    with Image.open(API_PHOTO) as src:
+        canvas = Image.new("RGB", (4000, 3000), (120, 130, 140))
+        canvas.paste(src.convert("RGB").resize((1920, 2400), Image.Resampling.BILINEAR), (1040, 300))
+    canvas.save(big, quality=85)
+    page = UISession(url, TIMEOUT_S)
+    page.open()
+    clip = page.upload(write_clip(folder / "flood-clip.mp4", face_frames(PHOTOS_OBAMA, 12)))
+    held = page.run("clip", "change", {"clip": clip, "model": "linear"})
+    photo = page.upload(API_PHOTO)
+    shown = page.run("photo", "change", {"photo": photo, "model": "linear", "whole": False, "emotion": "happy",
+                                          "intensity": 1.0})
+    calls = Calls()
+    for reply, what in ((held, "the page's clip"), (shown, "the page's photo")):
+        if not reply.success or "⚠️" in str(reply.named):
+            calls.add(0.0, f"{what}: {reply.error or reply.named}"[:200])
+    client = Client(url, verbose=False, download_files=str(folder / "downloads"), analytics_enabled=False)
+    refused: list[str] = []
+    t = time.perf_counter()
+    for _ in range(calls_n if not calls.failed.is_set() else 0):
+        start = time.perf_counter()
+        try:
+            Path(client.predict(handle_file(str(big)), "happy", 0.8, "linear", "0", api_name="/edit_emotion")).unlink()
+            calls.add(time.perf_counter() - start, None)
+        except Exception as e:  # a one-line refusal is counted apart; the flood goes on
+            refused.append(str(e).strip().splitlines()[0][:150])
+    calls.wall_s = time.perf_counter() - t
+    client.close()
+    kept = [f"{name}: {'kept' if Path(p['path']).exists() else 'DELETED'}" for name, p in (("clip", clip), ("photo", photo))]
+    edit = page.run("clip-btn", "click", {"clip": clip, "model": "linear", "emotion": "happy", "intensity": 1.0,
+                                          "clip-path": "point"})
+    status = str(edit.named.get("clip-status"))
+    kept.append(f"the page's clip edited after the flood: {status.splitlines()[0]}")
+    if not status.startswith("Edited"):
+        calls.add(0.0, f"the page's clip after the flood: {edit.error or status}"[:200])
+    page.close()
+    return calls, kept + [f"{len(refused)} calls refused" + (f", e.g. {refused[0]}" if refused else "")]
+
+
 def check(server: Server, *phases: Calls) -> None:
     """Stop the run, loudly, when a call of ``phases`` failed: its figures would not measure the app."""
     errors = [e for c in phases for e in c.errors]
@@ -328,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--edits", type=int, default=500, help="soak edits in all (default 500)")
     ap.add_argument("--clicks", type=int, default=20, help="UI clicks per fairness measure (default 20)")
     ap.add_argument("--after-s", type=float, default=300.0, help="seconds to follow RSS after the sessions end (default 300)")
+    ap.add_argument("--flood", type=int, default=36, help="/edit_emotion calls of the flood on a 12-MP photo (default 36)")
     args = ap.parse_args(argv)
 
     def report(line: str) -> None:
@@ -382,6 +434,14 @@ def main(argv: list[str] | None = None) -> int:
             report(f"\nUI p95 under load / idle p95: {ratio:.2f} (target <= 2)")
 
             start = time.monotonic()
+            flooded, found = flood(server, url, tmp_dir, args.flood)
+            check(server, flooded)
+            report(flooded.row(f"flood: 1 API client x {args.flood} /edit_emotion on 12 MP, a page holding a clip"))
+            during = [s for s in server.samples if s[0] >= start]
+            report(f"flood: RSS peak {max(s[1] for s in during):.0f} MB ({max(s[1] for s in during) - baseline:+.0f} MB), "
+                   f"temp folder peak {max(s[2] for s in during):.0f} MB; " + "; ".join(found))
+
+            start = time.monotonic()
             calls, tabs = soak(url, photos, args.edits, 4)
             check(server, calls)
             report(calls.row(f"soak: 4 sessions, 20 photos, {args.edits} edits"))
@@ -398,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             after(server, ended, args.after_s, baseline, report)
             report(f"temp folder peak over the whole run: {max(s[2] for s in server.samples):.0f} MB; "
                    f"at the end {server.samples[-1][2]:.0f} MB")
-            ok = sum(len(c.latencies) for c in (warm, warm_ui, one, eight, idle, busy, load, calls))
+            ok = sum(len(c.latencies) for c in (warm, warm_ui, one, eight, idle, busy, load, flooded, calls))
             report(f"every call succeeded: {ok} calls")
             report(f"load average at the end: {os.getloadavg()[0]:.2f}")
         finally:

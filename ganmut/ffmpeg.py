@@ -65,14 +65,29 @@ _STREAM = re.compile(r"^\s*Stream #\d+:\d+\S*: (Video|Audio): (.*)$", re.M)
 _SIZE = re.compile(r"[ ,](\d{1,5})x(\d{1,5})(?=[ ,\[]|$)")
 _RATE = re.compile(r"(\d+(?:\.\d+)?)(k?) (fps|tbr)")
 _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
+_FORMAT = re.compile(r"Input #0, ([\w,]+), from")
+IMAGE_FORMATS = {"image2": "an image", "gif": "a GIF image", "apng": "an animated PNG", "webp_anim": "a WebP image"}
+"""ffmpeg's demuxers of images (and ``*_pipe``, one per image format): what such a file is, in words."""
+
+
+def image_kind(text: str) -> str | None:
+    """What ffmpeg's description of an input calls it when it is an image, still or animated ("a JPEG
+    image"), not a video; None for a video."""
+    found = _FORMAT.search(text)
+    fmt = found.group(1) if found else ""
+    if fmt.endswith("_pipe"):
+        return f"a {fmt.removesuffix('_pipe').upper()} image"
+    return IMAGE_FORMATS.get(fmt)
 
 
 def parse_probe(text: str, name: str = "video") -> Clip:
     """The :class:`Clip` that ffmpeg's description of an input (``ffmpeg -i FILE``'s stderr) describes;
-    VideoError when ffmpeg could not open it or it has no video stream (a cover picture of a sound file
-    is not one)."""
+    VideoError when ffmpeg could not open it, it is an image (a still or an animated GIF: one clear line
+    whatever the file's name says), or it has no video stream (a cover picture of a sound file is not one)."""
     if "Input #0" not in text:
         raise VideoError(f"{name} is not a video ffmpeg can read ({reason(text)})")
+    if kind := image_kind(text):
+        raise VideoError(f"{name} is {kind}, not a video clip; give a clip (MP4, MOV, WebM, ...)")
     streams = _STREAM.findall(text)
     video = next((desc for kind, desc in streams if kind == "Video" and "(attached pic)" not in desc), None)
     if video is None:
@@ -172,11 +187,12 @@ def frames(path: str | Path, clip: Clip, fps: float | None = None, timeout: floa
 
 
 def write_mp4(images: Iterable[np.ndarray], path: str | Path, fps: float, audio: str | Path | None = None,
-              timeout: float = TIMEOUT_S) -> int:
+              timeout: float = TIMEOUT_S, seconds: float | None = None) -> int:
     """Encode RGB uint8 frames of one size as H.264 MP4 (yuv420p, which needs even sides: an odd last
     row or column is dropped) at ``fps``; with ``audio``, the first sound stream of that file too
-    (AAC), cut to the frames' length. Returns the number of frames; VideoError when ffmpeg fails or
-    stalls for ``timeout`` seconds over one frame."""
+    (AAC), cut to the frames' length; given that length, ``seconds``, a shorter sound (a clip cut short)
+    is padded with silence to it, so that it never cuts frames. Returns the number of frames; VideoError
+    when ffmpeg fails or stalls for ``timeout`` seconds over one frame."""
     path = Path(path)
     it = iter(images)
     first = next(it, None)
@@ -186,7 +202,8 @@ def write_mp4(images: Iterable[np.ndarray], path: str | Path, fps: float, audio:
     rate = str(Fraction(fps).limit_denominator(1001))
     cmd = [exe(), "-y", "-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", rate, "-i", "-"]
     if audio is not None:
-        cmd += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0?", "-c:a", "aac", "-b:a", "160k", "-shortest"]
+        pad = ["-af", f"apad=whole_dur={seconds:.3f}"] if seconds else []
+        cmd += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0?", "-c:a", "aac", "-b:a", "160k", *pad, "-shortest"]
     cmd += ["-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)]
     fired: list[bool] = []
     count = 0

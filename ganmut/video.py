@@ -19,7 +19,9 @@ Limits (:class:`VideoLimits`: 20 s, 1920 px on the longest side, 100 MB, 60 fps 
 from the file's header before any frame is decoded. Odd clips: a phone's rotation metadata is applied
 (the result is upright and carries none); a variable frame rate is resampled to its average rate,
 and a rate above ``max_fps`` to ``max_fps``; an odd width or height loses its last column or row (H.264
-needs even sides); frames without a face are kept as they are and counted; a clip without a video
+needs even sides); frames without a face are kept as they are and counted; a clip cut short (or
+damaged further on) is edited as far as it can be read, with a note of how much that was; an image
+(a still, or an animated GIF) is not a clip; a clip without a video
 stream, an unreadable one, or one without a face in any frame gets one line of :class:`VideoError`
 (or :class:`NoFaceError`); ffmpeg runs under deadlines (:mod:`ganmut.ffmpeg`).
 """
@@ -144,6 +146,17 @@ def _frames(src: Path, clip: ffmpeg.Clip, fps: float, limits: VideoLimits) -> It
         if i >= most:
             raise VideoError(f"{src.name} is longer than {limits.max_seconds:g} s, the most accepted")
         yield frame
+
+
+def ended_early(name: str, clip: ffmpeg.Clip, fps: float, frames: int) -> str | None:
+    """A note when fewer ``frames`` could be read at ``fps`` than the header's length promises (a clip cut
+    short, or damaged further on: ffmpeg stops where it can read no more), by more than a frame in 20
+    and one frame; None otherwise (and when the header gives no length)."""
+    expected = round(clip.seconds * fps)
+    if frames >= expected - max(1, expected // 20):
+        return None
+    return (f"{name} ends early: {frames} of the {expected} frames its header promises could be read "
+            f"({frames / fps:.1f} of {clip.seconds:.1f} s); the rest is missing or damaged")
 
 
 def find_face(detector: FaceDetector, src: str | Path, limits: VideoLimits = VideoLimits(),
@@ -320,10 +333,13 @@ def edit_video(editor, src: str | Path, out: str | Path, z: Sequence[float] | No
 
     with atomic_path(out) as tmp:
         try:
-            written = ffmpeg.write_mp4(edited(), tmp, fps, audio=src if clip.audio else None, timeout=limits.timeout)
+            written = ffmpeg.write_mp4(edited(), tmp, fps, audio=src if clip.audio else None, timeout=limits.timeout,
+                                       seconds=n / fps)
         except VideoError as e:  # named as the caller named it, not as the temporary file
             raise VideoError(str(e).replace(tmp.name, out.name)) from None
     edited_count = sum(f is not None for f in faces[:written])
+    if short := ended_early(src.name, clip, fps, written):
+        notes += (short,)
     if edited_count < written:
         notes += (f"{written - edited_count} of {written} frames have no face found and are kept as they are",)
     return VideoReport(written, edited_count, (clip.width - clip.width % 2, clip.height - clip.height % 2), fps,

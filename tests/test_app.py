@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -430,8 +431,8 @@ def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussia
     assert look["emotion"].value == "anger" and look["intensity"].value == pytest.approx(0.6, abs=1e-3)
     assert 'data-emotion="anger"' in look["mix"]
     # the status line describes the point dragged over, as a preview, not the last edit
-    assert look["status"] == f"Preview at {views.describe(space, at)}: release to edit there."
-    assert look["status"].startswith("Preview at **anger at 60%** · mix neutral 40% · anger 60% at (")
+    assert look["status"] == f"Preview: {views.describe(space, at)}; release to edit."
+    assert look["status"].startswith("Preview: **anger 60%** at (")
     before, after = look["result"]
     assert max(after.size) <= edit.PREVIEW_SIDE and before.size == after.size and before.tobytes() != after.tobytes()
     release = ui_picker.on_click(app, key, "linear", "0", False, SimpleNamespace(x=at[0], y=at[1], seq=13))
@@ -508,10 +509,17 @@ def test_a_file_argument_that_is_no_file_gets_one_line_and_no_traceback(server):
              ([str(OBAMA), 0.3, 0.3, "linear", "0"], f"{form}, got '{OBAMA}'"),
              ([{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, 0.3, 0.3, "linear", "0"],
               f"{form}, not the path of a file on the server (passwd)"),
+             ([{"path": "../../../../etc/passwd", "meta": {"_type": "gradio.FileData"}}, 0.3, 0.3, "linear", "0"],
+              f"{form}, not the path of a file on the server (passwd)"),
              ([None, 0.3], "this call takes 5 arguments, got 2")]
     for data, says in cases:
         kind, answer = call_raw(server.url, "edit_xy", data)
         assert (kind, answer["error"]) == ("error", says), answer
+    with pytest.raises(urllib.error.HTTPError) as e:  # an endpoint the app does not have
+        call_raw(server.url, "nope", [])
+    says = "no API endpoint 'nope'; see the page's \"Use the API\""
+    assert e.value.code == 404 and json.loads(e.value.read()) == {"error": says}
+    cases.append((None, says))
     log = server.log.read_text(errors="replace")[start:]
     assert "Traceback" not in log and all(f"user error: {says}" in log for _, says in cases), log
 
@@ -544,7 +552,7 @@ def test_a_smiling_reference_moves_the_point_into_the_happy_sector(linear_ckpt, 
     space = app.models.editor("linear").space
     assert space.nearest_emotion(out["point"]) == EMOTIONS.index("happy") and out["emotion"].value == "happy"
     assert out["wheel"].props["point"] == out["point"] and len(out["crops"]) == 2
-    assert out["status"].startswith("The reference reads happy 8") and "Edited face 1 to **happy at " in out["status"]
+    assert out["status"].startswith("The reference reads happy 8") and "Edited face 1 to **happy " in out["status"]
     path = api.match(app, {"path": str(BIDEN)}, {"path": str(OBAMA)}, "linear", "0", "0")
     assert Image.open(path).size == Image.open(BIDEN).size
     cat = tmp_path / "cat.png"

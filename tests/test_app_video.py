@@ -11,7 +11,7 @@ import pytest
 import appserver
 from clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
 from test_app import make_app, upload
-from webapp import ui_gamut, ui_video
+from webapp import api, ui_gamut, ui_video
 from webapp.sessions import session_key
 
 
@@ -98,6 +98,32 @@ def test_bad_clips_and_values_get_one_line_and_leave_no_file(app, clip, tmp_path
         assert out["clip_out"] is None and out["clip_status"].startswith("⚠️") and says in out["clip_status"], out
         assert "\n" not in out["clip_status"] and "Traceback" not in out["clip_status"]
     assert not list((app.sessions.sessions_dir / session_key(who)).glob("ganmut-clip-*")), "a failed clip left a file"
+
+
+def test_the_page_and_the_api_refuse_an_image_alike_and_note_a_cut_clip(app, tmp_path):
+    """A photo named .mp4 and an animated GIF are refused by the page and by /video in the same one line;
+    a clip cut short is edited as far as it reads, its status saying how far."""
+    import gradio as gr
+    from PIL import Image
+
+    still = tmp_path / "photo.mp4"
+    still.write_bytes(PHOTOS_OBAMA.read_bytes())
+    frame = Image.fromarray(face_frames(PHOTOS_OBAMA, 1)[0])
+    gif = tmp_path / "animated.gif"
+    frame.save(gif, save_all=True, append_images=[frame.rotate(5)], duration=100, loop=0)
+    for path, kind in ((still, "a JPEG image"), (gif, "a GIF image")):
+        line = f"{path.name} is {kind}, not a video clip; give a clip (MP4, MOV, WebM, ...)"
+        assert ui_video.on_clip(app, {"path": str(path)}, "linear")["clip_status"] == f"⚠️ {line}"
+        with pytest.raises(gr.Error) as e:
+            api.video(app, {"path": str(path)}, "happy", 1.0, "linear")
+        assert e.value.message == line
+    whole = write_clip(tmp_path / "five.mp4", face_frames(PHOTOS_OBAMA, 60))
+    fast = tmp_path / "fast.mp4"
+    run_ffmpeg("-i", str(whole), "-c", "copy", "-movflags", "+faststart", str(fast))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(fast.read_bytes()[:fast.stat().st_size * 3 // 10])
+    status = edit(app, cut, session=Request("video-cut"))["clip_status"]
+    assert "ℹ️ cut.mp4 ends early: " in status and "of the 60 frames its header promises could be read" in status
 
 
 def test_a_clip_that_does_not_fit_in_the_temporary_folder_is_refused(app, clip, monkeypatch):

@@ -531,6 +531,27 @@ def test_phone(browser, server):
     assert not pg.errors, f"JavaScript errors: {pg.errors}"
 
 
+def test_the_intro_s_match_a_reference_is_within_reach(browser, server):
+    """The intro's step 2 names "match a reference photo": on a desktop (1280x800) the reference sits in
+    the first screen, under the photo; on a phone, under the wheel, and the intro's words link to it."""
+    desktop = {"width": 1280, "height": 800}
+    pg = open_page(browser, desktop)
+    pg.goto(server.url)
+    pg.wait_for_selector(f"{WHEEL} .main-svg")
+    link = "#intro a[href='#reference']"
+    assert pg.inner_text(link) == "match a reference photo"
+    assert in_viewport(pg, "#reference", desktop), pg.locator("#reference").bounding_box()
+    shot(pg, "reference-desktop")
+    pg = open_page(browser, PHONE, phone=True)
+    pg.goto(server.url)
+    pg.wait_for_selector(f"{WHEEL} .main-svg")
+    assert not in_viewport(pg, "#reference", PHONE)  # the face and the wheel take the first screen
+    pg.tap(link)
+    wait_for(pg, lambda: in_viewport(pg, "#reference", PHONE), "the reference after a tap on the intro's link")
+    shot(pg, "reference-phone")
+    assert not pg.errors, f"JavaScript errors: {pg.errors}"
+
+
 def test_neutral_button(browser, server):
     pg = open_page(browser, DESKTOP)
     pg.goto(server.url)
@@ -609,19 +630,25 @@ def test_a_finger_drags_the_marker_on_the_phone(browser, server):
     pg.wait_for_selector(f"{WHEEL} .main-svg")
     upload(pg, PHOTO)
     state = wheel_state(pg)
-    scrolled = pg.evaluate("() => window.scrollY")
     fear, surprise = trace(state, "fear"), trace(state, "surprise")
     start, end = (0.4 * fear["x"][1], 0.4 * fear["y"][1]), (0.8 * surprise["x"][1], 0.8 * surprise["y"][1])
+    # a tap first, as a phone sends it: Plotly answers it with its hover box there, and no pointer will
+    # move off the wheel to take it away
+    hover = f"{WHEEL} .hoverlayer .hovertext"
+    pg.touchscreen.tap(*to_pixel(state, *start))
+    wait_for(pg, lambda: pg.locator(hover).count() > 0, "the hover box of a tap")
+    settled(pg)
+    state = wheel_state(pg)  # the tap's edit rewrote the status line above the wheel: it may have moved
+    scrolled = pg.evaluate("() => window.scrollY")
+    path = drag_path(state, start, end, 30)
     pg.evaluate(ARM_VIEW_COUNT)
     cdp = pg.context.new_cdp_session(pg)
-    path = drag_path(state, start, end, 30)
     cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": path[0][0], "y": path[0][1]}]})
     for x, y in path[1:]:
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
         pg.wait_for_timeout(40)
     views = pg.evaluate("() => window.__views.length")
-    hover = f"{WHEEL} .hoverlayer .hovertext"
-    hovered = pg.locator(hover).count()  # Plotly's hover box follows the finger
+    hovered = pg.locator(hover).count()  # the tap's box, at a point the finger has left
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     settled(pg)
     assert views >= 3, f"only {views} views during a touch drag"

@@ -155,6 +155,34 @@ def test_odd_and_bad_files_get_one_line(editor, moving, cat_frames, folder, tmp_
         video.edit_video(editor, src, out, emotion="happy", path="tour")
 
 
+def test_an_image_is_not_a_clip_whatever_its_name(editor, folder, tmp_path):
+    """A photo renamed .mp4 and an animated GIF: one line each, not a one-frame or a GIF "video"."""
+    still = folder / "photo.mp4"
+    still.write_bytes(PHOTOS_OBAMA.read_bytes())
+    frame = Image.fromarray(face_frames(PHOTOS_OBAMA, 1)[0])
+    gif = folder / "animated.gif"
+    frame.save(gif, save_all=True, append_images=[frame.rotate(5), frame.rotate(10)], duration=100, loop=0)
+    for path, kind in ((still, "a JPEG image"), (gif, "a GIF image")):
+        with pytest.raises(VideoError, match=rf"^{path.name} is {kind}, not a video clip; give a clip \(MP4, MOV, WebM, \.\.\.\)$"):
+            video.edit_video(editor, path, tmp_path / "out.mp4", emotion="happy")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_clip_cut_short_says_how_much_was_read(editor, folder, tmp_path):
+    """A 5-s clip (its index first, as phones write them) cut to 30 % of its bytes: the frames that could
+    be read are edited, and a note says how many of those the header promised."""
+    whole = write_clip(folder / "five.mp4", face_frames(PHOTOS_OBAMA, 60))
+    fast = folder / "five-fast.mp4"
+    run_ffmpeg("-i", str(whole), "-c", "copy", "-movflags", "+faststart", str(fast))
+    cut = folder / "cut.mp4"
+    cut.write_bytes(fast.read_bytes()[:fast.stat().st_size * 3 // 10])
+    report = video.edit_video(editor, cut, tmp_path / "out.mp4", emotion="happy")
+    assert 0 < report.frames < 30 and len(decode(tmp_path / "out.mp4")[0]) == report.frames
+    assert report.notes == (f"cut.mp4 ends early: {report.frames} of the 60 frames its header promises could be read "
+                            f"({report.frames / 12:.1f} of 5.0 s); the rest is missing or damaged",)
+    assert video.edit_video(editor, whole, tmp_path / "whole.mp4", emotion="happy").notes == ()
+
+
 def test_limits_and_targets_are_checked_before_decoding(editor, moving, tmp_path, monkeypatch):
     _, src = moving
     size = src.stat().st_size

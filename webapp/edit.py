@@ -61,10 +61,8 @@ def start_code(app: Any, kind: str, emotion: str, intensity: Any) -> tuple[float
 def readout(app: Any, kind: str, code: tuple[float, ...], result: ganmut.EditResult | None = None,
             who: str = "face 1") -> str:
     """The readout's HTML of an edit of model ``kind`` at ``code`` (or only its status line)."""
-    space = app.models.editor(kind).space
-    e = space.dominant(code)[0]
-    edge = space.intensity_of(code, e) >= FULL_INTENSITY
-    return views.readout_html(app.models.readout_status(kind), result, EMOTIONS[e], who, edge)
+    target, r = views.lean(app.models.editor(kind).space, code)  # what the status line and the controls name
+    return views.readout_html(app.models.readout_status(kind), result, target, who, r >= FULL_INTENSITY)
 
 
 def controls_at(space: Any, code: tuple[float, ...]) -> dict[str, Any]:
@@ -95,24 +93,25 @@ def show(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, cod
     who = "every face" if f == "all" else f"face {f + 1}"
     return {**out, "result": views.before_after(prep, result, whole), "crops": views.crops_gallery(result),
             "readout": readout(app, kind, code, result, "the largest face" if f == "all" else who),
-            "status": f"Edited {who} to **{views.describe(space, code)}**."}
+            "status": f"Edited {who} to {views.describe(space, code)}."}
 
 
 def preview(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...],
             seq: int) -> dict[str, Any]:
     """The outputs of a look at ``code`` while the wheel is dragged (:data:`DRAG`): the controls and the
-    mix follow, and the view is the quick edit (``views.before_after(quick=True)``) at :data:`PREVIEW_SIDE`, without the readout; the point, the
-    status, the crops and the readout wait for the release (a click at the last point); the status
-    changes only to say what went wrong. ``seq``: the drag's number."""
+    mix follow, and the view is the quick edit (``views.before_after(quick=True)``) at :data:`PREVIEW_SIDE`, without the readout; the point,
+    the crops and the readout wait for the release (a click at the last point); the status line
+    says the point dragged over is a preview (or what went wrong). ``seq``: the drag's number."""
     space = app.models.editor(kind).space
     out = {"wheel": gr.HTML(seq=seq), "mix": views.mix_html(space, code), **controls_at(space, code)}
     if prep is None:
-        return out
+        return {**out, "status": f"Upload a photo to edit it to {views.describe(space, code)}."}
     try:
         result = app.models.edit(kind, prep, code, face, read=False)
     except ganmut.GanmutError as e:
         return {**out, "status": warn(e)}
-    return {**out, "result": views.before_after(prep, result, whole, PREVIEW_SIDE, quick=True)}
+    return {**out, "result": views.before_after(prep, result, whole, PREVIEW_SIDE, quick=True),
+            "status": f"Preview: {views.describe(space, code)}; release to edit."}
 
 
 def switch_model(app: Any, kind: str, key: str | None, face: str, whole: bool, code: tuple[float, ...],

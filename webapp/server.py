@@ -3,7 +3,8 @@
 Beside Gradio's own routes: plotly.js from the installed ``plotly`` package at
 :data:`~webapp.ui_picker.PLOTLY_URL`, and an ASGI middleware (:class:`UploadGuard`) that refuses an
 upload that does not fit under the temporary folder's cap (and renames a dot-named one). While the
-server runs, a thread sweeps the temporary folder (:func:`lifespan`). Errors that are not the
+server runs, a thread sweeps the temporary folder (:func:`lifespan`). A call to an endpoint the app
+does not have is a 404 and one line (:func:`no_endpoint`). Errors that are not the
 user's input's fault reach a client as Gradio's generic error (``show_error=False``) and the
 server log in full.
 """
@@ -21,12 +22,16 @@ from typing import Any
 import anyio
 import gradio as gr
 import torch
+from gradio.route_utils import FnIndexInferError
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ganmut.errors import shorten
+
+from .events import log_user_error
 from .limits import MAX_SESSIONS, QUEUE_SIZE, STORAGE_FULL, SWEEP_S, UI_CONCURRENCY, DiskBudget
 from .ui_picker import PLOTLY_URL
 
@@ -110,6 +115,14 @@ def plotly_js(request: Request) -> Response:
     return Response(plotly_source(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})
 
 
+def no_endpoint(request: Request, exc: Exception) -> JSONResponse:
+    """A call to an API endpoint the app does not have: 404 and one line (Gradio's own answer is a 500
+    and a traceback in the log)."""
+    message = f"no API endpoint {shorten(request.url.path.rstrip('/').rsplit('/', 1)[-1])}; see the page's \"Use the API\""
+    log_user_error(message)
+    return JSONResponse({"error": message}, status_code=404)
+
+
 def lifespan(budget: DiskBudget) -> Any:
     """While the server runs, ``budget`` sweeps its folders in a thread of its own."""
     @asynccontextmanager
@@ -132,6 +145,7 @@ def launch(blocks: gr.Blocks, budget: DiskBudget, **kwargs: Any) -> None:
         theme=gr.themes.Soft(primary_hue="amber", secondary_hue="slate"), css=STYLESHEET.read_text(),
         state_session_capacity=MAX_SESSIONS, max_file_size=MAX_UPLOAD_BYTES, show_error=False,
         app_kwargs={"routes": [Route(PLOTLY_URL, plotly_js)], "lifespan": lifespan(budget),
-                    "middleware": [Middleware(UploadGuard, budget=budget)]},
+                    "middleware": [Middleware(UploadGuard, budget=budget)],
+                    "exception_handlers": {FnIndexInferError: no_endpoint}},
         **kwargs,
     )

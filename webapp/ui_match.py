@@ -9,6 +9,7 @@ import gradio as gr
 
 import ganmut
 
+from . import views
 from .edit import EDIT, as_code, show
 from .events import Wiring, warn
 from .ui_photo import payload_path
@@ -27,6 +28,14 @@ def reading_line(reading: dict[str, float]) -> str:
     return ", ".join(f"{e} {p:.0%}" for e, p in top)
 
 
+def reference_line(space: Any, code: tuple[float, ...], reading: dict[str, float]) -> str:
+    """What the reference reads and the one emotion its point leans to (:func:`webapp.views.lean`,
+    which the edit, the emotion control and the readout name): the point is the reading's emotions'
+    points averaged by their shares, which in GGANmut may lean elsewhere than the strongest reading."""
+    return (f"The reference reads {reading_line(reading)}, which averaged over the emotions' points is "
+            f"{views.lean(space, code)[0]}.")
+
+
 def on_reference(app: Any, key: str | None, kind: str, face: str, whole: bool, payload: Any,
                  session: gr.Request | None = None) -> dict[str, Any]:
     """A reference photo: the point its largest face reads as, and the edit there (the controls set
@@ -39,8 +48,9 @@ def on_reference(app: Any, key: str | None, kind: str, face: str, whole: bool, p
         point, reading = app.models.reference_point(kind, path)
     except ganmut.GanmutError as e:
         return {"status": warn(e)}
-    out = show(app, app.sessions.held(key), kind, face, whole, as_code(point), controls=True)
-    return {**out, "status": f"The reference reads {reading_line(reading)}. {out['status']}"}
+    code = as_code(point)
+    out = show(app, app.sessions.held(key), kind, face, whole, code, controls=True)
+    return {**out, "status": f"{reference_line(app.models.editor(kind).space, code, reading)} {out['status']}"}
 
 
 def wire(w: Wiring) -> None:

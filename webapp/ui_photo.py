@@ -2,6 +2,7 @@
 detected and aligned once (held by the session's store), then edited at the current point."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,17 @@ PHOTO = ("photo_key", "faces", "face", *EDIT, "grid", "anim", "anim_mp4")
 """The outputs of a new photo: its key, faces and face picker, the edit, and what the last photo made, cleared."""
 
 
-def layout() -> dict[str, Any]:
-    """The photo input, the examples and the detected faces (in the page's source column)."""
+def layout(under: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The photo input, the parts ``under`` lays out right below it, the examples and the detected faces
+    (in the page's source column)."""
     photo = gr.Image(label="Your photo", type="filepath", sources=["upload", "webcam", "clipboard"],
                      image_mode=None, height=250, elem_id="photo")
+    parts = under()
     gr.Examples(EXAMPLES, inputs=[photo], label="Examples (public-domain and Apache-2.0 photos)",
                 examples_per_page=len(EXAMPLES), elem_id="examples")
     faces = gr.Image(label="Detected faces (1 = largest)", interactive=False, height=180, elem_id="faces",
                      format="jpeg", buttons=[])
-    return {"photo": photo, "faces": faces, "photo_key": gr.State(None)}
+    return {**parts, "photo": photo, "faces": faces, "photo_key": gr.State(None)}
 
 
 def payload_path(payload: Any) -> str | None:

@@ -33,9 +33,25 @@ def model_note(kind: str) -> str:
     return MODEL_NOTES[kind] + f" [Paper (CVPR 2021)]({PAPER})"
 
 
+def lean(space: Space, code: tuple[float, ...]) -> tuple[str, float]:
+    """The one emotion the page names for a point and its intensity: the emotion it leans to (the largest
+    share of its mix but neutral's: the emotion control's) and the intensity there (the slider's);
+    "neutral" where that rounds to 0 %."""
+    e = space.nearest_emotion(code)
+    r = space.intensity_of(code, e)
+    return ("neutral" if round(r, 2) == 0 else EMOTIONS[e]), r
+
+
+def leaning(space: Space, code: tuple[float, ...]) -> str:
+    """:func:`lean` in words: "sad 30%", or "neutral"."""
+    name, r = lean(space, code)
+    return name if name == "neutral" else f"{name} {r:.0%}"
+
+
 def describe(space: Space, code: tuple[float, ...]) -> str:
-    """'happy 62% · neutral 38% at (+0.52, +0.31)'."""
-    return f"{wheel.mix_text(wheel.mix_at(space, code))} at ({code[0]:+.2f}, {code[1]:+.2f})"
+    """'**sad 30%** at (+0.26, +0.22)' (Markdown): the one emotion the page names for the point
+    (:func:`leaning`; its whole mix, which in GGANmut neutral may lead, is the mix panel's)."""
+    return f"**{leaning(space, code)}** at ({code[0]:+.2f}, {code[1]:+.2f})"
 
 
 def faces_preview(image: Image.Image, faces: list[ganmut.Face], side: int = 560) -> Image.Image:

@@ -90,9 +90,16 @@ function onMove(e) {
   moveMarker(p);
   post('input', p);
 }
+function unhover(touch) {
+  // a drag's end takes Plotly's hover box away: a finger leaves no pointer to move off the wheel, and
+  // Plotly takes a finger's drag (its dragmode is off) for a tap, which it answers with the box at the
+  // release, in its own touchend handler on the document: for a touch, once that has run too
+  P.Fx.unhover(host);
+  if (touch) window.addEventListener('touchend', () => P.Fx.unhover(host), {once: true});
+}
 function onRelease(e) {
   if (!press || e.pointerId !== press.id) return;
-  if (press.dragging) P.Fx.unhover(host);  // a finger leaves no pointer to move off: the hover box would stay
+  if (press.dragging) unhover(e.pointerType === 'touch');
   press = null;
   delete host.dataset.dragging;
   post('click', point);  // the marker's point: where the press ended
