@@ -22,7 +22,7 @@ import ganmut
 from uiclient import UISession
 from ganmut.emotions import EMOTIONS
 from ganmut.images import load_image
-from webapp import api, edit, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved, views
+from webapp import api, point_edit, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved, views
 from webapp.models import Models
 
 ROOT = appserver.ROOT
@@ -247,7 +247,7 @@ def test_saved_points_apply_to_another_photo_and_bring_their_model(linear_ckpt, 
     stored = saved["presets"]
     assert stored == {"wistful": {"model": "gaussian", "z": z}} and saved["preset_json"] == f"`{json.dumps(stored['wistful'])}`"
     assert [c[0] for c in saved["preset_pick"].choices] == ["wistful"] and saved["preset_pick"].value == "wistful"
-    stored = ui_saved.on_save(app, "half happy", "linear", list(edit.start_code(app, "linear", "happy", 0.5)), stored)["presets"]
+    stored = ui_saved.on_save(app, "half happy", "linear", list(point_edit.start_code(app, "linear", "happy", 0.5)), stored)["presets"]
     assert list(stored) == ["half happy", "wistful"]
     assert [c[0] for c in ui_saved.on_load(app, stored)["preset_pick"].choices] == ["half happy", "wistful"]
     # another photo, with GANmut chosen: the preset brings GGANmut back, at its point, the controls set to it
@@ -385,7 +385,7 @@ def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gauss
     out = upload(app, OBAMA)
     key = out["photo_key"]
     prep = app.sessions.held(key)
-    assert out["face"].visible is False and out["point"] == pytest.approx(list(edit.start_code(app, "linear", "happy", 1.0)))
+    assert out["face"].visible is False and out["point"] == pytest.approx(list(point_edit.start_code(app, "linear", "happy", 1.0)))
     detector = app.models.editor("linear").detector
     seen = DetectionCounter(monkeypatch, detector)
     space = app.models.editor("linear").space
@@ -426,7 +426,7 @@ def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussia
     anger = space.directions()[EMOTIONS.index("anger") - 1].tolist()
     at = (0.6 * anger[0], 0.6 * anger[1])
     look = ui_picker.on_drag(app, key, "linear", "0", False, SimpleNamespace(x=at[0], y=at[1], seq=12))
-    assert set(look) <= set(edit.DRAG) and "point" not in look and "readout" not in look  # the release commits
+    assert set(look) <= set(point_edit.DRAG) and "point" not in look and "readout" not in look  # the release commits
     assert look["wheel"].props["seq"] == 12 and "point" not in look["wheel"].props  # the page keeps its marker
     assert look["emotion"].value == "anger" and look["intensity"].value == pytest.approx(0.6, abs=1e-3)
     assert 'data-emotion="anger"' in look["mix"]
@@ -434,7 +434,7 @@ def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussia
     assert look["status"] == f"Preview: {views.describe(space, at)}; release to edit."
     assert look["status"].startswith("Preview: **anger 60%** at (")
     before, after = look["result"]
-    assert max(after.size) <= edit.PREVIEW_SIDE and before.size == after.size and before.tobytes() != after.tobytes()
+    assert max(after.size) <= point_edit.PREVIEW_SIDE and before.size == after.size and before.tobytes() != after.tobytes()
     release = ui_picker.on_click(app, key, "linear", "0", False, SimpleNamespace(x=at[0], y=at[1], seq=13))
     assert release["point"] == pytest.approx(list(at)) and release["wheel"].props["seq"] == 13
     # a look answered after the release (it took longer than the page waits) leaves the committed view alone
@@ -462,8 +462,8 @@ def test_a_drag_on_a_big_photo_previews_a_reduced_view_near_the_exact_one(linear
     result = app.models.edit("linear", prep, code, 0, read=False)
     for whole in (False, True):
         before, after = ui_picker.on_drag(app, key, "linear", "0", whole, SimpleNamespace(x=code[0], y=code[1], seq=3))["result"]
-        exact = views.before_after(prep, result, whole, edit.PREVIEW_SIDE)[1]
-        assert after.size == exact.size == before.size and max(after.size) <= edit.PREVIEW_SIDE
+        exact = views.before_after(prep, result, whole, point_edit.PREVIEW_SIDE)[1]
+        assert after.size == exact.size == before.size and max(after.size) <= point_edit.PREVIEW_SIDE
         assert max(after.size) < max(views.before_after(prep, result, whole)[1].size)  # reduced more than a click's view
         quick, exact, unedited = (np.asarray(i, dtype=int) for i in (after, exact, before))
         assert np.abs(quick - exact).mean() < 0.15 * np.abs(exact - unedited).mean()

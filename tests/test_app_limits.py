@@ -21,7 +21,8 @@ from uiclient import UISession
 from ganmut.editor import Prepared
 from ganmut.cache import MB, ByteLRU
 from webapp import api, ui_gamut, ui_photo, ui_picker, ui_result
-from webapp.limits import API_PER_CLIENT, DiskBudget, Limits
+from webapp.disk import DiskBudget
+from webapp.limits import API_PER_CLIENT, Limits
 from webapp.server import UploadGuard
 
 ROOT = appserver.ROOT
