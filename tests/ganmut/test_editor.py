@@ -1,4 +1,4 @@
-"""The Editor end to end: real MTCNN on real photos, tiny untrained checkpoints (tests/conftest.py)."""
+"""The Editor end to end: real MTCNN on real photos, tiny untrained checkpoints (tests/helpers.py)."""
 from __future__ import annotations
 
 import gc
@@ -11,7 +11,7 @@ import skimage.data
 import torch
 from PIL import Image
 
-from conftest import DetectionCounter
+from tests.helpers import DetectionCounter
 
 import ganmut
 import ganmut.editor as editor_mod

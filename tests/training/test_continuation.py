@@ -15,7 +15,7 @@ from training import budget as budget_module
 from training.states import continuation_path, load_continuation
 from training.config import load_config
 from training.train import RunOptions, main, train
-from conftest import write_tiny_config
+from tests.helpers import write_tiny_config
 
 FIRST, TOTAL = 8, 16
 

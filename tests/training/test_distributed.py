@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import torch
-from conftest import write_tiny_config
+from tests.helpers import write_tiny_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Runs the real CLI (training.train.main) on each rank, then writes what the test compares.
 DRIVER = """

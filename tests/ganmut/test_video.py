@@ -8,8 +8,8 @@ import skimage.data
 import torch
 from PIL import Image
 
-from clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
-from conftest import DetectionCounter
+from tests.clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
+from tests.helpers import DetectionCounter
 
 from ganmut import video
 from ganmut.align import face_to_crop_matrix, paste_region

@@ -11,7 +11,7 @@ from ganmut.checkpoint import load_checkpoint
 from training.export import main as export_main
 from training.export import training_model
 from training.train import main as train_main
-from conftest import write_tiny_config
+from tests.helpers import write_tiny_config
 
 
 

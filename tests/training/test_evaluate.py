@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import make_tiny_checkpoint
+from tests.helpers import make_tiny_checkpoint
 from ganmut.emotions import EMOTIONS, NEUTRAL
 from ganmut.spaces import make_space
 from training.evaluate import balanced_subset, main, series_codes

@@ -13,7 +13,7 @@ from training.states import load_training_checkpoint
 from training.train import main as train_main
 from training.warmstart import main, warm_start
 from training.config import ConfigError
-from conftest import write_tiny_config
+from tests.helpers import write_tiny_config
 
 ITERS = 6
 

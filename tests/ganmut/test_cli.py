@@ -13,7 +13,7 @@ from PIL import Image
 
 from ganmut.cli import main
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 
 def _read(path) -> Image.Image:

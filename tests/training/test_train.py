@@ -14,9 +14,9 @@ from training.discriminator import Discriminator
 from training.states import CKPT_NAME, load_training_checkpoint
 from training.train import main
 from training.trainer import _lr_factor
-from conftest import write_tiny_config
+from tests.helpers import write_tiny_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 

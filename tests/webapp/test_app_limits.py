@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 import webapp  # importing it loads no model
-import appserver
-from uiclient import UISession
+from tests import appserver
+from tests.uiclient import UISession
 
 from ganmut.editor import Prepared
 from ganmut.cache import MB, ByteLRU
@@ -37,13 +37,6 @@ def app(linear_ckpt, gaussian_ckpt, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio-tmp")))
         yield webapp.create_app(f"{linear_ckpt},{gaussian_ckpt}", "off")
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, request):
-    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt)
-    request.addfinalizer(appserver.stop)
-    return srv
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "1.5", "²", "١٢"])
@@ -134,7 +127,7 @@ def test_a_flood_from_one_api_client_deletes_no_page_s_files(linear_ckpt, gaussi
     import gradio as gr
     import numpy as np
 
-    from clips import PHOTOS_OBAMA, face_frames, write_clip
+    from tests.clips import PHOTOS_OBAMA, face_frames, write_clip
     from webapp import ui_video
 
     temp = tmp_path / "gradio-tmp"

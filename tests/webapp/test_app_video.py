@@ -8,9 +8,8 @@ import os
 import numpy as np
 import pytest
 
-import appserver
-from clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
-from test_app import make_app, upload
+from tests.clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
+from tests.webapp.test_app import make_app, upload
 from webapp import api, ui_gamut, ui_video
 from webapp.sessions import session_key
 
@@ -203,12 +202,10 @@ def test_a_tab_closed_while_its_clip_is_made_gets_one_line(app, clip, monkeypatc
 
 # --------------------------------------------------------------------------- the API
 @pytest.fixture(scope="module")
-def client(tmp_path_factory, linear_ckpt, gaussian_ckpt, tiny_classifier, request):
+def client(server):
     from gradio_client import Client
 
-    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt, tiny_classifier)
-    request.addfinalizer(appserver.stop)
-    return Client(srv.url, verbose=False), srv
+    return Client(server.url, verbose=False), server
 
 
 def test_video_endpoint_edits_a_clip(client, clip):

@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 
 import webapp  # importing it loads no model
-from conftest import DetectionCounter
-import appserver
+from tests.helpers import DetectionCounter
+from tests import appserver
 import ganmut
-from uiclient import UISession
+from tests.uiclient import UISession
 from ganmut.emotions import EMOTIONS
 from ganmut.images import load_image
 from webapp import api, point_edit, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved, views
@@ -38,13 +38,6 @@ def upload(app, path, kind: str = "linear") -> dict:
     """The outputs of a new photo, by name."""
     return ui_photo.on_image(app, {"path": str(path)}, kind, False, None, ui_picker.START["emotion"],
                              ui_picker.START["intensity"])
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, tiny_classifier, request):
-    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt, tiny_classifier)
-    request.addfinalizer(appserver.stop)
-    return srv
 
 
 @pytest.fixture(scope="session")
