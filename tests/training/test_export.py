@@ -30,6 +30,7 @@ def runs(fer_pack, tmp_path_factory) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_train_export_flag_writes_a_served_checkpoint(runs):
     for kind, run in runs.items():
         model = load_checkpoint(run.parent / f"{kind}.safetensors")

@@ -72,6 +72,7 @@ def test_floor_figures_count_what_the_judge_reads(linear_ckpt, tiny_classifier, 
     assert fig["faces"] == len(pack.labels)
 
 
+@pytest.mark.slow
 def test_the_command_judges_served_files_and_runs_side_by_side(linear_ckpt, tiny_classifier, fer_pack, fer_test_pack,
                                                                tmp_path, capsys):
     from training.floor import main as floor_main

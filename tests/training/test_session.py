@@ -24,6 +24,8 @@ from training.states import continuation_path, load_continuation, load_training_
 from training.session import SessionConfig, SessionError, finish_lineage, main, run_config
 from tests.helpers import write_tiny_config
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINT_MINUTES = 0.02  # 1.2 s
 

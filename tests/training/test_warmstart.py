@@ -42,6 +42,7 @@ def test_the_modes_go_where_the_anchors_are():
         make_space("linear").place_anchors(anchors)
 
 
+@pytest.mark.slow
 def test_a_warm_started_gaussian_run_edits_as_the_linear_model_then_trains_on(runs, fer_pack, tmp_path, capsys):
     out = tmp_path / "from-linear"
     assert main([str(runs["linear"]), str(runs["gaussian"]), "-o", str(out)]) == 0

@@ -57,6 +57,7 @@ def _upload(app, path: Path, tab: SimpleNamespace) -> tuple:
     return ui_photo.on_image(app, {"path": str(path)}, "linear", False, None, start["emotion"], start["intensity"], tab)
 
 
+@pytest.mark.slow
 def test_a_session_holds_one_photo_and_ending_it_frees_the_photo_and_files(app):
     tab = _session("tab-1")
     key = _upload(app, OBAMA, tab)["photo_key"]
@@ -119,6 +120,7 @@ def _age(folder: Path, seconds: float) -> None:
             os.utime(path, (t, t))
 
 
+@pytest.mark.slow
 def test_a_flood_from_one_api_client_deletes_no_page_s_files(linear_ckpt, gaussian_ckpt, tmp_path, monkeypatch):
     """A page holds a clip, a photo and its PNG while one API client sends result after result (a
     sweep between calls, each a couple of minutes after the last): the client loses its own results,
@@ -221,6 +223,7 @@ def test_upload_guard_renames_dot_named_files_in_part_headers_only():
         assert asyncio.run(through(size)) == renamed, size
 
 
+@pytest.mark.slow
 def test_the_upload_cap_is_30_mb_as_the_page_says(server, tmp_path):
     """30 MB as the README and the page say it: 30,000,000 bytes pass, one byte more is refused (not 30 MiB)."""
     import httpx
@@ -235,6 +238,7 @@ def test_the_upload_cap_is_30_mb_as_the_page_says(server, tmp_path):
         big.unlink()
 
 
+@pytest.mark.slow
 def test_closing_the_tab_frees_the_session_on_the_server(server):
     tab = UISession(server.url)
     tab.open()
@@ -261,6 +265,7 @@ def test_closing_the_tab_frees_the_session_on_the_server(server):
     assert ("warning", "Your photo was released to make room for other visitors: please upload it again.") in clicked.toasts
 
 
+@pytest.mark.slow
 def test_an_api_burst_from_one_client_gets_429s_and_others_are_served(server):
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError

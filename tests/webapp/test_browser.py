@@ -28,6 +28,8 @@ from tests.clips import PHOTOS_OBAMA, decode, face_frames, write_clip
 from ganmut.canvas import SHEET_FONT_PX
 from ganmut.wheel import MIN_CONTRAST, contrast
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 ROOT = appserver.ROOT
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
