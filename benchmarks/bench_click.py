@@ -1,4 +1,4 @@
-"""Click to result in the browser: ``python benchmarks/bench_click.py [--clicks 10]``.
+"""Click to result in the browser: ``python -m benchmarks.bench_click [--clicks 10]``.
 
 Starts the real app (``app.py``, through tests/appserver.py) with generators of the DEFAULT
 architecture and a classifier of the default architecture, all with RANDOM weights (the timing is
@@ -6,7 +6,7 @@ what counts, not the pictures), opens it in headless Chromium at 1280x900, uploa
 canvases of about 1, 12 and 35 megapixels, and clicks the wheel. For each click it measures, in
 the page, the time from the pointer press on the wheel to the moment the new edited view is
 decoded on screen, and the bytes the browser fetched for it; the face is cached (each photo's
-first edit is not timed). Needs Debian's chromium and Playwright, like tests/test_browser.py.
+first edit is not timed). Needs Debian's chromium and Playwright, like tests/webapp/test_browser.py.
 """
 from __future__ import annotations
 
@@ -14,23 +14,20 @@ import argparse
 import json
 import math
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
+from benchmarks.bench_inference import random_classifier, random_model
+from tests import appserver
+from tests.webapp import test_browser as tb
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
-
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-import appserver  # noqa: E402
-import test_browser as tb  # noqa: E402
-from bench_inference import random_classifier, random_model  # noqa: E402
-
 SIZES = {"1 MP": (1000, 1000), "12 MP": (4000, 3000), "35 MP": (7200, 4800)}
 
 

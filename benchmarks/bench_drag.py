@@ -1,4 +1,4 @@
-"""Live dragging on the wheel, in the browser: ``python benchmarks/bench_drag.py [--drags 5] [--seconds 5]``.
+"""Live dragging on the wheel, in the browser: ``python -m benchmarks.bench_drag [--drags 5] [--seconds 5]``.
 
 Starts the real app (``app.py``, through tests/appserver.py) with generators of the SERVED
 architecture (the ``[generator]`` tables of configs/ganmut-linear.toml and ganmut-gaussian.toml:
@@ -9,7 +9,7 @@ a canvas of about 12 megapixels (4000x3000, as bench_click.py). Then it presses 
 wheel and drags it round the disc at 70 % of the radius, a pointer move every 16 ms (a 60 Hz
 mouse), for ``--seconds``, and releases. It counts, in the page, the new edited views decoded on
 screen during the drag (updates a second), and checks that the view after the release is the edit
-at the release point. Needs Debian's chromium and Playwright, like tests/test_browser.py.
+at the release point. Needs Debian's chromium and Playwright, like tests/webapp/test_browser.py.
 """
 from __future__ import annotations
 
@@ -17,17 +17,15 @@ import argparse
 import json
 import math
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
+from benchmarks.bench_click import SIZES, app_page, photo
+from tests.webapp import test_browser as tb
+from training.config import load_config
 
-import test_browser as tb  # noqa: E402
-from bench_click import SIZES, app_page, photo  # noqa: E402
-from training.config import load_config  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def drag(pg, seconds: float, radius: float = 0.7, turn: float = 0.0) -> dict:

@@ -1,4 +1,4 @@
-"""Inference latency of the Editor: ``python benchmarks/bench_inference.py [--device cpu|cuda]``.
+"""Inference latency of the Editor: ``python -m benchmarks.bench_inference [--device cpu|cuda]``.
 
 The generator has the default architecture (64 px, 1 channel, conv_dim 64, 6 residual blocks)
 with RANDOM weights, saved and loaded through the real checkpoint path: only the timing means
@@ -23,26 +23,23 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
+from PIL import Image
+
+import ganmut
+from ganmut.align import FER2013_TEMPLATE
+from ganmut.checkpoint import save_checkpoint
+from ganmut.face import face_window
+from ganmut.classifier import ClassifierConfig, EmotionClassifier, predict, save_classifier
+from ganmut.generator import Generator, GeneratorConfig
+from ganmut.spaces import make_space
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-import ganmut  # noqa: E402
-from ganmut.align import FER2013_TEMPLATE  # noqa: E402
-from ganmut.checkpoint import save_checkpoint  # noqa: E402
-from ganmut.face import face_window  # noqa: E402
-from ganmut.classifier import ClassifierConfig, EmotionClassifier, predict, save_classifier  # noqa: E402
-from ganmut.generator import Generator, GeneratorConfig  # noqa: E402
-from ganmut.spaces import make_space  # noqa: E402
-
 PHOTO = ROOT / "tests" / "data" / "photos" / "obama.jpg"
 
 

@@ -1,4 +1,4 @@
-"""Load and soak benchmark of the app on loopback: ``python benchmarks/bench_load.py [--model default|tiny]``.
+"""Load and soak benchmark of the app on loopback: ``python -m benchmarks.bench_load [--model default|tiny]``.
 
 Starts the real app (``python app.py``, as the tests do: tests/appserver.py) on 127.0.0.1 with
 generators of the default architecture (64 px, conv_dim 64, 6 residual blocks) and RANDOM weights
@@ -40,16 +40,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-import appserver  # noqa: E402
-from uiclient import Reply, UISession  # noqa: E402
+from tests import appserver  # noqa: E402
+from tests.uiclient import Reply, UISession  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT / "tests" / "data" / "photos"
 EXAMPLES = ROOT / "assets" / "examples"
 API_PHOTO = PHOTOS / "obama.jpg"
@@ -59,7 +58,7 @@ TIMEOUT_S = 300
 
 def build_models(folder: Path, kind: str) -> tuple[Path, Path]:
     """Linear and Gaussian checkpoints with random weights, through ``save_checkpoint``."""
-    from conftest import make_tiny_checkpoint
+    from tests.helpers import make_tiny_checkpoint
 
     from ganmut.align import FER2013_TEMPLATE
     from ganmut.checkpoint import save_checkpoint
@@ -292,7 +291,7 @@ def flood(server: Server, url: str, folder: Path, calls_n: int) -> tuple[Calls, 
     (an error of the page's is a failed call, the run stops)."""
     from gradio_client import Client, handle_file
 
-    from clips import PHOTOS_OBAMA, face_frames, write_clip
+    from tests.clips import PHOTOS_OBAMA, face_frames, write_clip
 
     big = folder / "flood-12mp.jpg"
     with Image.open(API_PHOTO) as src:

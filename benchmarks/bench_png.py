@@ -1,4 +1,4 @@
-"""The zlib level of the full-resolution PNG: ``python benchmarks/bench_png.py [--levels 0,1,2,3,6] [--repeats 3]``.
+"""The zlib level of the full-resolution PNG: ``python -m benchmarks.bench_png [--levels 0,1,2,3,6] [--repeats 3]``.
 
 A 12-megapixel photo (obama.jpg resized to 4000x3000, with a camera's grain: Gaussian noise of
 ``--grain`` levels, so that it does not compress like a smooth upscaled picture: about 1.2 bytes a

@@ -1,4 +1,4 @@
-"""Video editing speed and jitter: ``python benchmarks/bench_video.py [--arch served|default] [--part speed|jitter|both]``.
+"""Video editing speed and jitter: ``python -m benchmarks.bench_video [--arch served|default] [--part speed|jitter|both]``.
 
 The generator has RANDOM weights (a video's cost does not depend on them): ``served`` is the
 architecture of ``configs/ganmut-linear.toml`` (what the served models train), ``default`` the one
@@ -18,26 +18,22 @@ tracking (MTCNN) are real; the clips are made from ``tests/data/photos/obama.jpg
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 import tomllib
 from pathlib import Path
 
+import numpy as np
+import torch
+
+import ganmut
+from ganmut import video
+from ganmut.align import face_to_crop_matrix, paste_region
+
+from benchmarks.bench_inference import random_model
+from tests.clips import PHOTOS_OBAMA, decode, face_frames, write_clip
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import ganmut  # noqa: E402
-from bench_inference import random_model  # noqa: E402
-from clips import PHOTOS_OBAMA, decode, face_frames, write_clip  # noqa: E402
-from ganmut.align import face_to_crop_matrix, paste_region  # noqa: E402
-from ganmut import video  # noqa: E402
-
 SIZE = (1280, 720)
 WINDOW = 760
 CENTRE = (455, 260)

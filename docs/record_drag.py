@@ -1,4 +1,4 @@
-"""Record the README's GIF of dragging on the wheel: ``python docs/record_drag.py LINEAR GAUSSIAN --label TEXT``.
+"""Record the README's GIF of dragging on the wheel: ``python -m docs.record_drag LINEAR GAUSSIAN --label TEXT``.
 
 Starts the real app (``app.py``, through tests/appserver.py) on the two checkpoints given, opens it
 in headless Chromium at 1280x900 (Debian's chromium and Playwright, as the browser tests), uploads
@@ -12,19 +12,16 @@ the drag is released.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from tests import appserver
+from tests.webapp import test_browser as tb
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-import appserver  # noqa: E402
-import test_browser as tb  # noqa: E402
-
 TOUR = ("neutral", "happy", "surprise", "fear", "sad", "disgust", "anger", "happy")
 """Where the drag goes: from the centre round the emotions' directions."""
 

@@ -1,4 +1,4 @@
-"""Neutral-to-emotion strips of the example photos: ``python docs/strips.py MODEL [PHOTO ...] -o docs/strips``.
+"""Neutral-to-emotion strips of the example photos: ``python -m docs.strips MODEL [PHOTO ...] -o docs/strips``.
 
 For each photo (by default every one in assets/examples), one sheet: a row per emotion, and in each
 row the photo's face as it is, then edited from the model's neutral anchor (intensity 0) out to the
@@ -15,13 +15,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+import ganmut
+from ganmut.emotions import EMOTIONS, NEUTRAL
+from ganmut.face import face_window
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import ganmut  # noqa: E402
-from ganmut.emotions import EMOTIONS, NEUTRAL  # noqa: E402
-from ganmut.face import face_window  # noqa: E402
-
 LABEL_W = 80
 """Width of the emotion names at the left of each row, in pixels."""
 
@@ -51,7 +49,7 @@ def sheet(editor: ganmut.Editor, photo: Path, steps: int, tile: int) -> Image.Im
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[1].replace("\n", " "),
-                                epilog="Example: python docs/strips.py weights/ganmut-linear.safetensors -o docs/strips/linear")
+                                epilog="Example: python -m docs.strips weights/ganmut-linear.safetensors -o docs/strips/linear")
     p.add_argument("model", help="'linear', 'gaussian' or a .safetensors checkpoint")
     p.add_argument("photos", nargs="*", type=Path, help="photos (default: every .jpg in assets/examples)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder: one <photo>.jpg per photo")

@@ -1,6 +1,6 @@
 """Start the real app (``python app.py``) once per test session, on a free port, with the tiny
-fixture checkpoints as its weights and the tiny fixture classifier behind the emotion readout;
-shared by test_app.py and test_browser.py."""
+fixture checkpoints as its weights and the tiny fixture classifier behind the emotion readout
+(tests/webapp/conftest.py's ``server``; the load and click benchmarks and docs/record_drag.py start it too)."""
 from __future__ import annotations
 
 import os

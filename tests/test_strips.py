@@ -1,16 +1,14 @@
 """docs/strips.py: the neutral-to-emotion sheets of the example photos (real MTCNN on a real photo)."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from docs import strips
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("strips", ROOT / "docs" / "strips.py")
-strips = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(strips)
 
 
 def test_sheet_has_a_row_per_emotion_and_the_photo_first(gaussian_ckpt, tmp_path):

@@ -151,19 +151,33 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 IDENTITY = ("neutral_code_l1_on_neutral_faces", "neutral_code_l1_on_all_faces", "cycle_l1")
 
 
+def _pct(v) -> str:
+    return _fmt(None if v is None else 100 * v, ".1f")
+
+
 def markdown(m: dict) -> str:
     """The report: Tables 3, 1 and 2 in the paper's layout, the protocol, figures and the paper's values."""
-    models = m["models"]
-    pct = lambda v: _fmt(None if v is None else 100 * v, ".1f")  # noqa: E731
+    out = _intro(m) + _accuracy(m) + _identity(m) + _smoothness(m) + _ere_fed(m) + _figures(m) + _paper()
+    return "\n".join(out) + "\n"
+
+
+def _intro(m: dict) -> list[str]:
+    """The title, the run and the test data."""
     counts = ", ".join(f"{e} {n}" for e, n in m["face_counts"].items())
-    out = [
+    return [
         "# GANmut evaluation",
         "",
         f"- date: {m['date']}; run time {m['seconds']} s",
         f"- machine: {m['machine']}",
         f"- test faces: {m['faces']} ({counts}) from `{m['data']['pack']}` (source `{m['data']['source']}`, split {m['data']['split']})",
-        f"- classifier: `{m['classifier']['path']}` (its own test accuracy: {pct(m['classifier']['test'])} %)",
+        f"- classifier: `{m['classifier']['path']}` (its own test accuracy: {_pct(m['classifier']['test'])} %)",
         "",
+    ]
+
+
+def _accuracy(m: dict) -> list[str]:
+    """Table 3: the classifier's accuracy on edits at full intensity."""
+    out = [
         "## Table 3: classification accuracy of edits at full intensity (%)",
         "",
         "Edits with `space.code(c, 1.0)` (linear: the unit direction; Gaussian: the mode; StarGAN: the one-hot; "
@@ -171,10 +185,14 @@ def markdown(m: dict) -> str:
         "",
     ]
     header = ["", *TITLES, "Mean"]
-    rows = [["Real", *(pct(m["real"]["accuracy"][e]) for e in EMOTIONS), pct(m["real"]["accuracy"]["mean"])]]
-    rows += [[name, *(pct(r["accuracy"][e]) for e in EMOTIONS), pct(r["accuracy"]["mean"])] for name, r in models.items()]
-    out += _table(header, rows)
-    out += [
+    rows = [["Real", *(_pct(m["real"]["accuracy"][e]) for e in EMOTIONS), _pct(m["real"]["accuracy"]["mean"])]]
+    rows += [[name, *(_pct(r["accuracy"][e]) for e in EMOTIONS), _pct(r["accuracy"]["mean"])] for name, r in m["models"].items()]
+    return out + _table(header, rows)
+
+
+def _identity(m: dict) -> list[str]:
+    """How much of the face a neutral code and a cycle keep."""
+    out = [
         "",
         "## Identity (mean absolute pixel change on [-1, 1]; lower keeps more of the face)",
         "",
@@ -182,9 +200,14 @@ def markdown(m: dict) -> str:
         "G(G(x, c), y) against x, c a random other emotion, y the face's own label, both at full intensity.",
         "",
     ]
-    rows = [[name, *(_fmt(r["identity"][k], ".4f") for k in IDENTITY)] for name, r in models.items()]
-    out += _table(["", "Neutral code, neutral faces", "Neutral code, all faces", "Cycle"], rows)
-    out += [
+    rows = [[name, *(_fmt(r["identity"][k], ".4f") for k in IDENTITY)] for name, r in m["models"].items()]
+    return out + _table(["", "Neutral code, neutral faces", "Neutral code, all faces", "Cycle"], rows)
+
+
+def _smoothness(m: dict) -> list[str]:
+    """Table 1: the smoothness score of each emotion's ramp."""
+    models = m["models"]
+    out = [
         "",
         "## Table 1: smoothness score (lower is smoother)",
         "",
@@ -200,8 +223,13 @@ def markdown(m: dict) -> str:
             flat = r["smoothness_flat"][e]
             cells.append(_fmt(r["smoothness"][e], ".3f") + (f" ({flat} flat)" if flat else ""))
         rows.append([TITLES[i + 1], *cells])
-    out += _table(["", *models], rows)
-    out += [
+    return out + _table(["", *models], rows)
+
+
+def _ere_fed(m: dict) -> list[str]:
+    """Table 2: the Emotion Reconstruction Error and the Fréchet Emotion Distance."""
+    models = m["models"]
+    out = [
         "",
         "## Table 2: Emotion Reconstruction Error and Fréchet Emotion Distance",
         "",
@@ -220,12 +248,22 @@ def markdown(m: dict) -> str:
         rows.append([name, _fmt(r["ere"]["setting1"], ".4f"), _fmt(r["ere"]["setting2"], ".4f"), fed])
     out += _table(["", "ERE setting 1", "ERE setting 2", "FED"], rows)
     targets = "; ".join(f"{n}: {r['ere']['targets']['setting1']} / {r['ere']['targets']['setting2']} targets, {r['ere']['grid_codes']} grid codes" for n, r in models.items())
-    out += ["", f"ERE targets (setting 1 / setting 2): {targets}.", "", "## Figures", ""]
+    return out + ["", f"ERE targets (setting 1 / setting 2): {targets}.", ""]
+
+
+def _figures(m: dict) -> list[str]:
+    """Each model's figures."""
+    out = ["## Figures", ""]
     for name, files in m["figures"].items():
         out += [f"### {name}", "", *(f"![{f}]({f})" for f in files), ""]
-    out += ["## The paper's values (AffectNet test set, the authors' VGG; for orientation only, not comparable)", ""]
+    return out
+
+
+def _paper() -> list[str]:
+    """The paper's own values, for orientation."""
+    out = ["## The paper's values (AffectNet test set, the authors' VGG; for orientation only, not comparable)", ""]
     out += _table(["Table 3", *TITLES], [[k, *map(str, v)] for k, v in PAPER["accuracy"].items()])
     out += [""] + _table(["Table 1", *TITLES[1:]], [[k, *map(str, v)] for k, v in PAPER["smoothness"].items()])
     out += [""] + _table(["Table 2", "ERE setting 1", "ERE setting 2", "FED"],
                          [[k, *("-" if v is None else str(v) for v in vals)] for k, vals in PAPER["table2"].items()])
-    return "\n".join(out) + "\n"
+    return out

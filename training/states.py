@@ -18,7 +18,7 @@ and the repository may grow by at most 40 MB per GPU session for both models):
 - the sampling RNG state: each session reseeds from the seed and the iteration;
 - full precision of D: it is stored in fp16 (relative rounding about 5e-4).
 
-``tests/test_continuation.py`` shows that a continued run follows exactly the trajectory of an
+``tests/training/test_continuation.py`` shows that a continued run follows exactly the trajectory of an
 uninterrupted run to which the same reductions were applied, and measures how far a run with the
 full state drifts from it.
 """

@@ -127,6 +127,22 @@ def accuracy_report(probs: torch.Tensor, labels: torch.Tensor) -> dict:
     }
 
 
+def _model_and_optimizer(arch: ClassifierConfig, cfg: ClassifierTrainConfig, dev: torch.device,
+                         init: EmotionClassifier | None) -> tuple[EmotionClassifier, torch.optim.Optimizer, dict]:
+    """A classifier on ``dev`` (``init``'s weights when given), its AdamW (no weight decay on biases and
+    norms) and the autocast settings of the device."""
+    model = EmotionClassifier(arch).to(dev)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
+    amp = autocast_settings(dev)
+    if amp["enabled"]:  # bf16 convolutions are fastest in channels-last layout
+        model = model.to(memory_format=torch.channels_last)
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    return model, opt, amp
+
+
 def train_classifier(
     train_x: torch.Tensor,
     train_y: torch.Tensor,
@@ -144,15 +160,7 @@ def train_classifier(
     dev = train_x.device
     torch.manual_seed(cfg.seed)
     gen = torch.Generator(device=dev).manual_seed(cfg.seed)
-    model = EmotionClassifier(arch).to(dev)
-    if init is not None:
-        model.load_state_dict(init.state_dict())
-    amp = autocast_settings(dev)
-    if amp["enabled"]:  # bf16 convolutions are fastest in channels-last layout
-        model = model.to(memory_format=torch.channels_last)
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    model, opt, amp = _model_and_optimizer(arch, cfg, dev, init)
     steps_per_epoch = max(1, len(train_x) // cfg.batch_size)
     total, warm = cfg.epochs * steps_per_epoch, max(1, int(cfg.warmup_epochs * steps_per_epoch))
     budget_s = cfg.max_minutes * 60 if cfg.max_minutes is not None else math.inf

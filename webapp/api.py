@@ -23,8 +23,11 @@ from ganmut.face import face_choice
 from ganmut.images import read_image, save_options, storable
 from ganmut.presets import parse_preset
 
-from .events import bind, inform, log_user_error
-from .limits import API_CONCURRENCY, API_PER_CLIENT, TooMany
+from .context import GanmutApp
+from .events import bind, inform
+from .limits import API_CONCURRENCY, API_PER_CLIENT
+from .pools import TooMany
+from .server import log_user_error
 from .sessions import png_room
 from . import ui_video
 from .ui_gamut import sheet_face
@@ -84,7 +87,7 @@ def api_image(payload: Any) -> Image.Image:
     return loaded.image
 
 
-def api_call(app: Any, work: Callable[[], str], request: gr.Request | None, payloads: tuple[Any, ...] = ()) -> str:
+def api_call(app: GanmutApp, work: Callable[[], str], request: gr.Request | None, payloads: tuple[Any, ...] = ()) -> str:
     """An API call: ``work``, which writes the call's file and answers its path, on an API worker (low
     priority), within one of its client's places, its uploaded ``payloads`` kept from the temporary
     folder's sweeps meanwhile. Past the places, and for a user error, a one-line gr.Error (and one line
@@ -101,7 +104,7 @@ def api_call(app: Any, work: Callable[[], str], request: gr.Request | None, payl
         raise gr.Error(str(e), print_exception=False) from None
 
 
-def png(app: Any, request: gr.Request | None, work: Callable[[], Image.Image]) -> Callable[[], str]:
+def png(app: GanmutApp, request: gr.Request | None, work: Callable[[], Image.Image]) -> Callable[[], str]:
     """``work`` with its image written as a PNG API result of ``request``'s client (:meth:`Sessions.api_result`): the path."""
     def write() -> str:
         image = storable(work(), "PNG")
@@ -112,20 +115,20 @@ def png(app: Any, request: gr.Request | None, work: Callable[[], Image.Image]) -
     return write
 
 
-def edited(app: Any, image: Any, model: Any, face: Any,
+def edited(app: GanmutApp, image: Any, model: Any, face: Any,
            code: Callable[[ganmut.Editor], tuple[float, ...]]) -> Image.Image:
     """The photo ``image`` edited by ``model`` at the code ``code`` gives for its editor."""
     kind = model_name(text(model, "model"))
     return app.models.edit(kind, api_image(image), code(app.models.editor(kind)), text(face, "face")).image
 
 
-def edit_xy(app: Any, image: Any, x: float, y: float, model: str, face: str, client: gr.Request | None = None) -> str:
+def edit_xy(app: GanmutApp, image: Any, x: float, y: float, model: str, face: str, client: gr.Request | None = None) -> str:
     """Edit to the code (x, y) of the model's space (linear: unit disc; Gaussian: [-1, 1]^2)."""
     return api_call(app, png(app, client, lambda: edited(app, image, model, face, lambda ed: ed.code(z=(x, y)))), client,
                     (image,))
 
 
-def edit_emotion(app: Any, image: Any, emotion: str, intensity: float, model: str, face: str,
+def edit_emotion(app: GanmutApp, image: Any, emotion: str, intensity: float, model: str, face: str,
                  client: gr.Request | None = None) -> str:
     """Edit to a basic emotion at an intensity in [0, 1]."""
     def code(ed: ganmut.Editor) -> tuple[float, ...]:
@@ -134,7 +137,7 @@ def edit_emotion(app: Any, image: Any, emotion: str, intensity: float, model: st
     return api_call(app, png(app, client, lambda: edited(app, image, model, face, code)), client, (image,))
 
 
-def edit_preset(app: Any, image: Any, preset: str, face: str, client: gr.Request | None = None) -> str:
+def edit_preset(app: GanmutApp, image: Any, preset: str, face: str, client: gr.Request | None = None) -> str:
     """Edit to a saved point: ``{"model": "linear", "z": [x, y]}`` as JSON (what the page shows for a
     saved point, and what `python -m ganmut presets` keeps)."""
     def edit() -> Image.Image:
@@ -144,7 +147,7 @@ def edit_preset(app: Any, image: Any, preset: str, face: str, client: gr.Request
     return api_call(app, png(app, client, edit), client, (image,))
 
 
-def match(app: Any, image: Any, reference: Any, model: str, face: str, reference_face: str,
+def match(app: GanmutApp, image: Any, reference: Any, model: str, face: str, reference_face: str,
           client: gr.Request | None = None) -> str:
     """Edit to the expression of a reference photo: the point its face ``reference_face`` reads as."""
     def edit() -> Image.Image:
@@ -161,7 +164,7 @@ def match(app: Any, image: Any, reference: Any, model: str, face: str, reference
     return api_call(app, png(app, client, edit), client, (image, reference))
 
 
-def grid(app: Any, image: Any, model: str, face: str, client: gr.Request | None = None) -> str:
+def grid(app: GanmutApp, image: Any, model: str, face: str, client: gr.Request | None = None) -> str:
     """The gamut-of-emotions grid of one face."""
     def sheet() -> Image.Image:
         kind = model_name(text(model, "model"))
@@ -170,7 +173,7 @@ def grid(app: Any, image: Any, model: str, face: str, client: gr.Request | None 
     return api_call(app, png(app, client, sheet), client, (image,))
 
 
-def video(app: Any, clip: Any, target: str, intensity: float, model: str, client: gr.Request | None = None) -> str:
+def video(app: GanmutApp, clip: Any, target: str, intensity: float, model: str, client: gr.Request | None = None) -> str:
     """Edit the largest face of every frame of a clip to a target (an emotion at an intensity, a path
     from neutral to one, or a tour of every emotion); the path of the MP4, with the clip's sound."""
     def edit() -> str:
@@ -186,7 +189,7 @@ def video(app: Any, clip: Any, target: str, intensity: float, model: str, client
     return api_call(app, edit, client, (clip,))
 
 
-def layout_and_wire(app: Any, default: str) -> None:
+def layout_and_wire(app: GanmutApp, default: str) -> None:
     """The endpoints, on hidden components (their labels name the arguments in the API's description)."""
     with gr.Column(visible=False):
         image = gr.Image(type="filepath", image_mode=None, label="image")

@@ -18,12 +18,9 @@ from typing import Any
 
 import gradio as gr
 
+from .context import GanmutApp
 from .limits import UI_CONCURRENCY
-
-
-def log_user_error(message: str) -> None:
-    """One line in the server log for a user's error (the unexpected ones get Gradio's traceback)."""
-    print(f"user error: {message}", file=sys.stderr, flush=True)
+from .server import log_user_error
 
 
 def warn(e: Exception) -> str:
@@ -41,7 +38,7 @@ def inform(notes: tuple[str, ...]) -> str:
     return "".join(f"  \nℹ️ {note}" for note in notes)
 
 
-def bind(app: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+def bind(app: GanmutApp, fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` with ``app`` as its first argument, as Gradio calls it: its signature and resolved
     annotations without ``app``, so that Gradio still passes gr.Request and EventData."""
     hints = typing.get_type_hints(fn)
@@ -74,7 +71,7 @@ def named(fn: Callable[..., dict[str, Any]], names: tuple[str, ...]) -> Callable
 class Wiring:
     """The page's components by name (``wiring["wheel"]``) and the app, to connect handlers to events."""
 
-    def __init__(self, app: Any, blocks: gr.Blocks, components: dict[str, Any]) -> None:
+    def __init__(self, app: GanmutApp, blocks: gr.Blocks, components: dict[str, Any]) -> None:
         self.app = app
         self.blocks = blocks
         self.components = components

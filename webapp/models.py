@@ -1,29 +1,21 @@
-"""The models an app serves, and the GPU-bound calls that use them.
-
-On ZeroGPU hardware (Hugging Face Spaces) the functions decorated with ``zerogpu.GPU`` run in a
-worker that holds a GPU, so they take picklable arguments: the model's :data:`Key` (its checkpoint
-and readout classifier), the photo and the code; the worker finds the editor by that key
-(:func:`loaded_editor`). Elsewhere the decorator does nothing. A clip's progress callback cannot
-cross to that worker, so on ZeroGPU a clip is edited without a progress bar.
-"""
+"""The models an app serves (:class:`Models`): the editors, the banner, the wheels' figures; their
+GPU-bound work runs through :mod:`webapp.gpu`."""
 from __future__ import annotations
 
-import functools
-import threading
 from typing import Any
 
-import spaces as zerogpu  # Hugging Face ZeroGPU; ganmut.spaces are the emotion spaces
 from PIL import Image
 
 import ganmut
-from ganmut import animate, video, wheel
+from ganmut import video, wheel
 from ganmut.editor import Prepared
 from ganmut.weights import MODEL_FILES, find_weights, load_readout
 from ganmut.registry import SERVED
 
+from .gpu import (Key, gpu_edit, gpu_frames, gpu_grid, gpu_prepare, gpu_reference_point, gpu_video, loaded_editor,
+                  on_zerogpu)
+
 MODEL_LABELS = {m.name: m.label for m in SERVED}
-Key = tuple[str, str | None]
-"""What a GPU-bound call loads an editor by: (checkpoint path, readout classifier or None)."""
 
 
 def resolve_readout(spec: str | None) -> tuple[str | None, str | None]:
@@ -37,51 +29,6 @@ def resolve_readout(spec: str | None) -> tuple[str | None, str | None]:
     except ganmut.GanmutError as e:
         return None, f"emotion readout off: {e}"
     return spec, None
-
-
-_loading = threading.Lock()
-
-
-@functools.cache
-def _loaded(path: str, readout: str | None) -> ganmut.Editor:
-    return ganmut.load(path, classifier=readout)
-
-
-def loaded_editor(path: str, readout: str | None) -> ganmut.Editor:
-    """The editor of a checkpoint with a readout classifier, loaded once per process (apps share it)."""
-    with _loading:
-        return _loaded(path, readout)
-
-
-@zerogpu.GPU(duration=30)
-def gpu_prepare(model: Key, image: Any) -> Prepared:
-    return loaded_editor(*model).prepare(image)
-
-
-@zerogpu.GPU(duration=30)
-def gpu_edit(model: Key, image: Any, code: tuple[float, ...], face: int | str, read: bool = True) -> ganmut.EditResult:
-    return loaded_editor(*model).edit_many(image, [code], face, read=read)[0]
-
-
-@zerogpu.GPU(duration=30)
-def gpu_reference_point(model: Key, reference: Any, face: int) -> tuple[tuple[float, ...], dict[str, float]]:
-    return loaded_editor(*model).reference_point(reference, face)
-
-
-@zerogpu.GPU(duration=60)
-def gpu_frames(model: Key, image: Any, codes: list[tuple[float, ...]], face: int | str) -> list[Image.Image]:
-    return animate.frames(loaded_editor(*model), image, codes, face)
-
-
-@zerogpu.GPU(duration=60)
-def gpu_grid(model: Key, image: Any, face: int, layout: str = "wheel", title: str = "") -> Image.Image:
-    return loaded_editor(*model).grid(image, face=face, layout=layout, title=title)
-
-
-@zerogpu.GPU(duration=120)
-def gpu_video(model: Key, src: str, out: str, target: dict[str, Any],
-              progress: video.Progress | None = None) -> video.VideoReport:
-    return video.edit_video(loaded_editor(*model), src, out, progress=progress, **target)
 
 
 class Models:
@@ -140,7 +87,7 @@ class Models:
     def video(self, kind: str, src: str, out: str, target: dict[str, Any],
               progress: video.Progress | None = None) -> video.VideoReport:
         """Edit a clip (:func:`ganmut.video.edit_video`; ``target``: its z, emotion, intensity or path)."""
-        return gpu_video(self.key(kind), src, out, target, None if zerogpu.config.Config.zero_gpu else progress)
+        return gpu_video(self.key(kind), src, out, target, None if on_zerogpu() else progress)
 
     def readout_status(self, kind: str) -> str:
         """One line: which classifier reads the edits, or why the readout is off."""

@@ -17,7 +17,9 @@ from gradio.exceptions import InvalidPathError
 from ganmut.errors import shorten
 
 from . import api, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved, ui_video
-from .events import Wiring, bind, log_user_error
+from .context import GanmutApp
+from .events import Wiring, bind
+from .server import log_user_error
 from .views import PAPER
 
 OFFICIAL_CODE = "https://github.com/stefanodapolito/GANmut"
@@ -68,12 +70,12 @@ def refused_payload(components: list[Any], inputs: list[Any], e: InvalidPathErro
     return f"{what}, not the path of a file on the server ({Path(paths[i]).name if i is not None else 'not sent'})"
 
 
-def on_unload(app: Any, request: gr.Request) -> None:
+def on_unload(app: GanmutApp, request: gr.Request) -> None:
     """A tab closed: its photo and files go now (see :meth:`webapp.sessions.Sessions.end`)."""
     app.sessions.end(request)
 
 
-def build(app: Any) -> gr.Blocks:
+def build(app: GanmutApp) -> gr.Blocks:
     """The Blocks of the app (not launched); ``app`` holds the models, the sessions and the API workers."""
     default = app.models.names[0]
     c: dict[str, Any] = {}

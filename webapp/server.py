@@ -1,7 +1,7 @@
 """Serving the app: Gradio's launch with the app's queue, limits, theme, stylesheet and routes.
 
 Beside Gradio's own routes: plotly.js from the installed ``plotly`` package at
-:data:`~webapp.ui_picker.PLOTLY_URL`, and an ASGI middleware (:class:`UploadGuard`) that refuses an
+:data:`PLOTLY_URL`, and an ASGI middleware (:class:`UploadGuard`) that refuses an
 upload that does not fit under the temporary folder's cap (and renames a dot-named one). While the
 server runs, a thread sweeps the temporary folder (:func:`lifespan`). A call to an endpoint the app
 does not have is a 404 and one line (:func:`no_endpoint`). Errors that are not the
@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,14 +32,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ganmut.errors import shorten
 
-from .events import log_user_error
-from .limits import MAX_SESSIONS, QUEUE_SIZE, STORAGE_FULL, SWEEP_S, UI_CONCURRENCY, DiskBudget
-from .ui_picker import PLOTLY_URL
+from .disk import DiskBudget
+from .limits import MAX_SESSIONS, QUEUE_SIZE, STORAGE_FULL, SWEEP_S, UI_CONCURRENCY
+
+PLOTLY_URL = "/ganmut/plotly.min.js"
+"""Where the page loads plotly.js from: a route of the app's own, so that no server path is in the page."""
 
 STYLESHEET = Path(__file__).with_name("static") / "app.css"
 PLOTLY_JS = Path(importlib.util.find_spec("plotly").submodule_search_locations[0]) / "package_data" / "plotly.min.js"
 MAX_UPLOAD_BYTES = 30 * 1000 * 1000
 """The largest upload, 30 MB (Gradio's "30mb" would be 30 MiB, which the page and the README do not say)."""
+
+
+def log_user_error(message: str) -> None:
+    """One line in the server log for a user's error (the unexpected ones get Gradio's traceback)."""
+    print(f"user error: {message}", file=sys.stderr, flush=True)
 
 
 class DotNames:

@@ -14,6 +14,8 @@ cap loses its own oldest results first, and a result that does not fit even then
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import glob
 import hashlib
 import os
@@ -33,7 +35,8 @@ import ganmut
 from ganmut.editor import Prepared
 from ganmut.cache import MB, ByteLRU, nbytes
 
-from .limits import API_FILES_SHARE, API_PER_CLIENT, GRACE_S, MAX_SESSIONS, STORAGE_FULL, DiskBudget, Limits, trim_heap
+from .disk import DiskBudget
+from .limits import API_FILES_SHARE, API_PER_CLIENT, GRACE_S, MAX_SESSIONS, STORAGE_FULL, Limits
 
 WHEEL_PAGES = 10_000
 """How many pages' newest wheel events are remembered (a page forgotten answers every event)."""
@@ -232,3 +235,12 @@ class Sessions:
         self.discard(folder.glob("*") if folder.is_dir() else ())
         shutil.rmtree(folder, ignore_errors=True)
         trim_heap()
+
+
+def trim_heap() -> bool:
+    """Return freed heap memory to the operating system (glibc's ``malloc_trim``); False elsewhere."""
+    name = ctypes.util.find_library("c")
+    try:
+        return bool(ctypes.CDLL(name).malloc_trim(0)) if name else False
+    except (OSError, AttributeError):
+        return False

@@ -11,7 +11,8 @@ from ganmut import animate
 from ganmut.errors import shorten
 from ganmut.face import face_choice
 
-from .edit import hidden_download
+from .context import GanmutApp
+from .point_edit import hidden_download
 from .events import Wiring, warn
 from .models import MODEL_LABELS
 
@@ -42,7 +43,7 @@ def sheet_face(face: str | int | None) -> int:
     return 0 if f == "all" else f
 
 
-def on_grid(app: Any, key: str | None, kind: str, face: str) -> dict[str, Any]:
+def on_grid(app: GanmutApp, key: str | None, kind: str, face: str) -> dict[str, Any]:
     """The gamut-of-emotions sheet of one face (the first of "all"), titled with the model."""
     prep = app.sessions.photo_or_warn(key)
     if prep is None:
@@ -55,7 +56,7 @@ def on_grid(app: Any, key: str | None, kind: str, face: str) -> dict[str, Any]:
         return {"grid": None}
 
 
-def on_animate(app: Any, key: str | None, kind: str, face: str, emotion: str, path_kind: str,
+def on_animate(app: GanmutApp, key: str | None, kind: str, face: str, emotion: str, path_kind: str,
                session: gr.Request | None = None) -> dict[str, Any]:
     """The face moving neutral -> emotion -> neutral, or on a tour of every emotion: a looping GIF
     shown, and the same frames as an MP4 to download; they replace the session's last ones, in the

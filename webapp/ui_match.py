@@ -10,7 +10,8 @@ import gradio as gr
 import ganmut
 
 from . import views
-from .edit import EDIT, as_code, show
+from .context import GanmutApp
+from .point_edit import EDIT, as_code, show
 from .events import Wiring, warn
 from .ui_photo import payload_path
 
@@ -36,7 +37,7 @@ def reference_line(space: Any, code: tuple[float, ...], reading: dict[str, float
             f"{views.lean(space, code)[0]}.")
 
 
-def on_reference(app: Any, key: str | None, kind: str, face: str, whole: bool, payload: Any,
+def on_reference(app: GanmutApp, key: str | None, kind: str, face: str, whole: bool, payload: Any,
                  session: gr.Request | None = None) -> dict[str, Any]:
     """A reference photo: the point its largest face reads as, and the edit there (the controls set
     to it). A reference without a face, or no classifier, is one line; a cleared reference changes nothing."""

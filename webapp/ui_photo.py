@@ -12,7 +12,8 @@ import ganmut
 from ganmut.images import stored_mode
 
 from . import views
-from .edit import EDIT, hidden_download, readout, show, start_code
+from .context import GanmutApp
+from .point_edit import EDIT, hidden_download, readout, show, start_code
 from .events import Wiring, inform, warn
 from .sessions import session_key
 
@@ -44,7 +45,7 @@ def payload_path(payload: Any) -> str | None:
     return str(path) if path else None
 
 
-def on_image(app: Any, payload: Any, kind: str, whole: bool, point: list | None, emotion: str, intensity: float,
+def on_image(app: GanmutApp, payload: Any, kind: str, whole: bool, point: list | None, emotion: str, intensity: float,
              session: gr.Request | None = None) -> dict[str, Any]:
     """A new photo (upload, webcam, paste or example): read it, find the faces, edit it at the
     current point; everything made from the previous photo (views, crops, readout, grid,

@@ -16,15 +16,15 @@ import ganmut
 from ganmut.errors import number, shorten
 
 from . import views
-from .edit import (DRAG, EDIT, EMOTION_CHOICES, MODEL_SWITCH, as_code, page_intensity, preview, show, start_code,
+from .context import GanmutApp
+from .point_edit import (DRAG, EDIT, EMOTION_CHOICES, MODEL_SWITCH, as_code, page_intensity, preview, show, start_code,
                    switch_model)
 from .events import Wiring, warn
 from .models import MODEL_LABELS
+from .server import PLOTLY_URL
 from .sessions import session_key
 
 WHEEL_JS = Path(__file__).with_name("static") / "wheel.js"
-PLOTLY_URL = "/ganmut/plotly.min.js"
-"""Where the page loads plotly.js from: a route of the app's own, so that no server path is in the page."""
 WHEEL_HTML = ('<div class="ganmut-stage"><div class="ganmut-wheel"></div><div class="ganmut-marker"></div></div>'
               '<div class="ganmut-wheel-empty">The emotion wheel appears here once trained weights are available.'
               '</div>')
@@ -34,7 +34,7 @@ START = {"emotion": "happy", "intensity": 1.0}
 """The first edit of a new photo: full happiness."""
 
 
-def layout(app: Any, default: str) -> dict[str, Any]:
+def layout(app: GanmutApp, default: str) -> dict[str, Any]:
     """The wheel, the emotion and intensity controls, the legend, the model picker and its note."""
     wheel = gr.HTML(value=app.models.wheel(default if app.models.paths else None), html_template=WHEEL_HTML,
                     js_on_load=WHEEL_JS.read_text(), head=f'<script src="{PLOTLY_URL}"></script>',
@@ -70,7 +70,7 @@ def wheel_seq(value: Any) -> int:
     return int(x)
 
 
-def wheel_event(app: Any, kind: str, evt: gr.EventData) -> tuple[int, tuple[float, ...] | None, str]:
+def wheel_event(app: GanmutApp, kind: str, evt: gr.EventData) -> tuple[int, tuple[float, ...] | None, str]:
     """A wheel event's number (0 when it has no valid one), its exact point projected into the space
     (a point outside goes to the edge) and ``""``; for a bad event, None and the warning's status line
     (a bad number is never noted, so the page's later events still count)."""
@@ -86,7 +86,7 @@ def wheel_event(app: Any, kind: str, evt: gr.EventData) -> tuple[int, tuple[floa
         return seq, None, warn(e)
 
 
-def in_order(app: Any, request: gr.Request | None, seq: int, answer: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def in_order(app: GanmutApp, request: gr.Request | None, seq: int, answer: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """``answer()`` to wheel event ``seq``; only its number when the page sent a newer wheel event meanwhile
     (a look that took longer than the page waits, say), so that a late answer never replaces a newer one."""
     if seq <= 0:
@@ -97,7 +97,7 @@ def in_order(app: Any, request: gr.Request | None, seq: int, answer: Callable[[]
     return {"wheel": gr.HTML(seq=seq)} if app.sessions.superseded(page, seq) else out
 
 
-def on_click(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData,
+def on_click(app: GanmutApp, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData,
              request: gr.Request = None) -> dict[str, Any]:
     """A click on the wheel, or the release of a drag: the exact point, the controls set to it, the edit."""
     seq, code, problem = wheel_event(app, kind, evt)
@@ -107,7 +107,7 @@ def on_click(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: 
                                                     seq=seq))
 
 
-def on_drag(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData,
+def on_drag(app: GanmutApp, key: str | None, kind: str, face: str, whole: bool, evt: gr.EventData,
             request: gr.Request = None) -> dict[str, Any]:
     """A point of a drag on the wheel (the press held and moved): a quick look there (:func:`preview`);
     a released photo is said once, by the release's click, not at every move."""
@@ -118,7 +118,7 @@ def on_drag(app: Any, key: str | None, kind: str, face: str, whole: bool, evt: g
                     lambda: preview(app, app.sessions.photos.get(key) if key else None, kind, face, whole, code, seq))
 
 
-def on_intensity(app: Any, key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
+def on_intensity(app: GanmutApp, key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
                  intensity: float) -> dict[str, Any]:
     """The intensity slider moved: the point moves along its ray (GGANmut: along the emotion's path)."""
     try:
@@ -130,7 +130,7 @@ def on_intensity(app: Any, key: str | None, kind: str, face: str, whole: bool, p
     return show(app, app.sessions.held(key), kind, face, whole, code)
 
 
-def on_emotion(app: Any, key: str | None, kind: str, face: str, whole: bool, emotion: str,
+def on_emotion(app: GanmutApp, key: str | None, kind: str, face: str, whole: bool, emotion: str,
                intensity: float) -> dict[str, Any]:
     """Another emotion chosen: its point at the current intensity."""
     try:
@@ -140,7 +140,7 @@ def on_emotion(app: Any, key: str | None, kind: str, face: str, whole: bool, emo
     return show(app, app.sessions.held(key), kind, face, whole, code)
 
 
-def on_neutral(app: Any, key: str | None, kind: str, face: str, whole: bool) -> dict[str, Any]:
+def on_neutral(app: GanmutApp, key: str | None, kind: str, face: str, whole: bool) -> dict[str, Any]:
     """Back to neutral: the point at the space's neutral anchor (the intensity at 0, the emotion kept, so
     that the slider leads back to it), identity and the rest of the photo kept."""
     try:
@@ -150,7 +150,7 @@ def on_neutral(app: Any, key: str | None, kind: str, face: str, whole: bool) -> 
     return {**show(app, app.sessions.held(key), kind, face, whole, code), "intensity": gr.Slider(value=0)}
 
 
-def on_model(app: Any, kind: str, key: str | None, face: str, whole: bool, emotion: str,
+def on_model(app: GanmutApp, kind: str, key: str | None, face: str, whole: bool, emotion: str,
              intensity: float) -> dict[str, Any]:
     """Another model: the same emotion and intensity in its space."""
     try:
@@ -162,7 +162,7 @@ def on_model(app: Any, kind: str, key: str | None, face: str, whole: bool, emoti
 
 def wire(w: Wiring) -> None:
     # The events that take the intensity control take it raw (preprocess=False): Gradio's own check of a
-    # value typed outside the slider's range answered with a bare error and a traceback (edit.page_intensity).
+    # value typed outside the slider's range answered with a bare error and a traceback (point_edit.page_intensity).
     # Wheel clicks and drags are sent one at a time by the page, the last one kept (see static/wheel.js).
     w.on(w["wheel"].click, on_click, ("photo_key", "model", "face", "whole"), EDIT, live=True, trigger_mode="multiple")
     w.on(w["wheel"].input, on_drag, ("photo_key", "model", "face", "whole"), DRAG, trigger_mode="multiple",

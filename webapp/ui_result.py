@@ -9,7 +9,8 @@ import gradio as gr
 import ganmut
 from ganmut.images import save_options, storable
 
-from .edit import EDIT, hidden_download, readout, show, start_code
+from .context import GanmutApp
+from .point_edit import EDIT, hidden_download, readout, show, start_code
 from .events import Wiring, warn
 from .sessions import png_room
 from .ui_photo import NO_PHOTO, ONE_FACE
@@ -28,7 +29,7 @@ def layout() -> dict[str, Any]:
     return {"result": result, "status": status, "whole": whole, "save": save, "download": download, "face": face}
 
 
-def readings_layout(app: Any, default: str) -> dict[str, Any]:
+def readings_layout(app: GanmutApp, default: str) -> dict[str, Any]:
     """The row under the stage: the point's emotion mix, the classifier's readout, the aligned crops."""
     mix = gr.HTML("", elem_id="mix", padding=True)
     shown = readout(app, default, (0.0, 0.0)) if app.models.paths else ""
@@ -39,7 +40,7 @@ def readings_layout(app: Any, default: str) -> dict[str, Any]:
     return {"mix": mix, "readout": reading, "crops": crops}
 
 
-def on_view(app: Any, key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
+def on_view(app: GanmutApp, key: str | None, kind: str, face: str, whole: bool, point: list | None, emotion: str,
             intensity: float) -> dict[str, Any]:
     """Another face, or the whole photo instead of the face: the same point shown again."""
     try:
@@ -49,7 +50,7 @@ def on_view(app: Any, key: str | None, kind: str, face: str, whole: bool, point:
     return show(app, app.sessions.held(key), kind, face, whole, code)
 
 
-def on_save(app: Any, key: str | None, kind: str, face: str, point: list | None,
+def on_save(app: GanmutApp, key: str | None, kind: str, face: str, point: list | None,
             session: gr.Request | None = None) -> dict[str, Any]:
     """The full-resolution PNG of the current edit, made now, offered for download."""
     hidden = {"download": hidden_download()}
@@ -71,6 +72,6 @@ def on_save(app: Any, key: str | None, kind: str, face: str, point: list | None,
 
 def wire(w: Wiring) -> None:
     inputs = ("photo_key", "model", "face", "whole", "point", "emotion", "intensity")
-    for trigger in (w["face"].input, w["whole"].input):  # the intensity raw: edit.page_intensity checks it
+    for trigger in (w["face"].input, w["whole"].input):  # the intensity raw: point_edit.page_intensity checks it
         w.on(trigger, on_view, inputs, EDIT, live=True, preprocess=False)
     w.on(w["save"].click, on_save, ("photo_key", "model", "face", "point"), ("download",))

@@ -11,7 +11,8 @@ import ganmut
 from ganmut.weights import model_name
 from ganmut.presets import Preset, PresetError, add_preset, parse_presets, to_json
 
-from .edit import MODEL_SWITCH, show, switch_model
+from .context import GanmutApp
+from .point_edit import MODEL_SWITCH, show, switch_model
 from .events import Wiring, warn
 from .models import MODEL_LABELS
 from .views import preset_line
@@ -50,19 +51,19 @@ def stored_presets(stored: Any) -> dict[str, Preset] | None:
         return None
 
 
-def on_load(app: Any, stored: Any) -> dict[str, Any]:
+def on_load(app: GanmutApp, stored: Any) -> dict[str, Any]:
     """The page opened: the browser's saved points in the picker (a damaged value is reset)."""
     presets = stored_presets(stored)
     return {"preset_pick": gr.Dropdown(choices=list(presets or {}), value=None),
             **({} if presets is not None else {"presets": {}})}
 
 
-def on_pick(app: Any, name: str | None, stored: Any) -> dict[str, Any]:
+def on_pick(app: GanmutApp, name: str | None, stored: Any) -> dict[str, Any]:
     """A saved point chosen: its JSON shown."""
     return {"preset_json": preset_line(name, stored_presets(stored) or {})}
 
 
-def on_save(app: Any, name: str, kind: str, point: list | None, stored: Any) -> dict[str, Any]:
+def on_save(app: GanmutApp, name: str, kind: str, point: list | None, stored: Any) -> dict[str, Any]:
     """Save the current point (and its model) under ``name`` in the browser."""
     presets = stored_presets(stored) or {}
     name = (name or "").strip()
@@ -86,7 +87,7 @@ def chosen(stored: Any, name: str | None, hint: str) -> dict[str, Preset] | None
     return presets
 
 
-def on_delete(app: Any, name: str | None, stored: Any) -> dict[str, Any]:
+def on_delete(app: GanmutApp, name: str | None, stored: Any) -> dict[str, Any]:
     """Delete the chosen saved point from the browser."""
     presets = chosen(stored, name, "choose a saved point to delete")
     if presets is None:
@@ -96,7 +97,7 @@ def on_delete(app: Any, name: str | None, stored: Any) -> dict[str, Any]:
             "preset_json": ""}
 
 
-def on_apply(app: Any, key: str | None, kind: str, face: str, whole: bool, name: str | None,
+def on_apply(app: GanmutApp, key: str | None, kind: str, face: str, whole: bool, name: str | None,
              stored: Any) -> dict[str, Any]:
     """Go to a saved point: its model (switched to if it is not the current one) and its point, on this photo."""
     presets = chosen(stored, name, "choose a saved point first")

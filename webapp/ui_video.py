@@ -13,6 +13,7 @@ import ganmut
 from ganmut.errors import VideoError, number, shorten
 from ganmut.video import Progress, VideoLimits, VideoReport, find_face, inspect
 
+from .context import GanmutApp
 from .events import Wiring, inform, warn
 from .server import MAX_UPLOAD_BYTES
 from .ui_photo import payload_path
@@ -77,7 +78,7 @@ def room_for(src: str) -> int:
     return int(max(frames * BITS_PER_PIXEL / 8, 2 * Path(src).stat().st_size)) + 5_000_000
 
 
-def edit_clip(app: Any, kind: str, src: str, out: Path, target: dict[str, Any], progress: Progress | None = None,
+def edit_clip(app: GanmutApp, kind: str, src: str, out: Path, target: dict[str, Any], progress: Progress | None = None,
               wait: bool = True) -> VideoReport:
     """Edit the clip ``src`` into ``out`` within the app's limits (:data:`LIMITS`), one clip at a time
     on the server (``wait``: for the one being edited, else GanmutError :data:`BUSY`), with room
@@ -105,7 +106,7 @@ def summary(report: VideoReport) -> str:
             f"{report.size[1]} px at {report.fps:.3g} fps), {sound}." + inform(report.notes))
 
 
-def on_clip(app: Any, payload: Any, kind: str, session: gr.Request | None = None) -> dict[str, Any]:
+def on_clip(app: GanmutApp, payload: Any, kind: str, session: gr.Request | None = None) -> dict[str, Any]:
     """A new clip (or a cleared one): checked at once (its header, and a face in its first key frames,
     :func:`ganmut.video.find_face`), kept from the temporary folder's sweeps until the tab closes
     (:meth:`~webapp.sessions.Sessions.hold`), and the last edited clip cleared."""
@@ -121,7 +122,7 @@ def on_clip(app: Any, payload: Any, kind: str, session: gr.Request | None = None
         return {"clip_out": None, "clip_status": warn(e)}
 
 
-def on_edit_clip(app: Any, payload: Any, kind: str, point: list | None, emotion: str, intensity: float,
+def on_edit_clip(app: GanmutApp, payload: Any, kind: str, point: list | None, emotion: str, intensity: float,
                  clip_path: str, session: gr.Request | None = None,
                  progress: gr.Progress = gr.Progress()) -> dict[str, Any]:
     """Edit the clip's faces along the chosen path (a progress bar while it runs); the MP4 replaces the

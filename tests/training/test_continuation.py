@@ -15,7 +15,7 @@ from training import budget as budget_module
 from training.states import continuation_path, load_continuation
 from training.config import load_config
 from training.train import RunOptions, main, train
-from conftest import write_tiny_config
+from tests.helpers import write_tiny_config
 
 FIRST, TOTAL = 8, 16
 
@@ -39,6 +39,7 @@ def _params(trainer) -> dict[str, torch.Tensor]:
     return {f"{part}.{k}": v for part in ("G", "D", "space", "ema_G", "ema_space") for k, v in s[part].items()}
 
 
+@pytest.mark.slow
 def test_continuing_from_the_committed_state_follows_the_reduced_trajectory(tiny, fer_pack, tmp_path, capsys):
     served = tmp_path / "weights" / "ganmut-gaussian.safetensors"
     first = main(["--config", str(tiny), "--data", str(fer_pack), "--out", str(tmp_path / "a"), "--no-progress", "--export", str(served)])
@@ -119,6 +120,7 @@ def test_budget_probes_then_fits_the_schedule_into_the_budget(monkeypatch):
     assert not budget.observe()  # once
 
 
+@pytest.mark.slow
 def test_budgeted_run_ends_inside_its_budget(tiny, fer_pack, tmp_path, capsys):
     t = main(["--config", str(tiny), "--data", str(fer_pack), "--out", str(tmp_path / "b"), "--no-progress",
               "--budget-minutes", "0.25"])

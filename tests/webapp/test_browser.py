@@ -23,10 +23,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import appserver
-from clips import PHOTOS_OBAMA, decode, face_frames, write_clip
+from tests import appserver
+from tests.clips import PHOTOS_OBAMA, decode, face_frames, write_clip
 from ganmut.canvas import SHEET_FONT_PX
 from ganmut.wheel import MIN_CONTRAST, contrast
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = appserver.ROOT
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -104,13 +106,6 @@ ARM_VIEW_COUNT = """() => {
     if (window.__views === views) requestAnimationFrame(tick);
   })();
 }"""
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, tiny_classifier, request):
-    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt, tiny_classifier)
-    request.addfinalizer(appserver.stop)
-    return srv
 
 
 @pytest.fixture(scope="module")

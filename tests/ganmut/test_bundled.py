@@ -9,6 +9,8 @@ import pytest
 import ganmut
 from ganmut.emotions import EMOTIONS
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module", params=["linear", "gaussian"])
 def shipped(request, photos):

@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
-from conftest import write_tiny_config
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import write_tiny_config
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Runs the real CLI (training.train.main) on each rank, then writes what the test compares.
 DRIVER = """

@@ -13,7 +13,7 @@ from training.states import load_training_checkpoint
 from training.train import main as train_main
 from training.warmstart import main, warm_start
 from training.config import ConfigError
-from conftest import write_tiny_config
+from tests.helpers import write_tiny_config
 
 ITERS = 6
 
@@ -42,6 +42,7 @@ def test_the_modes_go_where_the_anchors_are():
         make_space("linear").place_anchors(anchors)
 
 
+@pytest.mark.slow
 def test_a_warm_started_gaussian_run_edits_as_the_linear_model_then_trains_on(runs, fer_pack, tmp_path, capsys):
     out = tmp_path / "from-linear"
     assert main([str(runs["linear"]), str(runs["gaussian"]), "-o", str(out)]) == 0

@@ -8,7 +8,7 @@ import pytest
 
 from ganmut import registry
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_consumer_lists_exactly_the_registry_s_served_models():

@@ -1,4 +1,4 @@
-"""The bounds of ganmut.cache (bytes) and webapp.limits (disk, lanes, clients) (no timing: every wait is released by the test)."""
+"""The bounds of ganmut.cache (bytes) and webapp.disk and webapp.pools (disk, lanes, clients) (no timing: every wait is released by the test)."""
 from __future__ import annotations
 
 import contextvars
@@ -12,7 +12,8 @@ import torch
 from PIL import Image
 
 from ganmut.cache import ByteLRU, nbytes
-from webapp.limits import DiskBudget, LowPriorityPool, PerClient, TooMany
+from webapp.disk import DiskBudget
+from webapp.pools import LowPriorityPool, PerClient, TooMany
 
 
 def test_nbytes_counts_arrays_tensors_and_images():

@@ -72,11 +72,12 @@ def test_floor_figures_count_what_the_judge_reads(linear_ckpt, tiny_classifier, 
     assert fig["faces"] == len(pack.labels)
 
 
+@pytest.mark.slow
 def test_the_command_judges_served_files_and_runs_side_by_side(linear_ckpt, tiny_classifier, fer_pack, fer_test_pack,
                                                                tmp_path, capsys):
     from training.floor import main as floor_main
     from training.train import main as train_main
-    from conftest import write_tiny_config
+    from tests.helpers import write_tiny_config
 
     config = write_tiny_config(tmp_path / "tiny.toml", optim={"batch_size": 8, "iters": 4})
     train_main(["--config", str(config), "--data", str(fer_pack), "--out", str(tmp_path / "run"), "--no-progress"])

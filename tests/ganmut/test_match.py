@@ -1,5 +1,5 @@
 """Matching a reference expression and going back to neutral, end to end: the bundled emotion classifier
-reads real photos, real MTCNN, tiny untrained checkpoints (tests/conftest.py)."""
+reads real photos, real MTCNN, tiny untrained checkpoints (tests/helpers.py)."""
 from __future__ import annotations
 
 import numpy as np

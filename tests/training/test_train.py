@@ -14,9 +14,9 @@ from training.discriminator import Discriminator
 from training.states import CKPT_NAME, load_training_checkpoint
 from training.train import main
 from training.trainer import _lr_factor
-from conftest import write_tiny_config
+from tests.helpers import write_tiny_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 
@@ -111,6 +111,7 @@ def test_discriminator_scores_do_not_depend_on_the_batch():
 
 
 # --------------------------------------------------------------------------- training
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["linear", "gaussian", "stargan"])
 def test_each_kind_trains_on_real_faces(kind, tiny, fer_pack, tmp_path, capsys):
     out = tmp_path / kind
@@ -164,6 +165,7 @@ def _tensors(state: dict) -> list[tuple[str, torch.Tensor]]:
     return out
 
 
+@pytest.mark.slow
 def test_resume_continues_bit_for_bit(tiny, fer_pack, tmp_path):
     extra = ["--set", "loss.penalty_every=2"]  # lazy GP: the resumed run must land on the same steps
     whole = run(tiny, fer_pack, tmp_path / "whole", *extra)
@@ -251,6 +253,7 @@ def test_generator_returns_its_attention_mask():
     assert direct(x, z, return_aux=True)[1] is None
 
 
+@pytest.mark.slow
 def test_identity_term_keeps_each_face_at_its_own_code(tiny, fer_pack, tmp_path):
     """``loss.lambda_id`` teaches G(x, c(x)) = x, c(x) the code D reads on the real face x (the cycle's
     code): the same run with the term changes the pack's faces less at their own codes than without it."""

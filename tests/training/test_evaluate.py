@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import make_tiny_checkpoint
+from tests.helpers import make_tiny_checkpoint
 from ganmut.emotions import EMOTIONS, NEUTRAL
 from ganmut.spaces import make_space
 from training.evaluate import balanced_subset, main, series_codes
@@ -33,6 +33,7 @@ def evaluation(tiny_models, fer_test_pack, tiny_classifier, tmp_path_factory):
     return out, json.loads((out / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 def test_metrics_cover_every_model_and_lie_in_range(evaluation):
     _, m = evaluation
     assert m["faces"] == 14 and set(m["face_counts"].values()) == {2}
@@ -52,6 +53,7 @@ def test_metrics_cover_every_model_and_lie_in_range(evaluation):
     assert "fed_uniform" in m["models"]["tiny-gaussian (gaussian)"]
 
 
+@pytest.mark.slow
 def test_report_has_the_paper_tables_and_figures(evaluation):
     out, m = evaluation
     report = (out / "report.md").read_text()

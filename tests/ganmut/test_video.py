@@ -8,8 +8,8 @@ import skimage.data
 import torch
 from PIL import Image
 
-from clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
-from conftest import DetectionCounter
+from tests.clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
+from tests.helpers import DetectionCounter
 
 from ganmut import video
 from ganmut.align import face_to_crop_matrix, paste_region
@@ -168,6 +168,7 @@ def test_an_image_is_not_a_clip_whatever_its_name(editor, folder, tmp_path):
     assert not (tmp_path / "out.mp4").exists()
 
 
+@pytest.mark.slow
 def test_a_clip_cut_short_says_how_much_was_read(editor, folder, tmp_path):
     """A 5-s clip (its index first, as phones write them) cut to 30 % of its bytes: the frames that could
     be read are edited, and a note says how many of those the header promised."""
@@ -207,6 +208,7 @@ def test_limits_and_targets_are_checked_before_decoding(editor, moving, tmp_path
     assert not (tmp_path / "out.mp4").exists()
 
 
+@pytest.mark.slow
 def test_a_fast_or_variable_rate_clip_is_resampled(editor, moving, folder, tmp_path):
     _, src = moving
     report = video.edit_video(editor, src, tmp_path / "slow.mp4", emotion="fear", limits=VideoLimits(max_fps=6))
@@ -264,6 +266,7 @@ def test_tracking_settings_are_checked():
             Tracking(**kwargs)
 
 
+@pytest.mark.slow
 def test_cli_video(capsys, moving, linear_ckpt, tmp_path, folder):
     _, src = moving
     out = tmp_path / "cli.mp4"

@@ -107,6 +107,7 @@ def test_a_flow_that_reads_outside_the_photo_uses_its_border_and_a_face_at_the_e
     assert np.array_equal(empty, img)
 
 
+@pytest.mark.slow
 def test_a_48_megapixel_photo_is_warped_at_full_resolution():
     img = np.zeros((6000, 8000, 3), np.uint8)
     img[(np.arange(6000) // 128) % 2 == 1] = 200  # bands 128 rows high that a warp must move, not blur

@@ -15,13 +15,14 @@ import pytest
 from PIL import Image
 
 import webapp  # importing it loads no model
-import appserver
-from uiclient import UISession
+from tests import appserver
+from tests.uiclient import UISession
 
 from ganmut.editor import Prepared
 from ganmut.cache import MB, ByteLRU
 from webapp import api, ui_gamut, ui_photo, ui_picker, ui_result
-from webapp.limits import API_PER_CLIENT, DiskBudget, Limits
+from webapp.disk import DiskBudget
+from webapp.limits import API_PER_CLIENT, Limits
 from webapp.server import UploadGuard
 
 ROOT = appserver.ROOT
@@ -36,13 +37,6 @@ def app(linear_ckpt, gaussian_ckpt, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio-tmp")))
         yield webapp.create_app(f"{linear_ckpt},{gaussian_ckpt}", "off")
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, request):
-    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt)
-    request.addfinalizer(appserver.stop)
-    return srv
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "1.5", "²", "١٢"])
@@ -63,6 +57,7 @@ def _upload(app, path: Path, tab: SimpleNamespace) -> tuple:
     return ui_photo.on_image(app, {"path": str(path)}, "linear", False, None, start["emotion"], start["intensity"], tab)
 
 
+@pytest.mark.slow
 def test_a_session_holds_one_photo_and_ending_it_frees_the_photo_and_files(app):
     tab = _session("tab-1")
     key = _upload(app, OBAMA, tab)["photo_key"]
@@ -125,6 +120,7 @@ def _age(folder: Path, seconds: float) -> None:
             os.utime(path, (t, t))
 
 
+@pytest.mark.slow
 def test_a_flood_from_one_api_client_deletes_no_page_s_files(linear_ckpt, gaussian_ckpt, tmp_path, monkeypatch):
     """A page holds a clip, a photo and its PNG while one API client sends result after result (a
     sweep between calls, each a couple of minutes after the last): the client loses its own results,
@@ -133,7 +129,7 @@ def test_a_flood_from_one_api_client_deletes_no_page_s_files(linear_ckpt, gaussi
     import gradio as gr
     import numpy as np
 
-    from clips import PHOTOS_OBAMA, face_frames, write_clip
+    from tests.clips import PHOTOS_OBAMA, face_frames, write_clip
     from webapp import ui_video
 
     temp = tmp_path / "gradio-tmp"
@@ -227,6 +223,7 @@ def test_upload_guard_renames_dot_named_files_in_part_headers_only():
         assert asyncio.run(through(size)) == renamed, size
 
 
+@pytest.mark.slow
 def test_the_upload_cap_is_30_mb_as_the_page_says(server, tmp_path):
     """30 MB as the README and the page say it: 30,000,000 bytes pass, one byte more is refused (not 30 MiB)."""
     import httpx
@@ -241,6 +238,7 @@ def test_the_upload_cap_is_30_mb_as_the_page_says(server, tmp_path):
         big.unlink()
 
 
+@pytest.mark.slow
 def test_closing_the_tab_frees_the_session_on_the_server(server):
     tab = UISession(server.url)
     tab.open()
@@ -267,6 +265,7 @@ def test_closing_the_tab_frees_the_session_on_the_server(server):
     assert ("warning", "Your photo was released to make room for other visitors: please upload it again.") in clicked.toasts
 
 
+@pytest.mark.slow
 def test_an_api_burst_from_one_client_gets_429s_and_others_are_served(server):
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError

@@ -1,5 +1,7 @@
-"""An edit at a point of the space, as the page shows it: the outputs every part of the page that
-moves the point (the photo, the wheel, the controls, the view, a saved point) answers with."""
+"""An edit at a point of the space as the page shows it (:mod:`ganmut.editor` makes the edit): the outputs
+every part of the page that moves the point (the photo, the wheel, the controls, the view, a saved point)
+answers with (:func:`show`), a preview while the wheel is dragged (:func:`preview`), a change of model
+(:func:`switch_model`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +16,9 @@ from ganmut.errors import number
 from ganmut.face import face_choice
 
 from . import views
-from .events import log_user_error, warn
+from .context import GanmutApp
+from .events import warn
+from .server import log_user_error
 
 EMOTION_CHOICES = [e for e in EMOTIONS if e != EMOTIONS[NEUTRAL]]
 EDIT = ("point", "wheel", "emotion", "intensity", "result", "crops", "mix", "readout", "status", "download")
@@ -52,13 +56,13 @@ def page_intensity(value: Any) -> float:
     return inside
 
 
-def start_code(app: Any, kind: str, emotion: str, intensity: Any) -> tuple[float, ...]:
+def start_code(app: GanmutApp, kind: str, emotion: str, intensity: Any) -> tuple[float, ...]:
     """The point of an emotion at the intensity control's value (:func:`page_intensity`) in a model's
     space (CodeError for bad values)."""
     return app.models.editor(kind).code(emotion=emotion, intensity=page_intensity(intensity))
 
 
-def readout(app: Any, kind: str, code: tuple[float, ...], result: ganmut.EditResult | None = None,
+def readout(app: GanmutApp, kind: str, code: tuple[float, ...], result: ganmut.EditResult | None = None,
             who: str = "face 1") -> str:
     """The readout's HTML of an edit of model ``kind`` at ``code`` (or only its status line)."""
     target, r = views.lean(app.models.editor(kind).space, code)  # what the status line and the controls name
@@ -72,7 +76,7 @@ def controls_at(space: Any, code: tuple[float, ...]) -> dict[str, Any]:
             "intensity": gr.Slider(value=round(space.intensity_of(code, e), 3))}
 
 
-def show(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...],
+def show(app: GanmutApp, prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...],
          controls: bool = False, seq: int | None = None) -> dict[str, Any]:
     """The outputs of an edit at ``code`` (:data:`EDIT`). ``controls``: also set the emotion to the
     nearest one and the intensity to the point's; ``seq``: the number of the wheel click being answered."""
@@ -96,7 +100,7 @@ def show(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, cod
             "status": f"Edited {who} to {views.describe(space, code)}."}
 
 
-def preview(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...],
+def preview(app: GanmutApp, prep: Prepared | None, kind: str, face: str, whole: bool, code: tuple[float, ...],
             seq: int) -> dict[str, Any]:
     """The outputs of a look at ``code`` while the wheel is dragged (:data:`DRAG`): the controls and the
     mix follow, and the view is the quick edit (``views.before_after(quick=True)``) at :data:`PREVIEW_SIDE`, without the readout; the point,
@@ -114,7 +118,7 @@ def preview(app: Any, prep: Prepared | None, kind: str, face: str, whole: bool, 
             "status": f"Preview: {views.describe(space, code)}; release to edit."}
 
 
-def switch_model(app: Any, kind: str, key: str | None, face: str, whole: bool, code: tuple[float, ...],
+def switch_model(app: GanmutApp, kind: str, key: str | None, face: str, whole: bool, code: tuple[float, ...],
                  controls: bool = False) -> dict[str, Any]:
     """Model ``kind`` at ``code`` (:data:`MODEL_SWITCH`): its wheel and note, the photo aligned for it
     (when its crop differs), the edit, and what the previous model made (grid, animation, download) cleared."""

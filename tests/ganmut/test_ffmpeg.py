@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
+from tests.clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
 from ganmut import ffmpeg
 from ganmut.errors import VideoError
 

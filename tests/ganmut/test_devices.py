@@ -22,7 +22,7 @@ def test_bad_devices_are_one_line(name, message):
 
 
 def test_training_commands_report_a_bad_device_in_one_line(fer_pack, tmp_path, capsys):
-    from conftest import write_tiny_config
+    from tests.helpers import write_tiny_config
     from training.train_classifier import main as classifier_main
     from training.train import main as train_main
 

@@ -11,7 +11,7 @@ from ganmut.checkpoint import load_checkpoint
 from training.export import main as export_main
 from training.export import training_model
 from training.train import main as train_main
-from conftest import write_tiny_config
+from tests.helpers import write_tiny_config
 
 
 
@@ -30,6 +30,7 @@ def runs(fer_pack, tmp_path_factory) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_train_export_flag_writes_a_served_checkpoint(runs):
     for kind, run in runs.items():
         model = load_checkpoint(run.parent / f"{kind}.safetensors")

@@ -13,7 +13,7 @@ from PIL import Image
 
 from ganmut.cli import main
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 
 def _read(path) -> Image.Image:
@@ -175,6 +175,7 @@ def test_a_failed_write_leaves_an_existing_output_untouched(capsys, tmp_path, fa
         ("gif", "out.png", "P", (910, 1137), ["obama-gif.gif has 3 frames: only the first is edited"]),
     ],
 )
+@pytest.mark.slow
 def test_odd_photos_are_edited_and_notes_say_how(capsys, tmp_path, odd_photos, linear_ckpt, kind, out_name, mode, size, notes):
     out = tmp_path / out_name
     rc, stdout, err = _run(capsys, "edit", odd_photos[kind], "-o", out, "--model", linear_ckpt, "--emotion", "surprise")
@@ -211,6 +212,7 @@ def test_usage_errors_exit_2(capsys, face_png):
     assert "--polar must be 2 comma-separated numbers" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_module_entry_point_edits_a_cmyk_jpeg_to_png(tmp_path, odd_photos, linear_ckpt):
     out = tmp_path / "out.png"
     proc = subprocess.run(
@@ -222,6 +224,7 @@ def test_module_entry_point_edits_a_cmyk_jpeg_to_png(tmp_path, odd_photos, linea
     assert _read(out).mode == "RGB"
 
 
+@pytest.mark.slow
 def test_module_entry_point_has_no_traceback(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"definitely not a jpeg")

@@ -16,13 +16,13 @@ import pytest
 from PIL import Image
 
 import webapp  # importing it loads no model
-from conftest import DetectionCounter
-import appserver
+from tests.helpers import DetectionCounter
+from tests import appserver
 import ganmut
-from uiclient import UISession
+from tests.uiclient import UISession
 from ganmut.emotions import EMOTIONS
 from ganmut.images import load_image
-from webapp import api, edit, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved, views
+from webapp import api, point_edit, ui_gamut, ui_match, ui_photo, ui_picker, ui_result, ui_saved, views
 from webapp.models import Models
 
 ROOT = appserver.ROOT
@@ -38,13 +38,6 @@ def upload(app, path, kind: str = "linear") -> dict:
     """The outputs of a new photo, by name."""
     return ui_photo.on_image(app, {"path": str(path)}, kind, False, None, ui_picker.START["emotion"],
                              ui_picker.START["intensity"])
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory, linear_ckpt, gaussian_ckpt, tiny_classifier, request):
-    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt, tiny_classifier)
-    request.addfinalizer(appserver.stop)
-    return srv
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +72,7 @@ def assert_edited_only_around(path_in, path_out, box) -> None:
     assert not changed[far].any(), f"{int(changed[far].sum())} pixels far from the face changed"
 
 
+@pytest.mark.slow
 def test_edit_xy_changes_only_the_face(client, face_boxes):
     from gradio_client import handle_file
 
@@ -86,6 +80,7 @@ def test_edit_xy_changes_only_the_face(client, face_boxes):
     assert_edited_only_around(OBAMA, out, face_boxes[OBAMA])
 
 
+@pytest.mark.slow
 def test_edit_emotion_changes_only_the_face(client, face_boxes):
     from gradio_client import handle_file
 
@@ -94,6 +89,7 @@ def test_edit_emotion_changes_only_the_face(client, face_boxes):
     assert_edited_only_around(BIDEN, out, face_boxes[BIDEN])
 
 
+@pytest.mark.slow
 def test_grid_endpoint(client):
     from gradio_client import handle_file
 
@@ -101,6 +97,7 @@ def test_grid_endpoint(client):
     assert min(out.size) > 300
 
 
+@pytest.mark.slow
 def test_errors_are_clear_and_the_server_survives(client, tmp_path):
     from gradio_client import handle_file
     from skimage import data
@@ -133,6 +130,7 @@ def test_errors_are_clear_and_the_server_survives(client, tmp_path):
         ("gif", "/edit_xy", (910, 1137), "obama-gif.gif has 3 frames: only the first is edited"),
     ],
 )
+@pytest.mark.slow
 def test_api_edits_odd_photos(client, server, odd_photos, kind, api_name, size, note):
     from gradio_client import handle_file
 
@@ -147,12 +145,14 @@ def test_api_edits_odd_photos(client, server, odd_photos, kind, api_name, size, 
         assert 100 < changed.sum() < 0.5 * changed.size  # the face was edited, the rest is the photo in RGB
 
 
+@pytest.mark.slow
 def test_api_grid_of_a_cmyk_photo(client, odd_photos):
     from gradio_client import handle_file
 
     assert Image.open(client.predict(handle_file(str(odd_photos["cmyk"])), "linear", "0", api_name="/grid")).mode == "RGB"
 
 
+@pytest.mark.slow
 def test_api_bad_values_get_one_short_line_without_server_paths(client, server, tmp_path):
     from gradio_client import handle_file
 
@@ -194,6 +194,7 @@ def test_api_bad_values_get_one_short_line_without_server_paths(client, server, 
     assert "Traceback" not in log and log.count("user error: ") == len(cases), log[-2000:]
 
 
+@pytest.mark.slow
 def test_a_photo_named_with_a_leading_dot_is_edited(client, server, tmp_path):
     from gradio_client import handle_file
 
@@ -209,6 +210,7 @@ def test_a_photo_named_with_a_leading_dot_is_edited(client, server, tmp_path):
     assert shown.success and shown.named["status"].startswith("Edited face 1"), shown.error
 
 
+@pytest.mark.slow
 def test_page_reveals_no_server_paths_and_loads_plotly_from_its_own_route(server):
     with urllib.request.urlopen(server.url, timeout=30) as r:
         html = r.read().decode()
@@ -223,11 +225,13 @@ def test_page_reveals_no_server_paths_and_loads_plotly_from_its_own_route(server
         assert r.headers["content-type"].startswith("text/javascript") and b"plotly.js v" in r.read(4000)
 
 
+@pytest.mark.slow
 def test_api_lists_the_six_named_endpoints(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert {"/edit_xy", "/edit_emotion", "/edit_preset", "/match", "/grid", "/video"} <= names
 
 
+@pytest.mark.slow
 def test_a_preset_through_the_api_is_its_point(client):
     from gradio_client import handle_file
 
@@ -237,6 +241,7 @@ def test_a_preset_through_the_api_is_its_point(client):
     assert np.array_equal(np.asarray(Image.open(direct)), np.asarray(Image.open(saved)))
 
 
+@pytest.mark.slow
 def test_saved_points_apply_to_another_photo_and_bring_their_model(linear_ckpt, gaussian_ckpt, monkeypatch):
     import warnings
 
@@ -247,7 +252,7 @@ def test_saved_points_apply_to_another_photo_and_bring_their_model(linear_ckpt, 
     stored = saved["presets"]
     assert stored == {"wistful": {"model": "gaussian", "z": z}} and saved["preset_json"] == f"`{json.dumps(stored['wistful'])}`"
     assert [c[0] for c in saved["preset_pick"].choices] == ["wistful"] and saved["preset_pick"].value == "wistful"
-    stored = ui_saved.on_save(app, "half happy", "linear", list(edit.start_code(app, "linear", "happy", 0.5)), stored)["presets"]
+    stored = ui_saved.on_save(app, "half happy", "linear", list(point_edit.start_code(app, "linear", "happy", 0.5)), stored)["presets"]
     assert list(stored) == ["half happy", "wistful"]
     assert [c[0] for c in ui_saved.on_load(app, stored)["preset_pick"].choices] == ["half happy", "wistful"]
     # another photo, with GANmut chosen: the preset brings GGANmut back, at its point, the controls set to it
@@ -280,6 +285,7 @@ def test_saved_points_apply_to_another_photo_and_bring_their_model(linear_ckpt, 
         assert ui_saved.on_load(app, {"x": {"model": "linear", "z": [10 ** 400]}})["presets"] == {}
 
 
+@pytest.mark.slow
 def test_hostile_clicks_and_a_failed_mp4_get_one_line(linear_ckpt, gaussian_ckpt, monkeypatch, capsys):
     from types import SimpleNamespace
 
@@ -349,6 +355,7 @@ def test_without_weights_the_app_starts_and_says_so(tmp_path, monkeypatch):
     assert "No trained weights are bundled" in out["status"] and out["result"] is None and out["photo_key"] is None
 
 
+@pytest.mark.slow
 def test_ui_upload_of_odd_photos_shows_and_downloads_them(linear_ckpt, gaussian_ckpt, odd_photos, monkeypatch, tmp_path):
     app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
     shown = {b.elem_id: b for b in app.blocks.blocks.values() if getattr(b, "elem_id", None) in ("result", "faces", "crops")}
@@ -376,6 +383,7 @@ def test_ui_upload_of_odd_photos_shows_and_downloads_them(linear_ckpt, gaussian_
         assert saved.format == "PNG" and saved.size == size and saved.mode == ("RGB" if kind == "cmyk" else mode)
 
 
+@pytest.mark.slow
 def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gaussian_ckpt, monkeypatch):
     from types import SimpleNamespace
 
@@ -385,7 +393,7 @@ def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gauss
     out = upload(app, OBAMA)
     key = out["photo_key"]
     prep = app.sessions.held(key)
-    assert out["face"].visible is False and out["point"] == pytest.approx(list(edit.start_code(app, "linear", "happy", 1.0)))
+    assert out["face"].visible is False and out["point"] == pytest.approx(list(point_edit.start_code(app, "linear", "happy", 1.0)))
     detector = app.models.editor("linear").detector
     seen = DetectionCounter(monkeypatch, detector)
     space = app.models.editor("linear").space
@@ -416,6 +424,7 @@ def test_one_point_drives_the_wheel_the_controls_and_the_edit(linear_ckpt, gauss
     assert switched["grid"] is None and switched["anim"] is None  # what the last model made is cleared
 
 
+@pytest.mark.slow
 def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussian_ckpt, tiny_classifier, monkeypatch):
     from types import SimpleNamespace
 
@@ -426,7 +435,7 @@ def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussia
     anger = space.directions()[EMOTIONS.index("anger") - 1].tolist()
     at = (0.6 * anger[0], 0.6 * anger[1])
     look = ui_picker.on_drag(app, key, "linear", "0", False, SimpleNamespace(x=at[0], y=at[1], seq=12))
-    assert set(look) <= set(edit.DRAG) and "point" not in look and "readout" not in look  # the release commits
+    assert set(look) <= set(point_edit.DRAG) and "point" not in look and "readout" not in look  # the release commits
     assert look["wheel"].props["seq"] == 12 and "point" not in look["wheel"].props  # the page keeps its marker
     assert look["emotion"].value == "anger" and look["intensity"].value == pytest.approx(0.6, abs=1e-3)
     assert 'data-emotion="anger"' in look["mix"]
@@ -434,7 +443,7 @@ def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussia
     assert look["status"] == f"Preview: {views.describe(space, at)}; release to edit."
     assert look["status"].startswith("Preview: **anger 60%** at (")
     before, after = look["result"]
-    assert max(after.size) <= edit.PREVIEW_SIDE and before.size == after.size and before.tobytes() != after.tobytes()
+    assert max(after.size) <= point_edit.PREVIEW_SIDE and before.size == after.size and before.tobytes() != after.tobytes()
     release = ui_picker.on_click(app, key, "linear", "0", False, SimpleNamespace(x=at[0], y=at[1], seq=13))
     assert release["point"] == pytest.approx(list(at)) and release["wheel"].props["seq"] == 13
     # a look answered after the release (it took longer than the page waits) leaves the committed view alone
@@ -445,6 +454,7 @@ def test_a_drag_previews_its_points_and_the_release_commits(linear_ckpt, gaussia
     assert bad["status"].startswith("⚠️ x must be a number") and bad["wheel"].props["seq"] == 14
 
 
+@pytest.mark.slow
 def test_a_drag_on_a_big_photo_previews_a_reduced_view_near_the_exact_one(linear_ckpt, gaussian_ckpt, tmp_path):
     """On 12 megapixels the look is reduced (a whole factor, at most PREVIEW_SIDE), of the face and of
     the whole photo, and shows the same edit as the exact view reduced alike."""
@@ -462,13 +472,14 @@ def test_a_drag_on_a_big_photo_previews_a_reduced_view_near_the_exact_one(linear
     result = app.models.edit("linear", prep, code, 0, read=False)
     for whole in (False, True):
         before, after = ui_picker.on_drag(app, key, "linear", "0", whole, SimpleNamespace(x=code[0], y=code[1], seq=3))["result"]
-        exact = views.before_after(prep, result, whole, edit.PREVIEW_SIDE)[1]
-        assert after.size == exact.size == before.size and max(after.size) <= edit.PREVIEW_SIDE
+        exact = views.before_after(prep, result, whole, point_edit.PREVIEW_SIDE)[1]
+        assert after.size == exact.size == before.size and max(after.size) <= point_edit.PREVIEW_SIDE
         assert max(after.size) < max(views.before_after(prep, result, whole)[1].size)  # reduced more than a click's view
         quick, exact, unedited = (np.asarray(i, dtype=int) for i in (after, exact, before))
         assert np.abs(quick - exact).mean() < 0.15 * np.abs(exact - unedited).mean()
 
 
+@pytest.mark.slow
 def test_neutral_sends_the_point_to_the_neutral_anchor(linear_ckpt, gaussian_ckpt, monkeypatch):
     app = make_app(f"{linear_ckpt},{gaussian_ckpt}")
     key = upload(app, OBAMA)["photo_key"]
@@ -482,6 +493,7 @@ def test_neutral_sends_the_point_to_the_neutral_anchor(linear_ckpt, gaussian_ckp
     assert seen.n == 0  # identity kept: the same detection and alignment, only the generator ran
 
 
+@pytest.mark.slow
 def test_neutral_through_the_api_is_edit_emotion_neutral(client, face_boxes):
     from gradio_client import handle_file
 
@@ -500,6 +512,7 @@ def call_raw(url: str, endpoint: str, data: list) -> tuple[str, dict]:
     return lines[0].removeprefix("event: "), json.loads(lines[1].removeprefix("data: "))
 
 
+@pytest.mark.slow
 def test_a_file_argument_that_is_no_file_gets_one_line_and_no_traceback(server):
     """A plain string, a path on the server that was never uploaded, too few arguments: Gradio refuses
     them before the handler; the client gets one line saying why, the log one line and no traceback."""
@@ -524,6 +537,7 @@ def test_a_file_argument_that_is_no_file_gets_one_line_and_no_traceback(server):
     assert "Traceback" not in log and all(f"user error: {says}" in log for _, says in cases), log
 
 
+@pytest.mark.slow
 def test_match_through_the_api_and_a_reference_without_a_face(client, server, face_boxes, tmp_path):
     import skimage.data
     from gradio_client import handle_file
@@ -539,6 +553,7 @@ def test_match_through_the_api_and_a_reference_without_a_face(client, server, fa
         client.predict(handle_file(str(BIDEN)), handle_file(str(OBAMA)), "linear", "0", "all", api_name="/match")
 
 
+@pytest.mark.slow
 def test_a_smiling_reference_moves_the_point_into_the_happy_sector(linear_ckpt, gaussian_ckpt, monkeypatch, tmp_path):
     import skimage.data
 
@@ -562,6 +577,7 @@ def test_a_smiling_reference_moves_the_point_into_the_happy_sector(linear_ckpt, 
     assert ui_match.on_reference(app, key, "linear", "0", False, None) == {}  # a cleared reference changes nothing
 
 
+@pytest.mark.slow
 def test_a_match_names_one_emotion_in_the_status_the_control_and_the_readout():
     """GGANmut with the bundled weights and classifier: obama2.jpg reads anger 37 %, but the average of
     its emotions' points leans to sad, in a mix that neutral leads. The status line's edit, the emotion
@@ -580,6 +596,7 @@ def test_a_match_names_one_emotion_in_the_status_the_control_and_the_readout():
         assert f"which averaged over the emotions' points is {edited}." in out["status"], out["status"]
 
 
+@pytest.mark.slow
 def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ckpt, tiny_classifier, tmp_path, monkeypatch):
     import ganmut.editor
 
@@ -598,6 +615,7 @@ def test_readout_shows_the_classifier_or_says_it_is_off(linear_ckpt, gaussian_ck
         assert app.models.edit("linear", app.models.prepare("linear", str(OBAMA)), (0.1, 0.2), 0).readings == []
 
 
+@pytest.mark.slow
 def test_an_intensity_typed_outside_its_range_is_clamped_in_one_line(server):
     """The slider's number box sends what was typed (then shows it clamped): the edit is at the clamped
     intensity, the controls agree, and the log gets one line; a value that is not a number is one line too."""
@@ -627,6 +645,7 @@ def test_an_intensity_typed_outside_its_range_is_clamped_in_one_line(server):
     assert log.count("user error: intensity must be a number, got ") == 2
 
 
+@pytest.mark.slow
 def test_bad_wheel_events_get_one_line_and_the_wheel_keeps_working(server):
     """A wheel event's number is a whole number in 0..MAX_SEQ and its data is required: anything else
     is one line, never noted, so the page's next click is answered; no traceback in the log."""

@@ -22,9 +22,11 @@ from ganmut.checkpoint import load_checkpoint
 from training.config import load_config
 from training.states import continuation_path, load_continuation, load_training_checkpoint
 from training.session import SessionConfig, SessionError, finish_lineage, main, run_config
-from conftest import write_tiny_config
+from tests.helpers import write_tiny_config
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINT_MINUTES = 0.02  # 1.2 s
 
 

@@ -1,4 +1,4 @@
-"""The Editor end to end: real MTCNN on real photos, tiny untrained checkpoints (tests/conftest.py)."""
+"""The Editor end to end: real MTCNN on real photos, tiny untrained checkpoints (tests/helpers.py)."""
 from __future__ import annotations
 
 import gc
@@ -11,7 +11,7 @@ import skimage.data
 import torch
 from PIL import Image
 
-from conftest import DetectionCounter
+from tests.helpers import DetectionCounter
 
 import ganmut
 import ganmut.editor as editor_mod
@@ -163,6 +163,7 @@ def test_cache_skips_detection_and_is_bounded_by_bytes(editor, photos, monkeypat
     assert seen.n == 3 and small.cache_nbytes == size_a
 
 
+@pytest.mark.slow
 def test_cache_holds_neither_the_photo_nor_plans_past_its_bound(editor, photos, monkeypatch):
     with Image.open(photos / "obama.jpg") as src:
         big = src.convert("RGB").resize((3000, 3750), Image.Resampling.BILINEAR)  # 11 MP, 34 MB of pixels

@@ -12,6 +12,7 @@ from ganmut.cli import main
 from ganmut.errors import GanmutError
 
 
+@pytest.mark.slow
 def test_paths(editor):
     ramp = animate.path_codes(editor.space, "ramp", "sad")
     assert ramp[0] == pytest.approx((0.0, 0.0)) and len(ramp) == 22

@@ -13,7 +13,7 @@ from training.losses import cls_loss, soft_cls_loss
 from training.pack import Pack, PackError, concat_packs, load_pack, save_pack
 from training.prepare import detect_layout, ferplus_votes, main
 from training.train_classifier import ClassifierTrainConfig, soft_cross_entropy, train_classifier
-from conftest import FERPLUS_ROWS as ROWS
+from tests.helpers import FERPLUS_ROWS as ROWS
 from ganmut.classifier import ClassifierConfig
 
 def test_votes_of_one_face_map_to_ganmut_order_and_leave_out_non_emotions():

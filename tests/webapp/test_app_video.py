@@ -8,9 +8,8 @@ import os
 import numpy as np
 import pytest
 
-import appserver
-from clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
-from test_app import make_app, upload
+from tests.clips import PHOTOS_OBAMA, decode, face_frames, ffmpeg as run_ffmpeg, write_clip
+from tests.webapp.test_app import make_app, upload
 from webapp import api, ui_gamut, ui_video
 from webapp.sessions import session_key
 
@@ -70,6 +69,7 @@ def test_a_webcam_recording_is_edited(app, clip, tmp_path):
     assert len(frames) == 12 and meta["audio_codec"] is not None
 
 
+@pytest.mark.slow
 def test_the_page_s_clip_and_animation_are_kept_side_by_side(app, clip):
     """A session keeps one file of each kind: a new clip replaces its last clip, never its animation."""
     who = Request("video-and-animation")
@@ -100,6 +100,7 @@ def test_bad_clips_and_values_get_one_line_and_leave_no_file(app, clip, tmp_path
     assert not list((app.sessions.sessions_dir / session_key(who)).glob("ganmut-clip-*")), "a failed clip left a file"
 
 
+@pytest.mark.slow
 def test_the_page_and_the_api_refuse_an_image_alike_and_note_a_cut_clip(app, tmp_path):
     """A photo named .mp4 and an animated GIF are refused by the page and by /video in the same one line;
     a clip cut short is edited as far as it reads, its status saying how far."""
@@ -136,6 +137,7 @@ def test_a_clip_that_does_not_fit_in_the_temporary_folder_is_refused(app, clip, 
     assert ui_video.room_for(str(clip)) == asked[0]
 
 
+@pytest.mark.slow
 def test_a_clip_without_a_face_is_answered_in_seconds_before_the_slot(app, tmp_path):
     """A 20-s 1080p clip without a face: one line in under 5 s when it arrives, when the page edits it and
     when the API does, even while another clip holds the one slot (the check comes before it)."""
@@ -203,14 +205,13 @@ def test_a_tab_closed_while_its_clip_is_made_gets_one_line(app, clip, monkeypatc
 
 # --------------------------------------------------------------------------- the API
 @pytest.fixture(scope="module")
-def client(tmp_path_factory, linear_ckpt, gaussian_ckpt, tiny_classifier, request):
+def client(server):
     from gradio_client import Client
 
-    srv = appserver.start(tmp_path_factory.mktemp("app"), linear_ckpt, gaussian_ckpt, tiny_classifier)
-    request.addfinalizer(appserver.stop)
-    return Client(srv.url, verbose=False), srv
+    return Client(server.url, verbose=False), server
 
 
+@pytest.mark.slow
 def test_video_endpoint_edits_a_clip(client, clip):
     from gradio_client import handle_file
 
@@ -223,6 +224,7 @@ def test_video_endpoint_edits_a_clip(client, clip):
     assert np.abs(frames[-1].astype(int) - first[-1]).mean() > np.abs(frames[0].astype(int) - first[0]).mean()
 
 
+@pytest.mark.slow
 def test_video_endpoint_errors_are_one_line_and_the_server_survives(client, clip, tmp_path):
     from gradio_client import handle_file
 
