@@ -26,7 +26,9 @@ def model_name(name: str) -> str:
     key = str(name).strip().lower()
     key = MODEL_ALIASES.get(key, key)
     if key not in MODEL_FILES:
-        raise CheckpointError(f"unknown model {shorten(name)}: use 'linear' (or 'GANmut') or 'gaussian' (or 'GGANmut')")
+        choices = " or ".join(f"'{m.name}'" + (f" (or {', '.join(repr(a) for a in m.aliases)})" if m.aliases else "")
+                              for m in SERVED)
+        raise CheckpointError(f"unknown model {shorten(name)}: use {choices}")
     return key
 
 

@@ -46,3 +46,30 @@ def test_a_new_lineage_entry_reaches_the_session(monkeypatch, tmp_path):
     assert cfg.config("gaussian-warp").name == "ganmut-gaussian-warp.toml" and cfg.served("gaussian-warp") is None
     with pytest.raises(KeyError):
         registry.lineage("nonsense")
+
+
+@pytest.mark.slow
+def test_a_new_served_model_appears_in_the_editor_the_app_and_the_session():
+    """A fresh interpreter whose registry gains one entry before anything reads it: the names the editor
+    loads, the labels the app shows and the files the session may replace all hold it."""
+    import subprocess
+    import sys
+
+    code = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("ganmut.registry", "ganmut/registry.py")
+registry = sys.modules["ganmut.registry"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(registry)  # the registry as if its file held one more entry, before any module reads it
+registry.SERVED = (*registry.SERVED, registry.ServedModel("sketch", "linear", "ganmut-sketch.safetensors", "Sketch"))
+registry.LINEAGES = (*registry.LINEAGES, registry.Lineage("sketch", "sketch"))
+from ganmut.weights import MODEL_FILES, model_name
+from webapp.models import MODEL_LABELS
+from training.session import SessionConfig
+cfg = SessionConfig()
+assert MODEL_FILES["sketch"] == "ganmut-sketch.safetensors" and model_name("Sketch") == "sketch"
+assert MODEL_LABELS["sketch"] == "Sketch"
+assert "sketch" in cfg.lineages and cfg.served("sketch").name == "ganmut-sketch.safetensors"
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
